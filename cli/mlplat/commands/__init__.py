@@ -1,0 +1,1 @@
+"""One module per command; each parses flags, calls one core function and prints."""

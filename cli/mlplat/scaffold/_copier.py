@@ -1,0 +1,110 @@
+"""The one module that talks to Copier, and the translation of its errors into ours.
+
+mlplat drives Copier's ``Worker`` rather than ``run_copy``/``run_update`` for two reasons:
+the questionnaire must be known before answers are applied (to reject unknown keys by
+name), and an update of a project made from the bundled template must read the template
+from *this* machine's cache, not from the path recorded on the machine that generated it.
+Copier is pinned below 10 for this reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from mlplat.errors import MlplatError, UsageError
+from mlplat.scaffold.answers import check_known
+
+__all__ = ["copy_template", "update_from_template"]
+
+# Messages Copier raises (as ValueError/TypeError) for answers that fail a question's type,
+# choices or validator: these are the user's input errors, so they exit 2.
+_ANSWER_ERRORS = (
+    "Validation error for question",
+    "Invalid choice for",
+    'Question "',
+    "Invalid answer",
+)
+
+
+@contextlib.contextmanager
+def _translated_errors() -> Iterator[None]:
+    from copier.errors import CopierError, InteractiveSessionError, UserMessageError
+
+    try:
+        yield
+    except InteractiveSessionError as error:
+        raise UsageError(
+            f"Copier needs an answer it cannot ask for: {error}",
+            hint="Pass --defaults and/or --data key=value.",
+        ) from None
+    except (ValueError, TypeError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        if message.startswith(_ANSWER_ERRORS):
+            raise UsageError(message) from None
+        raise
+    except UserMessageError as error:
+        raise MlplatError(str(error).strip()) from None
+    except CopierError as error:
+        raise MlplatError(f"Copier failed: {error}") from None
+
+
+def copy_template(
+    src: str,
+    dst: Path,
+    *,
+    data: Mapping[str, Any],
+    defaults: bool,
+    vcs_ref: str | None,
+    quiet: bool,
+) -> None:
+    """Render template ``src`` at ``vcs_ref`` into ``dst`` after checking answer keys."""
+    from copier._main import Worker
+
+    with (
+        _translated_errors(),
+        Worker(
+            src_path=src,
+            dst_path=dst,
+            data=dict(data),
+            defaults=defaults,
+            vcs_ref=vcs_ref,
+            quiet=quiet,
+            unsafe=False,
+        ) as worker,
+    ):
+        check_known(data, frozenset(worker.template.questions_data))
+        worker.run_copy()
+
+
+def update_from_template(
+    dst: Path,
+    *,
+    src: str | None,
+    data: Mapping[str, Any],
+    defaults: bool,
+    vcs_ref: str | None,
+    quiet: bool,
+) -> None:
+    """Update project ``dst`` from its template (or ``src`` when given), inline conflicts."""
+    from copier._main import Worker
+
+    with (
+        _translated_errors(),
+        Worker(
+            src_path=src,
+            dst_path=dst,
+            data=dict(data),
+            defaults=defaults,
+            vcs_ref=vcs_ref,
+            quiet=quiet,
+            unsafe=False,
+            overwrite=True,
+            conflict="inline",
+            skip_answered=True,
+        ) as worker,
+    ):
+        check_known(data, frozenset(worker.template.questions_data))
+        worker.run_update()

@@ -1,0 +1,81 @@
+"""Answers to a template's questions: parsed from flags and files, checked by name.
+
+Copier silently ignores answers for questions a template does not ask, so a typo such as
+``pakage_name=foo`` would quietly fall back to the default. mlplat rejects unknown keys up
+front, naming the key and the closest real question.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping, Set
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlplat.errors import UsageError
+
+__all__ = ["check_known", "load_answers_file", "merge_answers", "parse_data"]
+
+
+def parse_data(pairs: Iterable[str]) -> dict[str, str]:
+    """Parse repeated ``--data key=value`` flags into a mapping.
+
+    Raises:
+        UsageError: A pair has no ``=`` or an empty key.
+    """
+    parsed: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(
+                f"--data {pair!r} is not of the form key=value.",
+                hint="Example: --data package_name=churn",
+            )
+        parsed[key.strip()] = value
+    return parsed
+
+
+def load_answers_file(path: Path) -> dict[str, Any]:
+    """Load answers from a YAML file such as a previous project's ``.copier-answers.yml``.
+
+    Keys starting with ``_`` (Copier's own metadata, e.g. ``_src_path``) are dropped, so an
+    answers file from an existing project can seed a new one.
+
+    Raises:
+        UsageError: The file is missing, not YAML, or not a mapping.
+    """
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"--config file {path} does not exist.") from None
+    except (OSError, yaml.YAMLError) as error:
+        raise UsageError(f"--config file {path} is not readable YAML: {error}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise UsageError(f"--config file {path} must hold a mapping of question: answer.")
+    return {str(k): v for k, v in loaded.items() if not str(k).startswith("_")}
+
+
+def merge_answers(from_file: Mapping[str, Any], from_flags: Mapping[str, Any]) -> dict[str, Any]:
+    """Combine answers; ``--data`` flags win over the ``--config`` file."""
+    return {**from_file, **from_flags}
+
+
+def check_known(answers: Mapping[str, Any], questions: Set[str]) -> None:
+    """Reject answers to questions the template does not ask.
+
+    Raises:
+        UsageError: Naming the unknown key and the closest question, if any.
+    """
+    for key in answers:
+        if key in questions:
+            continue
+        close = difflib.get_close_matches(key, sorted(questions), n=1)
+        suggestion = f" Did you mean {close[0]!r}?" if close else ""
+        raise UsageError(
+            f"Unknown answer {key!r}: the template has no such question.{suggestion}",
+            hint=f"Questions: {', '.join(sorted(questions))}.",
+        )
