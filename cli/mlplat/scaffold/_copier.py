@@ -88,7 +88,12 @@ def update_from_template(
     vcs_ref: str | None,
     quiet: bool,
 ) -> None:
-    """Update project ``dst`` from its template (or ``src`` when given), inline conflicts."""
+    """Update project ``dst`` from its template (or ``src`` when given), inline conflicts.
+
+    When ``src`` is given it replaces the recorded ``_src_path`` for *both* sides of the
+    three-way merge: the old version is regenerated from ``src`` at the recorded
+    ``_commit`` too, since the recorded path may only exist on another machine.
+    """
     from copier._main import Worker
 
     with (
@@ -107,4 +112,6 @@ def update_from_template(
         ) as worker,
     ):
         check_known(data, frozenset(worker.template.questions_data))
+        if src is not None:
+            worker.subproject.last_answers["_src_path"] = src
         worker.run_update()

@@ -95,4 +95,4 @@ def commit_all(path: Path, message: str, *, identity: Sequence[str] | None = Non
             "GIT_COMMITTER_NAME": name,
             "GIT_COMMITTER_EMAIL": email,
         }
-    git("commit", "--quiet", "--no-verify", "-m", message, cwd=path, env=env)
+    git("commit", "--quiet", "--no-verify", "--allow-empty", "-m", message, cwd=path, env=env)

@@ -80,6 +80,11 @@ def _resolve(options: NewOptions, settings: Settings) -> ResolvedTemplate:
     src = options.template
     local = Path(src).expanduser()
     if local.exists():
+        if not any((local / name).is_file() for name in ("copier.yml", "copier.yaml")):
+            raise UsageError(
+                f"--template {options.template} is not a Copier template (no copier.yml).",
+                hint="Point --template at a directory or git repository holding copier.yml.",
+            )
         src = str(local.resolve())
     return ResolvedTemplate(src=src, ref=options.vcs_ref, label=options.template)
 
