@@ -1,0 +1,45 @@
+"""Stage 3, split: each row's split is a pure function of its key, so it never moves.
+
+The row goes to test when ``sha256(salt + key)`` maps below ``test_fraction``. Adding rows, removing
+others or reordering the file leaves every existing row where it was; changing the salt is the only
+way to reshuffle, and that is a visible config change.
+"""
+
+from __future__ import annotations
+
+__all__ = ["assign", "run"]
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..contract import KEY, validate_frame
+from ..context import RunContext, read_json
+from ..errors import PipelineError
+
+
+def assign(keys: Iterable[object], *, test_fraction: float, salt: str) -> np.ndarray:
+    """Boolean mask: ``True`` where the key belongs to the test split."""
+    buckets = [
+        int.from_bytes(hashlib.sha256(f"{salt}:{key}".encode()).digest()[:8], "big") / 2**64
+        for key in keys
+    ]
+    return np.asarray(buckets) < test_fraction
+
+
+def run(ctx: RunContext) -> dict[str, Any]:
+    """Split the validated snapshot into ``train_set`` and ``test_set``."""
+    report = read_json(ctx.require("validation_report", producer="validate"))
+    if not report.get("passed"):
+        raise PipelineError("the snapshot failed validation: fix the data and rerun 'validate'")
+    snapshot = read_json(ctx.require("snapshot", producer="ingest"))
+    df = validate_frame(pd.read_parquet(snapshot["path"]))
+    if KEY is None:
+        raise PipelineError("the contract declares no key column: add one with role='key'")
+    is_test = assign(df[KEY], test_fraction=ctx.config.split.test_fraction, salt=ctx.config.split.salt)
+    df.loc[~is_test].to_parquet(ctx.path("train_set"), index=False)
+    df.loc[is_test].to_parquet(ctx.path("test_set"), index=False)
+    return {"train_rows": int((~is_test).sum()), "test_rows": int(is_test.sum())}

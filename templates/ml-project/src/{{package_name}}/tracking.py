@@ -1,0 +1,49 @@
+"""Where MLflow lives: a SQLite file in the project by default, the platform's server when asked.
+
+``$MLFLOW_TRACKING_URI`` wins when it is set (the platform sets it); otherwise runs, models and the
+registry go to ``mlflow.db`` in the project root, and artefacts to ``mlartifacts/`` beside it.
+MLflow is imported lazily: it is the slowest import in the project.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ensure_experiment", "local_artifact_root", "tracking_uri"]
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .config import project_root
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+TRACKING_ENV = "MLFLOW_TRACKING_URI"
+
+
+def tracking_uri() -> str:
+    """The tracking URI: ``$MLFLOW_TRACKING_URI`` if set, else ``sqlite:///<root>/mlflow.db``."""
+    from_env = os.environ.get(TRACKING_ENV)
+    if from_env:
+        return from_env
+    return f"sqlite:///{project_root() / 'mlflow.db'}"
+
+
+def local_artifact_root() -> Path:
+    """Artefact directory used with the default local store (``mlartifacts/`` in the root)."""
+    return project_root() / "mlartifacts"
+
+
+def ensure_experiment(client: MlflowClient, name: str) -> str:
+    """Return the id of experiment ``name``, creating it on first use.
+
+    With the local SQLite store the experiment's artefacts go to ``mlartifacts/`` in the project,
+    not to a directory that depends on where the command was started.
+    """
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return str(experiment.experiment_id)
+    location = None
+    if not os.environ.get(TRACKING_ENV):
+        location = local_artifact_root().as_uri()
+    return str(client.create_experiment(name, artifact_location=location))
