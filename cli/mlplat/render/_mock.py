@@ -1,0 +1,106 @@
+"""Run the platform program under Pulumi's mock runtime and record every registration.
+
+No engine, no provider plugin, no cluster: `pulumi.runtime.set_mocks` answers each resource
+registration in-process. The recording monitor keeps what the mock API does not hand to
+`Mocks.new_resource` (protect, retain-on-delete, parent), which tests assert on.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Registration", "run_mocked"]
+
+#: What a generated password or key looks like in a render. Renders never hold real secrets.
+MOCK_SECRET = "mock-secret-value"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Registration:
+    """One resource the program registered, with its inputs and options.
+
+    Attributes:
+        type: Pulumi type token (``kubernetes:apps/v1:Deployment``).
+        name: Logical resource name.
+        inputs: Inputs after deserialisation (numbers are floats, secrets are wrapped).
+        custom: Whether it is a custom resource (not a component).
+        protect: ``protect`` option.
+        retain_on_delete: ``retainOnDelete`` option.
+        parent: URN of the parent.
+        urn: Its own URN.
+    """
+
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    custom: bool
+    protect: bool
+    retain_on_delete: bool
+    parent: str
+    urn: str
+
+
+def run_mocked(program: Callable[[], Any], *, project: str = "mlplat-platform",
+               stack: str = "render") -> tuple[list[Registration], Any]:
+    """Run ``program`` under mocks in a fresh context; return registrations and its result.
+
+    The fresh `contextvars.Context` keeps Pulumi's global settings (root stack, monitor) from
+    leaking between runs, so rendering twice in one process gives the same result.
+    """
+    return contextvars.Context().run(_run, program, project, stack)
+
+
+def _run(program: Callable[[], Any], project: str, stack: str) -> tuple[list[Registration], Any]:
+    import pulumi
+    from pulumi.runtime import mocks
+
+    recorded: list[Registration] = []
+    options: dict[str, tuple[bool, bool, str]] = {}
+
+    class _Monitor(mocks.MockMonitor):  # type: ignore[misc]
+        def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+            response = super().RegisterResource(request)
+            options[response.urn] = (bool(request.protect), bool(request.retainOnDelete),
+                                     request.parent)
+            return response
+
+    class _Mocks(mocks.Mocks):  # type: ignore[misc]
+        def new_resource(self, args: Any) -> tuple[str, dict[str, Any]]:
+            state = dict(args.inputs)
+            if args.typ.startswith("random:"):
+                state["result"] = MOCK_SECRET
+            recorded.append(Registration(type=args.typ, name=args.name, inputs=dict(args.inputs),
+                                         custom=bool(args.custom), protect=False,
+                                         retain_on_delete=False, parent="", urn=""))
+            return f"{args.name}-id", state
+
+        def call(self, args: Any) -> dict[str, Any]:
+            return {}
+
+    mock = _Mocks()
+    monitor = _Monitor(mock)
+    pulumi.runtime.set_mocks(mock, project=project, stack=stack, preview=False,
+                             monitor=monitor, logger=logging.getLogger("mlplat.render"))
+    result: dict[str, Any] = {}
+
+    @pulumi.runtime.test  # type: ignore[misc]
+    def _program() -> Any:
+        result["value"] = program()
+        return result["value"]
+
+    _program()
+    by_key = {}
+    for urn, opts in options.items():
+        type_, name = urn.rsplit("::", 2)[-2].split("$")[-1], urn.rsplit("::", 1)[-1]
+        by_key[(type_, name)] = (urn, opts)
+    final = []
+    for reg in recorded:
+        urn, (protect, retain, parent) = by_key.get((reg.type, reg.name), ("", (False, False, "")))
+        final.append(Registration(type=reg.type, name=reg.name, inputs=reg.inputs,
+                                  custom=reg.custom, protect=protect, retain_on_delete=retain,
+                                  parent=parent, urn=urn))
+    return final, result.get("value")

@@ -1,0 +1,334 @@
+"""The typed platform configuration: which components run, how big, and where they point.
+
+A config is resolved as profile defaults (``dev`` fits a laptop kind cluster, ``prod`` adds
+replicas and disruption budgets) overlaid with a YAML mapping. Every key is checked: an
+unknown key, a wrong type or an impossible combination raises `ConfigError` naming the key,
+so a typo never silently falls back to a default.
+
+Example:
+    >>> cfg = load_config({"domain": "ml.example.com"}, profile="dev")
+    >>> cfg.exposed
+    True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "PROFILES",
+    "Components",
+    "ConfigError",
+    "ExternalDatabase",
+    "ExternalS3",
+    "Oidc",
+    "PlatformConfig",
+    "Profile",
+    "Sizing",
+    "load_config",
+]
+
+Profile = Literal["dev", "prod"]
+PROFILES: tuple[Profile, ...] = ("dev", "prod")
+
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti)?$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ConfigError(ValueError):
+    """An invalid platform configuration.
+
+    Args:
+        key: The dotted key at fault (``database.external.port``).
+        problem: What is wrong with it and what would be accepted.
+    """
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+@dataclass(frozen=True, kw_only=True)
+class Components:
+    """Which concerns the platform deploys. Disabling one also drops what depends on it."""
+
+    gateway: bool = True
+    cert_manager: bool = True
+    object_store: bool = True
+    database: bool = True
+    registry: bool = True
+    pipelines: bool = True
+    serving: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sizing:
+    """Replicas, volumes and requests. Profiles fill every field; a config may override any."""
+
+    replicas: int
+    database_instances: int
+    database_size: str
+    object_store_size: str
+    mlflow_cpu: str
+    mlflow_memory: str
+    database_cpu: str
+    database_memory: str
+    object_store_cpu: str
+    object_store_memory: str
+    disruption_budgets: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExternalS3:
+    """An S3 bucket the platform uses instead of deploying SeaweedFS.
+
+    Credentials are not part of the file: they come from Pulumi secrets
+    (``mlplat:s3_access_key_id`` and ``mlplat:s3_secret_access_key``).
+    """
+
+    endpoint: str
+    bucket: str
+    region: str = "us-east-1"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExternalDatabase:
+    """A PostgreSQL database used instead of a CloudNativePG cluster.
+
+    The password comes from the Pulumi secret ``mlplat:db_password``.
+    """
+
+    host: str
+    port: int = 5432
+    name: str = "mlflow"
+    user: str = "mlflow"
+    sslmode: str = "require"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Oidc:
+    """OpenID Connect in front of the UIs instead of basic auth.
+
+    The client secret comes from the Pulumi secret ``mlplat:oidc_client_secret``.
+    """
+
+    issuer: str
+    client_id: str
+
+
+_GATEWAY_SERVICE_TYPES = ("LoadBalancer", "NodePort", "ClusterIP")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlatformConfig:
+    """The resolved platform configuration every component reads.
+
+    Attributes:
+        profile: ``dev`` or ``prod``; chooses the `Sizing` defaults.
+        domain: Base domain for the UIs and inference routes; ``None`` exposes nothing.
+        storage_class: StorageClass for volumes; ``None`` uses the cluster default.
+        cluster_issuer: cert-manager ClusterIssuer for the gateway certificate; ``None``
+            creates a self-signed one.
+        gateway_service_type: Service type of the Envoy proxy.
+        auth_username: User name for basic auth at the gateway.
+    """
+
+    profile: Profile = "dev"
+    domain: str | None = None
+    storage_class: str | None = None
+    cluster_issuer: str | None = None
+    gateway_service_type: str = "LoadBalancer"
+    auth_username: str = "mlplat"
+    components: Components = field(default_factory=Components)
+    sizing: Sizing
+    object_store_external: ExternalS3 | None = None
+    database_external: ExternalDatabase | None = None
+    oidc: Oidc | None = None
+
+    @property
+    def exposed(self) -> bool:
+        """Whether anything is reachable from outside the cluster (needs a domain)."""
+        return self.domain is not None and self.components.gateway
+
+    def has(self, component: str) -> bool:
+        """Whether ``component`` (a `Components` field) is deployed."""
+        return bool(getattr(self.components, component))
+
+
+_PROFILE_SIZING: dict[Profile, Sizing] = {
+    "dev": Sizing(
+        replicas=1, database_instances=1, database_size="2Gi", object_store_size="5Gi",
+        mlflow_cpu="100m", mlflow_memory="512Mi", database_cpu="100m", database_memory="256Mi",
+        object_store_cpu="100m", object_store_memory="256Mi", disruption_budgets=False,
+    ),
+    "prod": Sizing(
+        replicas=2, database_instances=3, database_size="20Gi", object_store_size="100Gi",
+        mlflow_cpu="500m", mlflow_memory="1Gi", database_cpu="500m", database_memory="1Gi",
+        object_store_cpu="500m", object_store_memory="1Gi", disruption_budgets=True,
+    ),
+}
+
+# Top-level file keys that map onto nested dataclasses with a different attribute name.
+_SECTIONS = {"object_store": "object_store_external", "database": "database_external"}
+
+
+def load_config(data: Mapping[str, Any] | None, *, profile: Profile | None = None) -> PlatformConfig:
+    """Resolve a platform config from a parsed YAML mapping.
+
+    Args:
+        data: The file's content (``None`` or ``{}`` for all defaults). Sections
+            ``object_store`` and ``database`` take an ``external`` mapping.
+        profile: Overrides the file's ``profile`` key (the CLI flag wins over the file).
+
+    Returns:
+        The frozen, validated config.
+
+    Raises:
+        ConfigError: On any unknown key, wrong type or inconsistent combination.
+    """
+    if data is not None and not isinstance(data, Mapping):
+        raise ConfigError("<root>", f"expected a mapping, got {type(data).__name__}")
+    raw = dict(data or {})
+    chosen = profile or raw.pop("profile", "dev")
+    raw.pop("profile", None)
+    if chosen not in PROFILES:
+        raise ConfigError("profile", f"must be one of {', '.join(PROFILES)}, got {chosen!r}")
+    kwargs: dict[str, Any] = {"profile": chosen}
+    for key, value in raw.items():
+        if key in _SECTIONS:
+            kwargs[_SECTIONS[key]] = _external_section(key, value)
+        elif key == "components":
+            kwargs["components"] = _build(Components, value, key)
+        elif key == "sizing":
+            base = dataclasses.asdict(_PROFILE_SIZING[chosen])
+            base.update(_mapping(value, key))
+            kwargs["sizing"] = _build(Sizing, base, key)
+        elif key == "oidc":
+            kwargs["oidc"] = _build(Oidc, value, key)
+        elif key in _SCALARS:
+            kwargs[key] = _convert(value, _SCALARS[key], key)
+        else:
+            raise ConfigError(key, f"unknown key; known keys: {', '.join(sorted(_KNOWN))}")
+    kwargs.setdefault("sizing", _PROFILE_SIZING[chosen])
+    cfg = PlatformConfig(**kwargs)
+    _validate(cfg)
+    return cfg
+
+
+_SCALARS: dict[str, Any] = {
+    "domain": str | None,
+    "storage_class": str | None,
+    "cluster_issuer": str | None,
+    "gateway_service_type": str,
+    "auth_username": str,
+}
+_KNOWN = {*_SCALARS, *_SECTIONS, "components", "sizing", "oidc", "profile"}
+
+
+def _external_section(key: str, value: Any) -> Any:
+    section = _mapping(value, key)
+    unknown = set(section) - {"external"}
+    if unknown:
+        raise ConfigError(f"{key}.{sorted(unknown)[0]}", "unknown key; only 'external' is accepted")
+    external = section.get("external")
+    if external is None:
+        return None
+    cls = ExternalS3 if key == "object_store" else ExternalDatabase
+    return _build(cls, external, f"{key}.external")
+
+
+def _mapping(value: Any, key: str) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(key, f"expected a mapping, got {type(value).__name__}")
+    return dict(value)
+
+
+def _build(cls: type[Any], value: Any, key: str) -> Any:
+    """Build a config dataclass from a mapping, naming the first bad key."""
+    data = _mapping(value, key)
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for name, item in data.items():
+        if name not in names:
+            raise ConfigError(f"{key}.{name}", f"unknown key; known keys: {', '.join(sorted(names))}")
+        kwargs[name] = _convert(item, hints[name], f"{key}.{name}")
+    missing = [f.name for f in dataclasses.fields(cls) if f.name not in kwargs
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise ConfigError(f"{key}.{missing[0]}", "is required")
+    return cls(**kwargs)
+
+
+def _convert(value: Any, hint: Any, key: str) -> Any:
+    """Check ``value`` against a simple type hint (bool, int, str, or ``X | None``)."""
+    args = typing.get_args(hint)
+    if isinstance(hint, types.UnionType) and type(None) in args:
+        if value is None:
+            return None
+        hint = next(a for a in args if a is not type(None))
+    if hint is bool and isinstance(value, bool):
+        return value
+    if hint is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if hint is str and isinstance(value, str) and value:
+        return value
+    expected = {bool: "true or false", int: "an integer", str: "a non-empty string"}[hint]
+    raise ConfigError(key, f"expected {expected}, got {value!r}")
+
+
+def _validate(cfg: PlatformConfig) -> None:
+    """Cross-field rules: formats, and components whose dependencies are missing."""
+    if cfg.domain is not None and not _DNS_NAME.match(cfg.domain):
+        raise ConfigError("domain", f"{cfg.domain!r} is not a lower-case DNS name such as ml.example.com")
+    for key in ("storage_class", "cluster_issuer"):
+        value = getattr(cfg, key)
+        if value is not None and not _DNS_NAME.match(value):
+            raise ConfigError(key, f"{value!r} is not a valid Kubernetes object name")
+    if cfg.gateway_service_type not in _GATEWAY_SERVICE_TYPES:
+        raise ConfigError("gateway_service_type", f"must be one of {', '.join(_GATEWAY_SERVICE_TYPES)}")
+    if not _DNS_LABEL.match(cfg.auth_username):
+        raise ConfigError("auth_username", "use lower-case letters, digits and '-'")
+    sizing = cfg.sizing
+    for name in ("replicas", "database_instances"):
+        if getattr(sizing, name) < 1:
+            raise ConfigError(f"sizing.{name}", "must be at least 1")
+    for f in dataclasses.fields(Sizing):
+        value = getattr(sizing, f.name)
+        if isinstance(value, str) and not _QUANTITY.match(value):
+            raise ConfigError(f"sizing.{f.name}", f"{value!r} is not a Kubernetes quantity (e.g. 512Mi, 100m)")
+    if cfg.oidc is not None and not cfg.oidc.issuer.startswith("https://"):
+        raise ConfigError("oidc.issuer", "must be an https:// URL")
+    s3 = cfg.object_store_external
+    if s3 is not None and not s3.endpoint.startswith(("https://", "http://")):
+        raise ConfigError("object_store.external.endpoint", "must be an http(s):// URL")
+    db = cfg.database_external
+    if db is not None and not 0 < db.port < 65536:
+        raise ConfigError("database.external.port", "must be between 1 and 65535")
+    _validate_dependencies(cfg)
+
+
+def _validate_dependencies(cfg: PlatformConfig) -> None:
+    c = cfg.components
+    has_s3 = c.object_store or cfg.object_store_external is not None
+    has_db = c.database or cfg.database_external is not None
+    if c.registry and not has_db:
+        raise ConfigError("components.registry", "needs components.database or database.external")
+    for name in ("registry", "pipelines", "serving"):
+        if getattr(c, name) and not has_s3:
+            raise ConfigError(f"components.{name}", "needs components.object_store or object_store.external")
+    if c.serving and not c.cert_manager:
+        raise ConfigError("components.serving", "needs components.cert_manager (KServe webhooks use it)")
+    if c.gateway and cfg.domain is not None and not c.cert_manager:
+        raise ConfigError("components.gateway", "needs components.cert_manager for its certificates")
+    if cfg.oidc is not None and cfg.domain is None:
+        raise ConfigError("oidc", "needs a domain: OIDC redirects to https://<app>.<domain>")

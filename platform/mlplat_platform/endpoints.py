@@ -1,0 +1,122 @@
+"""The typed hand-offs between components: an S3 endpoint, a database, a gateway.
+
+Components never reach into each other; the program passes these values from producer to
+consumer. Credentials stay `pulumi.Output` values marked secret all the way, and each consumer
+writes its own copy into its own namespace with `S3Endpoint.credentials_secret`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes.core.v1 as core
+
+from mlplat_platform.k8s import child
+
+__all__ = ["DatabaseEndpoint", "GatewayRef", "S3Endpoint"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class S3Endpoint:
+    """An S3-compatible bucket and the credentials to use it.
+
+    Attributes:
+        url: Endpoint URL (``http://seaweedfs.mlplat-storage.svc.cluster.local:8333``).
+        host: ``host:port`` of the endpoint, for clients that take no scheme (Argo).
+        bucket: The platform's bucket; consumers use their own key prefix in it.
+        region: Region name sent with requests.
+        insecure: Whether the endpoint is plain HTTP.
+        access_key_id: Secret output.
+        secret_access_key: Secret output.
+    """
+
+    url: str
+    host: str
+    bucket: str
+    region: str
+    insecure: bool
+    access_key_id: pulumi.Output[str]
+    secret_access_key: pulumi.Output[str]
+
+    def credentials_secret(self, name: str, namespace: str, *, parent: pulumi.Resource,
+                           annotations: dict[str, str] | None = None,
+                           depends_on: list[pulumi.Resource] | None = None) -> core.Secret:
+        """Write the credentials into ``namespace`` as a Secret.
+
+        Keys: ``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY`` (what KServe and Argo read)
+        and ``credentials``, an AWS shared-credentials file for mounting as a file, so
+        boto3-based containers never see the keys in their environment.
+        """
+        ini = pulumi.Output.all(self.access_key_id, self.secret_access_key).apply(
+            lambda keys: "[default]\n"
+            f"aws_access_key_id = {keys[0]}\naws_secret_access_key = {keys[1]}\n"
+        )
+        return core.Secret(
+            f"{namespace}-{name}",
+            metadata={"name": name, "namespace": namespace, "annotations": annotations or {}},
+            type="Opaque",
+            string_data={
+                "AWS_ACCESS_KEY_ID": self.access_key_id,
+                "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+                "credentials": pulumi.Output.secret(ini),
+            },
+            opts=child(parent, depends_on=depends_on or [],
+                       additional_secret_outputs=["data", "stringData"]),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseEndpoint:
+    """A PostgreSQL database and the role MLflow logs in with.
+
+    Attributes:
+        host: Service host name.
+        port: TCP port.
+        name: Database name.
+        user: Role name.
+        password: Secret output.
+        sslmode: libpq ``sslmode``.
+        namespace: Namespace of the database pods, for network policies (``None`` if external).
+    """
+
+    host: str
+    port: int
+    name: str
+    user: str
+    password: pulumi.Output[str]
+    sslmode: str
+    namespace: str | None
+
+    def uri(self) -> pulumi.Output[str]:
+        """The SQLAlchemy URI, as a secret output."""
+        return pulumi.Output.secret(self.password.apply(
+            lambda pw: f"postgresql://{self.user}:{pw}@{self.host}:{self.port}/{self.name}"
+            f"?sslmode={self.sslmode}"
+        ))
+
+
+@dataclass(frozen=True, kw_only=True)
+class GatewayRef:
+    """The Gateway that routes attach to, and the domain they serve under.
+
+    Attributes:
+        name: Gateway name.
+        namespace: Gateway namespace.
+        domain: Base domain; apps serve at ``<app>.<domain>``.
+        section: Listener name that routes attach to.
+    """
+
+    name: str
+    namespace: str
+    domain: str
+    section: str = "https"
+
+    def parent_ref(self) -> dict[str, str]:
+        """The ``parentRefs`` entry of an HTTPRoute attaching to this gateway."""
+        return {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": self.name,
+                "namespace": self.namespace, "sectionName": self.section}
+
+    def host(self, app: str) -> str:
+        """The public host name of ``app``."""
+        return f"{app}.{self.domain}"

@@ -1,0 +1,289 @@
+"""The gateway: Envoy Gateway implementing Gateway API, with authentication on every route.
+
+ingress-nginx is retired, so the platform's one way in is a Gateway API `Gateway` served by
+Envoy Gateway. Everything behind it is authenticated at the gateway: basic auth with a
+generated password (stored only as a Pulumi secret and an htpasswd hash), or OIDC when
+configured. HTTP only redirects to HTTPS.
+
+Envoy Gateway's chart creates its control-plane certificates in a Helm hook Job (certgen);
+``helm.v4.Chart`` drops hooks, so this component issues the same secrets with cert-manager.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes.apiextensions as apiextensions
+import pulumi_kubernetes.core.v1 as core
+import pulumi_kubernetes.helm.v4 as helm
+import pulumi_random as random
+
+from mlplat_platform import versions
+from mlplat_platform.config import Oidc
+from mlplat_platform.endpoints import GatewayRef
+from mlplat_platform.k8s import NAMESPACES, child
+from mlplat_platform.namespace import Flow, Peer, kube_api_egress, secure_namespace
+from mlplat_platform.namespace import GATEWAY_ACCESS_LABEL
+
+__all__ = ["Backend", "Gateway", "GatewayArgs", "htpasswd_line"]
+
+_XDS_PORT = 18000
+_GATEWAY = "mlplat"
+_CM = "cert-manager.io/v1"
+_EG = "gateway.envoyproxy.io/v1alpha1"
+_GW = "gateway.networking.k8s.io/v1"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Backend:
+    """A namespace and pod port the proxies may forward to."""
+
+    namespace: str
+    port: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class GatewayArgs:
+    """Inputs of `Gateway`.
+
+    Attributes:
+        domain: Base domain; apps serve at ``<app>.<domain>``.
+        cert_manager: The cert-manager chart, which must exist before certificates.
+        backends: Where the proxies may forward traffic (network policy egress).
+        username: Basic-auth user name.
+        oidc: OIDC settings; replaces basic auth when set.
+        oidc_client_secret: The OIDC client secret (required with ``oidc``).
+        cluster_issuer: ClusterIssuer for the public certificate; ``None`` self-signs.
+        service_type: Service type of the proxy.
+        replicas: Proxy and controller replicas.
+        disruption_budget: Add a PodDisruptionBudget to the proxies.
+        namespace: Where Envoy Gateway and its proxies run.
+    """
+
+    domain: str
+    cert_manager: pulumi.Resource
+    backends: tuple[Backend, ...] = ()
+    username: str = "mlplat"
+    oidc: Oidc | None = None
+    oidc_client_secret: pulumi.Output[str] | None = None
+    cluster_issuer: str | None = None
+    service_type: str = "LoadBalancer"
+    replicas: int = 1
+    disruption_budget: bool = False
+    namespace: str = NAMESPACES.gateway
+
+
+def htpasswd_line(user: str, password: str) -> str:
+    """One htpasswd line in the ``{SHA}`` format, the only one Envoy's basic auth accepts."""
+    digest = base64.b64encode(hashlib.sha1(password.encode()).digest()).decode()  # noqa: S324
+    return f"{user}:{{SHA}}{digest}"
+
+
+class Gateway(pulumi.ComponentResource):
+    """Envoy Gateway, a Gateway with TLS, and a SecurityPolicy authenticating every route.
+
+    Attributes:
+        ref: What routes attach to.
+        password: The basic-auth password (secret), or ``None`` with OIDC.
+        username: The basic-auth user name.
+    """
+
+    ref: GatewayRef
+    password: pulumi.Output[str] | None
+    username: str
+
+    def __init__(self, name: str, args: GatewayArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlplat:index:Gateway", name, None, opts)
+        ns_name = args.namespace
+        flows = [
+            kube_api_egress(),
+            Flow(name="xds", direction="ingress", ports=(_XDS_PORT,), peers=(Peer.same_namespace(),)),
+            Flow(name="xds-client", direction="egress", ports=(_XDS_PORT,),
+                 peers=(Peer.same_namespace(),)),
+            # Envoy listens on 10080/10443 for the Gateway's 80/443; clients come from anywhere.
+            Flow(name="public", direction="ingress", ports=(10080, 10443), peers=(Peer.anywhere(),)),
+            *(Flow(name=f"backend-{b.namespace}", direction="egress", ports=(b.port,),
+                   peers=(Peer.namespace(b.namespace),)) for b in args.backends),
+        ]
+        ns = secure_namespace(ns_name, parent=self, flows=flows)
+        after_cm = child(self, depends_on=[ns, args.cert_manager])
+        control_certs = self._control_plane_certs(name, ns_name, after_cm)
+        chart = self._chart(name, args, [ns, *control_certs])
+        after_chart = child(self, depends_on=[chart])
+        proxy = self._envoy_proxy(name, args, after_chart)
+        apiextensions.CustomResource(
+            f"{name}-class", api_version=_GW, kind="GatewayClass",
+            metadata={"name": _GATEWAY},
+            spec={"controllerName": "gateway.envoyproxy.io/gatewayclass-controller",
+                  "parametersRef": {"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy",
+                                    "name": _GATEWAY, "namespace": ns_name}},
+            opts=child(self, depends_on=[chart, proxy]))
+        tls = self._certificate(name, args, after_cm)
+        gateway = self._gateway(name, args, [chart, tls])
+        self.ref = GatewayRef(name=_GATEWAY, namespace=ns_name, domain=args.domain)
+        self._redirect(name, ns_name, child(self, depends_on=[gateway]))
+        self.username = args.username
+        self.password = self._auth(name, args, child(self, depends_on=[gateway]))
+        self.register_outputs({"gateway": _GATEWAY, "domain": args.domain})
+
+    def _chart(self, name: str, args: GatewayArgs, after: list[pulumi.Resource]) -> helm.Chart:
+        pin = versions.ENVOY_GATEWAY
+        pod = versions.chart_pods("envoy-gateway")["envoy-gateway"]
+        values = {
+            "deployment": {"replicas": args.replicas,
+                           "envoyGateway": {"resources": pod.resources(),
+                                            "imagePullPolicy": "Always"}},
+            "podDisruptionBudget": {"minAvailable": 1 if args.disruption_budget else 0},
+            "config": {"envoyGateway": {
+                "gateway": {"controllerName": "gateway.envoyproxy.io/gatewayclass-controller"},
+                "provider": {"type": "Kubernetes"},
+                "logging": {"level": {"default": "info"}},
+            }},
+        }
+        return helm.Chart(f"{name}-envoy-gateway", chart=pin.chart, version=pin.version,
+                          namespace=args.namespace, values=values,
+                          opts=child(self, depends_on=after))
+
+    def _control_plane_certs(self, name: str, ns: str,
+                             opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+        """The secrets Envoy Gateway's certgen hook would have made: a CA and three certs."""
+        def cr(suffix: str, kind: str, spec: dict[str, Any], **kw: Any) -> pulumi.Resource:
+            return apiextensions.CustomResource(
+                f"{name}-{suffix}", api_version=_CM, kind=kind,
+                metadata={"name": suffix, "namespace": ns}, spec=spec,
+                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(**kw)))
+
+        self_signed = cr("eg-selfsigned", "Issuer", {"selfSigned": {}})
+        ca = cr("eg-ca", "Certificate", {
+            "isCA": True, "commonName": "envoy-gateway-ca", "secretName": "eg-ca",
+            "duration": "87600h", "privateKey": {"algorithm": "ECDSA", "size": 256},
+            "issuerRef": {"name": "eg-selfsigned", "kind": "Issuer"}}, depends_on=[self_signed])
+        issuer = cr("eg-ca-issuer", "Issuer", {"ca": {"secretName": "eg-ca"}}, depends_on=[ca])
+        made: list[pulumi.Resource] = []
+        for secret, host in (("envoy-gateway", "envoy-gateway"), ("envoy", "*"),
+                             ("envoy-rate-limit", "*")):
+            dns = [f"{host}.{ns}", f"{host}.{ns}.svc", f"{host}.{ns}.svc.cluster.local"]
+            if host != "*":
+                dns.insert(0, host)
+            made.append(cr(secret, "Certificate", {
+                "secretName": secret, "commonName": secret, "dnsNames": dns,
+                "duration": "8760h", "privateKey": {"algorithm": "ECDSA", "size": 256},
+                "issuerRef": {"name": "eg-ca-issuer", "kind": "Issuer"}}, depends_on=[issuer]))
+        hmac = random.RandomPassword(f"{name}-oidc-hmac", length=32, special=False,
+                                     opts=child(self))
+        made.append(core.Secret(
+            f"{name}-oidc-hmac-secret",
+            metadata={"name": "envoy-oidc-hmac", "namespace": ns}, type="Opaque",
+            string_data={"hmac-secret": hmac.result},
+            opts=pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(additional_secret_outputs=["data", "stringData"]))))
+        return made
+
+    def _envoy_proxy(self, name: str, args: GatewayArgs,
+                     opts: pulumi.ResourceOptions) -> pulumi.Resource:
+        pod = versions.chart_pods("envoy-gateway")["envoy-proxy"]
+        kubernetes: dict[str, Any] = {
+            "envoyDeployment": {
+                "replicas": args.replicas,
+                "container": {"resources": pod.resources(), "securityContext": {
+                    "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                    "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]},
+                    "seccompProfile": {"type": "RuntimeDefault"}}},
+                "pod": {"securityContext": {"runAsNonRoot": True,
+                                            "seccompProfile": {"type": "RuntimeDefault"}}},
+            },
+            "envoyService": {"type": args.service_type},
+        }
+        if args.disruption_budget:
+            kubernetes["envoyPDB"] = {"minAvailable": 1}
+        return apiextensions.CustomResource(
+            f"{name}-proxy", api_version=_EG, kind="EnvoyProxy",
+            metadata={"name": _GATEWAY, "namespace": args.namespace},
+            spec={"provider": {"type": "Kubernetes", "kubernetes": kubernetes}}, opts=opts)
+
+    def _certificate(self, name: str, args: GatewayArgs,
+                     opts: pulumi.ResourceOptions) -> pulumi.Resource:
+        issuer: dict[str, str]
+        if args.cluster_issuer:
+            issuer = {"name": args.cluster_issuer, "kind": "ClusterIssuer"}
+        else:
+            apiextensions.CustomResource(
+                f"{name}-selfsigned", api_version=_CM, kind="Issuer",
+                metadata={"name": "mlplat-selfsigned", "namespace": args.namespace},
+                spec={"selfSigned": {}}, opts=opts)
+            issuer = {"name": "mlplat-selfsigned", "kind": "Issuer"}
+        d = args.domain
+        return apiextensions.CustomResource(
+            f"{name}-tls", api_version=_CM, kind="Certificate",
+            metadata={"name": "mlplat-gateway-tls", "namespace": args.namespace},
+            spec={"secretName": "mlplat-gateway-tls", "commonName": d,
+                  "dnsNames": [d, f"*.{d}", f"*.models.{d}"], "issuerRef": issuer,
+                  "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"}},
+            opts=opts)
+
+    def _gateway(self, name: str, args: GatewayArgs, after: list[pulumi.Resource]) -> pulumi.Resource:
+        routes = {"namespaces": {"from": "Selector", "selector": {
+            "matchLabels": {GATEWAY_ACCESS_LABEL: "true"}}}}
+        return apiextensions.CustomResource(
+            f"{name}-gateway", api_version=_GW, kind="Gateway",
+            metadata={"name": _GATEWAY, "namespace": args.namespace},
+            spec={"gatewayClassName": _GATEWAY, "listeners": [
+                {"name": "http", "protocol": "HTTP", "port": 80,
+                 "allowedRoutes": {"namespaces": {"from": "Same"}}},
+                {"name": "https", "protocol": "HTTPS", "port": 443, "hostname": f"*.{args.domain}",
+                 "tls": {"mode": "Terminate", "certificateRefs": [
+                     {"kind": "Secret", "name": "mlplat-gateway-tls"}]},
+                 "allowedRoutes": routes},
+            ]},
+            opts=child(self, depends_on=after))
+
+    def _redirect(self, name: str, ns: str, opts: pulumi.ResourceOptions) -> None:
+        apiextensions.CustomResource(
+            f"{name}-https-redirect", api_version=_GW, kind="HTTPRoute",
+            metadata={"name": "https-redirect", "namespace": ns},
+            spec={"parentRefs": [{"name": _GATEWAY, "sectionName": "http"}],
+                  "rules": [{"filters": [{"type": "RequestRedirect", "requestRedirect": {
+                      "scheme": "https", "statusCode": 301}}]}]},
+            opts=opts)
+
+    def _auth(self, name: str, args: GatewayArgs,
+              opts: pulumi.ResourceOptions) -> pulumi.Output[str] | None:
+        """A SecurityPolicy on the whole Gateway: every route behind it needs a login."""
+        secret_opts = pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(additional_secret_outputs=["data", "stringData"]))
+        target = {"targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                                  "name": _GATEWAY}]}
+        password: pulumi.Output[str] | None = None
+        if args.oidc is not None:
+            if args.oidc_client_secret is None:
+                raise ValueError("oidc_client_secret is required with oidc")
+            secret = core.Secret(
+                f"{name}-oidc-client", metadata={"name": "mlplat-oidc-client",
+                                                 "namespace": args.namespace},
+                type="Opaque", string_data={"client-secret": args.oidc_client_secret},
+                opts=secret_opts)
+            spec = {**target, "oidc": {
+                "provider": {"issuer": args.oidc.issuer}, "clientID": args.oidc.client_id,
+                "clientSecret": {"name": "mlplat-oidc-client"},
+                "cookieDomain": args.domain, "scopes": ["openid", "email", "profile"]}}
+        else:
+            generated = random.RandomPassword(f"{name}-password", length=24, special=False,
+                                              opts=child(self))
+            password = generated.result
+            htpasswd = password.apply(lambda pw: htpasswd_line(args.username, pw) + "\n")
+            secret = core.Secret(
+                f"{name}-htpasswd", metadata={"name": "mlplat-basic-auth",
+                                              "namespace": args.namespace},
+                type="Opaque", string_data={".htpasswd": pulumi.Output.secret(htpasswd)},
+                opts=secret_opts)
+            spec = {**target, "basicAuth": {"users": {"name": "mlplat-basic-auth"}}}
+        apiextensions.CustomResource(
+            f"{name}-auth", api_version=_EG, kind="SecurityPolicy",
+            metadata={"name": "mlplat-auth", "namespace": args.namespace}, spec=spec,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[secret])))
+        return password

@@ -1,0 +1,249 @@
+"""The object store: SeaweedFS serving the S3 API, with credentials and buckets we own.
+
+One ``weed server`` (master, volume, filer and S3 gateway in one process) on a protected
+volume. That is the laptop-sized shape; for production, point the platform at an external
+S3 bucket (``object_store.external``) or scale SeaweedFS out separately. The bucket is
+created by a Job owned here, not by a Helm hook (``helm.v4.Chart`` drops hooks).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes.apps.v1 as apps
+import pulumi_kubernetes.batch.v1 as batch
+import pulumi_kubernetes.core.v1 as core
+import pulumi_random as random
+
+from mlplat_platform import versions
+from mlplat_platform.endpoints import S3Endpoint
+from mlplat_platform.k8s import (
+    DIGEST_SKIP,
+    NAMESPACES,
+    checkov_skips,
+    child,
+    container_security,
+    labels,
+    pod_security,
+    resources,
+)
+from mlplat_platform.namespace import Flow, Peer, secure_namespace
+
+__all__ = ["ObjectStore", "ObjectStoreArgs"]
+
+S3_PORT = 8333
+_NAME = "seaweedfs"
+_BUCKET_SCRIPT = """
+import time, boto3, botocore.exceptions as e, os
+s3 = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"], region_name="us-east-1")
+for attempt in range(30):
+    try:
+        names = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+        break
+    except e.EndpointConnectionError:
+        time.sleep(2)
+else:
+    raise SystemExit("object store not reachable")
+for bucket in os.environ["BUCKETS"].split(","):
+    if bucket not in names:
+        s3.create_bucket(Bucket=bucket)
+    print("bucket ready:", bucket)
+"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectStoreArgs:
+    """Inputs of `ObjectStore`.
+
+    Attributes:
+        bucket: The bucket to create (consumers use key prefixes inside it).
+        size: Volume size.
+        cpu: CPU request.
+        memory: Memory request.
+        storage_class: StorageClass of the volume; ``None`` for the cluster default.
+        clients: Namespaces allowed to reach the S3 port.
+        namespace: Where SeaweedFS runs.
+    """
+
+    bucket: str = "mlplat"
+    size: str
+    cpu: str
+    memory: str
+    storage_class: str | None = None
+    clients: tuple[str, ...] = ()
+    namespace: str = NAMESPACES.object_store
+
+
+class ObjectStore(pulumi.ComponentResource):
+    """SeaweedFS with generated S3 credentials, a protected volume and its bucket.
+
+    Attributes:
+        endpoint: The S3 endpoint, with secret credentials, for consumers.
+        volume: The data volume (protected, retained on delete).
+        bucket_job: The Job that creates the bucket; consumers depend on it.
+    """
+
+    endpoint: S3Endpoint
+    volume: core.PersistentVolumeClaim
+    bucket_job: batch.Job
+
+    def __init__(self, name: str, args: ObjectStoreArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlplat:index:ObjectStore", name, None, opts)
+        ns_name = args.namespace
+        app = labels(_NAME, "object-store")
+        selector = {"app.kubernetes.io/name": _NAME}
+        flows = [
+            Flow(name="s3-clients", direction="ingress", ports=(S3_PORT,),
+                 peers=tuple(Peer.namespace(c) for c in args.clients) + (Peer.same_namespace(),),
+                 pod_labels=selector),
+            Flow(name="s3-in-namespace", direction="egress", ports=(S3_PORT,),
+                 peers=(Peer.same_namespace(),)),
+        ]
+        ns = secure_namespace(ns_name, parent=self, flows=flows, protect=True)
+        deps = child(self, depends_on=[ns])
+        access = random.RandomPassword(f"{name}-access-key", length=20, special=False,
+                                       lower=False, opts=child(self))
+        secret = random.RandomPassword(f"{name}-secret-key", length=40, special=False,
+                                       opts=child(self))
+        config = pulumi.Output.all(access.result, secret.result).apply(lambda keys: json.dumps({
+            "identities": [{"name": "mlplat", "credentials": [
+                {"accessKey": keys[0], "secretKey": keys[1]}],
+                "actions": ["Admin", "Read", "List", "Tagging", "Write"]}],
+        }, indent=2))
+        s3_config = core.Secret(
+            f"{name}-s3-config",
+            metadata={"name": f"{_NAME}-s3-config", "namespace": ns_name},
+            type="Opaque",
+            string_data={"s3.json": pulumi.Output.secret(config)},
+            opts=child(self, depends_on=[ns], additional_secret_outputs=["data", "stringData"]),
+        )
+        self.volume = core.PersistentVolumeClaim(
+            f"{name}-data",
+            metadata={"name": f"{_NAME}-data", "namespace": ns_name, "labels": app},
+            spec={"accessModes": ["ReadWriteOnce"], "storageClassName": args.storage_class,
+                  "resources": {"requests": {"storage": args.size}}},
+            opts=child(self, depends_on=[ns], protect=True, retain_on_delete=True),
+        )
+        sa = core.ServiceAccount(
+            f"{name}-sa", metadata={"name": _NAME, "namespace": ns_name, "labels": app},
+            automount_service_account_token=False, opts=deps)
+        server = apps.Deployment(
+            f"{name}-server",
+            metadata={"name": _NAME, "namespace": ns_name, "labels": app,
+                      "annotations": checkov_skips(DIGEST_SKIP)},
+            spec={
+                "replicas": 1,
+                # One writer per volume: never run two servers on the same data.
+                "strategy": {"type": "Recreate"},
+                "selector": {"matchLabels": selector},
+                "template": {
+                    "metadata": {"labels": app},
+                    "spec": self._pod_spec(args, s3_config_name=f"{_NAME}-s3-config"),
+                },
+            },
+            opts=child(self, depends_on=[ns, self.volume, s3_config, sa]),
+        )
+        service = core.Service(
+            f"{name}-service",
+            metadata={"name": _NAME, "namespace": ns_name, "labels": app},
+            spec={"selector": selector, "ports": [
+                {"name": "s3", "port": S3_PORT, "targetPort": "s3", "protocol": "TCP"}]},
+            opts=deps,
+        )
+        host = f"{_NAME}.{ns_name}.svc.cluster.local:{S3_PORT}"
+        self.endpoint = S3Endpoint(
+            url=f"http://{host}", host=host, bucket=args.bucket, region="us-east-1",
+            insecure=True, access_key_id=access.result, secret_access_key=secret.result)
+        client_secret = self.endpoint.credentials_secret(
+            f"{_NAME}-client", ns_name, parent=self, depends_on=[ns])
+        self.bucket_job = self._bucket_job(name, args, client_secret, [server, service])
+        self.register_outputs({"endpoint": self.endpoint.url, "bucket": args.bucket})
+
+    @staticmethod
+    def _pod_spec(args: ObjectStoreArgs, *, s3_config_name: str) -> dict[str, object]:
+        command = [
+            "weed", "server", "-dir=/data", "-ip.bind=0.0.0.0",
+            "-master.volumeSizeLimitMB=1024", "-volume.max=0",
+            "-s3", f"-s3.port={S3_PORT}", "-s3.config=/etc/seaweedfs/s3.json",
+        ]
+        probe = {"tcpSocket": {"port": "s3"}, "periodSeconds": 10, "timeoutSeconds": 3}
+        return {
+            "serviceAccountName": _NAME,
+            "automountServiceAccountToken": False,
+            "securityContext": pod_security(),
+            "containers": [{
+                "name": "seaweedfs",
+                "image": versions.SEAWEEDFS_IMAGE,
+                "imagePullPolicy": "Always",
+                "command": command,
+                "ports": [{"name": "s3", "containerPort": S3_PORT, "protocol": "TCP"}],
+                "resources": resources(args.cpu, args.memory),
+                "securityContext": container_security(),
+                "readinessProbe": {**probe, "initialDelaySeconds": 5},
+                "livenessProbe": {**probe, "initialDelaySeconds": 30, "failureThreshold": 6},
+                "volumeMounts": [
+                    {"name": "data", "mountPath": "/data"},
+                    {"name": "tmp", "mountPath": "/tmp"},
+                    {"name": "s3-config", "mountPath": "/etc/seaweedfs", "readOnly": True},
+                ],
+            }],
+            "volumes": [
+                {"name": "data", "persistentVolumeClaim": {"claimName": f"{_NAME}-data"}},
+                {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+                {"name": "s3-config", "secret": {"secretName": s3_config_name}},
+            ],
+        }
+
+    def _bucket_job(self, name: str, args: ObjectStoreArgs, credentials: core.Secret,
+                    after: list[pulumi.Resource]) -> batch.Job:
+        # The Job's name carries a hash of what it does, so a change runs a new Job.
+        digest = hashlib.sha256(f"{args.bucket}{_BUCKET_SCRIPT}".encode()).hexdigest()[:8]
+        job_labels = labels(f"{_NAME}-buckets", "object-store")
+        return batch.Job(
+            f"{name}-buckets",
+            metadata={"name": f"{_NAME}-buckets-{digest}", "namespace": args.namespace,
+                      "labels": job_labels, "annotations": checkov_skips(DIGEST_SKIP)},
+            spec={
+                "backoffLimit": 6,
+                "template": {
+                    "metadata": {"labels": job_labels},
+                    "spec": {
+                        "restartPolicy": "OnFailure",
+                        "serviceAccountName": _NAME,
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security(),
+                        "containers": [{
+                            "name": "create-buckets",
+                            # MLflow's image carries boto3; reusing it saves a pull.
+                            "image": versions.MLFLOW_IMAGE,
+                            "imagePullPolicy": "Always",
+                            "command": ["python", "-c", _BUCKET_SCRIPT],
+                            "env": [
+                                {"name": "S3_ENDPOINT", "value": self.endpoint.url},
+                                {"name": "BUCKETS", "value": args.bucket},
+                                {"name": "AWS_SHARED_CREDENTIALS_FILE",
+                                 "value": "/etc/s3/credentials"},
+                                {"name": "HOME", "value": "/tmp"},
+                            ],
+                            "resources": resources("50m", "128Mi"),
+                            "securityContext": container_security(),
+                            "volumeMounts": [
+                                {"name": "credentials", "mountPath": "/etc/s3", "readOnly": True},
+                                {"name": "tmp", "mountPath": "/tmp"},
+                            ],
+                        }],
+                        "volumes": [
+                            {"name": "credentials", "secret": {
+                                "secretName": f"{_NAME}-client",
+                                "items": [{"key": "credentials", "path": "credentials"}]}},
+                            {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                        ],
+                    },
+                },
+            },
+            opts=child(self, depends_on=[credentials, *after]),
+        )

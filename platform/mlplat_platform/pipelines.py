@@ -1,0 +1,194 @@
+"""Pipelines: Argo Workflows, with its CRDs applied by us and artefacts in the object store.
+
+The chart installs its full CRDs through a Helm hook Job that downloads them from GitHub;
+``helm.v4.Chart`` drops hooks and the platform must not need GitHub at deploy time, so the
+chart's CRD handling is off and this component applies Argo's CRDs itself (the schema-less
+"minimal" form Argo ships for size reasons). The server runs in ``client`` auth mode, never
+``server`` (which would act with the server's own service account for anyone who can reach it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes.apiextensions as apiextensions
+import pulumi_kubernetes.helm.v4 as helm
+import pulumi_kubernetes.yaml.v2 as kyaml
+import yaml
+
+from mlplat_platform import versions
+from mlplat_platform.endpoints import GatewayRef, S3Endpoint
+from mlplat_platform.k8s import NAMESPACES, RUN_AS_USER, child, container_security, pod_security
+from mlplat_platform.namespace import Flow, Peer, kube_api_egress, secure_namespace
+
+__all__ = ["ARGO_CRDS", "Pipelines", "PipelinesArgs", "argo_crds_yaml"]
+
+SERVER_PORT = 2746
+_FULLNAME = "argo-workflows"
+
+#: (kind, plural, short names, scope) of every Argo Workflows CRD.
+ARGO_CRDS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
+    ("ClusterWorkflowTemplate", "clusterworkflowtemplates", ("clusterwftmpl", "cwft"), "Cluster"),
+    ("CronWorkflow", "cronworkflows", ("cwf", "cronwf"), "Namespaced"),
+    ("Workflow", "workflows", ("wf",), "Namespaced"),
+    ("WorkflowArtifactGCTask", "workflowartifactgctasks", ("wfat",), "Namespaced"),
+    ("WorkflowEventBinding", "workfloweventbindings", ("wfeb",), "Namespaced"),
+    ("WorkflowTaskResult", "workflowtaskresults", ("wftr",), "Namespaced"),
+    ("WorkflowTaskSet", "workflowtasksets", ("wfts",), "Namespaced"),
+    ("WorkflowTemplate", "workflowtemplates", ("wftmpl",), "Namespaced"),
+)
+
+
+def argo_crds_yaml() -> str:
+    """Argo's CRDs as one multi-document YAML string, schema-less (preserve unknown fields)."""
+    docs = []
+    for kind, plural, short, scope in ARGO_CRDS:
+        schema = {"type": "object", "required": ["metadata", "spec"], "properties": {
+            "apiVersion": {"type": "string"}, "kind": {"type": "string"},
+            "metadata": {"type": "object"},
+            "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+            "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+        }}
+        if kind == "WorkflowTaskResult":  # results carry no spec, only top-level fields
+            schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+        version = {"name": "v1alpha1", "served": True, "storage": True,
+                   "schema": {"openAPIV3Schema": schema}}
+        docs.append({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": f"{plural}.argoproj.io"},
+            "spec": {"group": "argoproj.io", "scope": scope, "versions": [version], "names": {
+                "kind": kind, "listKind": f"{kind}List", "plural": plural,
+                "singular": plural[:-1], "shortNames": list(short)}},
+        })
+    return yaml.safe_dump_all(docs, sort_keys=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelinesArgs:
+    """Inputs of `Pipelines`.
+
+    Attributes:
+        object_store: The artefact repository (``s3://<bucket>/argo/...``).
+        replicas: Controller and server replicas.
+        registry_namespace: Namespace of MLflow, which workflow pods may call.
+        gateway: Publish ``argo.<domain>`` on this gateway; ``None`` keeps it internal.
+        after: Resources that must exist first (the bucket Job).
+        namespace: Where the controller, the server and the workflows run.
+    """
+
+    object_store: S3Endpoint
+    replicas: int = 1
+    registry_namespace: str | None = None
+    gateway: GatewayRef | None = None
+    after: tuple[pulumi.Resource, ...] = ()
+    namespace: str = NAMESPACES.pipelines
+
+
+class Pipelines(pulumi.ComponentResource):
+    """Argo Workflows limited to one namespace, with an S3 artefact repository.
+
+    Attributes:
+        namespace: Where workflows are submitted.
+        url: Public URL of the Argo UI, or ``None`` when not exposed.
+        port_forward: The command that reaches the UI without a gateway.
+    """
+
+    namespace: str
+    url: str | None
+    port_forward: str
+
+    def __init__(self, name: str, args: PipelinesArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlplat:index:Pipelines", name, None, opts)
+        ns_name = args.namespace
+        s3 = args.object_store
+        s3_port = int(s3.host.rsplit(":", 1)[1]) if ":" in s3.host else 443
+        server_peers = [Peer.same_namespace()]
+        if args.gateway is not None:
+            server_peers.append(Peer.namespace(args.gateway.namespace))
+        flows = [
+            kube_api_egress(),
+            Flow(name="server", direction="ingress", ports=(SERVER_PORT,),
+                 peers=tuple(server_peers),
+                 pod_labels={"app.kubernetes.io/component": "server"}),
+            Flow(name="server-client", direction="egress", ports=(SERVER_PORT,),
+                 peers=(Peer.same_namespace(),)),
+            Flow(name="object-store", direction="egress", ports=(s3_port,),
+                 peers=(Peer.namespace(NAMESPACES.object_store) if s3.insecure
+                        else Peer.anywhere(),)),
+        ]
+        if args.registry_namespace:
+            flows.append(Flow(name="registry", direction="egress", ports=(5000,),
+                              peers=(Peer.namespace(args.registry_namespace),)))
+        ns = secure_namespace(ns_name, parent=self, flows=flows,
+                              gateway_access=args.gateway is not None)
+        crds = kyaml.ConfigGroup(f"{name}-crds", yaml=argo_crds_yaml(), opts=child(self))
+        credentials = s3.credentials_secret("argo-s3", ns_name, parent=self, depends_on=[ns])
+        pin = versions.ARGO_WORKFLOWS
+        chart = helm.Chart(
+            f"{name}-chart", name=_FULLNAME, chart=pin.chart, version=pin.version,
+            namespace=ns_name, repository_opts={"repo": pin.repo},
+            values=self._values(args, ns_name),
+            opts=child(self, depends_on=[ns, crds, credentials, *args.after]))
+        self.namespace = ns_name
+        self.port_forward = (f"kubectl -n {ns_name} port-forward svc/{_FULLNAME}-server "
+                             f"{SERVER_PORT}:{SERVER_PORT}")
+        self.url = None
+        if args.gateway is not None:
+            self.url = f"https://{args.gateway.host('argo')}"
+            apiextensions.CustomResource(
+                f"{name}-route", api_version="gateway.networking.k8s.io/v1", kind="HTTPRoute",
+                metadata={"name": "argo", "namespace": ns_name},
+                spec={"parentRefs": [args.gateway.parent_ref()],
+                      "hostnames": [args.gateway.host("argo")],
+                      "rules": [{"backendRefs": [{"name": f"{_FULLNAME}-server",
+                                                  "port": SERVER_PORT}]}]},
+                opts=child(self, depends_on=[chart]))
+        self.register_outputs({"namespace": ns_name, "url": self.url})
+
+    @staticmethod
+    def _values(args: PipelinesArgs, ns: str) -> dict[str, Any]:
+        s3 = args.object_store
+        pods = versions.chart_pods("argo-workflows")
+        restricted = container_security()
+        workflow_pod_security = pod_security()
+        return {
+            "fullnameOverride": _FULLNAME,
+            "crds": {"install": False},
+            "singleNamespace": True,
+            "images": {"pullPolicy": "Always"},
+            "workflow": {"serviceAccount": {"create": True, "name": "argo-workflow"},
+                         "rbac": {"create": True}},
+            "controller": {
+                "replicas": args.replicas,
+                "workflowNamespaces": [ns],
+                "resources": pods["workflow-controller"].resources(),
+                "workflowDefaults": {"spec": {
+                    "serviceAccountName": "argo-workflow",
+                    "securityContext": workflow_pod_security,
+                    "podGC": {"strategy": "OnPodSuccess"},
+                    "ttlStrategy": {"secondsAfterCompletion": 7 * 24 * 3600},
+                }},
+            },
+            "executor": {"resources": {"requests": {"cpu": "10m", "memory": "64Mi"},
+                                       "limits": {"cpu": "500m", "memory": "256Mi"}},
+                         "securityContext": restricted},
+            "server": {
+                "replicas": args.replicas,
+                "authModes": ["client"],
+                "secure": False,
+                "resources": pods["argo-server"].resources(),
+                "securityContext": {**restricted, "runAsUser": RUN_AS_USER},
+            },
+            "useStaticCredentials": True,
+            "artifactRepository": {"archiveLogs": True, "s3": {
+                "endpoint": s3.host, "bucket": s3.bucket, "region": s3.region,
+                "insecure": s3.insecure,
+                "keyFormat": "argo/{{workflow.namespace}}/{{workflow.name}}/{{pod.name}}",
+                "accessKeySecret": {"name": "argo-s3", "key": "AWS_ACCESS_KEY_ID"},
+                "secretKeySecret": {"name": "argo-s3", "key": "AWS_SECRET_ACCESS_KEY"},
+            }},
+        }

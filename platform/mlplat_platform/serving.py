@@ -1,0 +1,148 @@
+"""Serving: KServe in Standard (raw deployment) mode, reading models from the object store.
+
+Raw deployment needs neither Knative nor Istio: an InferenceService becomes a Deployment, a
+Service and, with a gateway, an HTTPRoute on the platform's Gateway (behind its
+authentication). Projects run their model servers as InferenceServices with a custom V2
+container under the service account made here, whose S3 secret lets KServe's storage
+initializer fetch models from the registry's artefact store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes.core.v1 as core
+import pulumi_kubernetes.helm.v4 as helm
+
+from mlplat_platform import versions
+from mlplat_platform.endpoints import GatewayRef, S3Endpoint
+from mlplat_platform.k8s import NAMESPACES, child
+from mlplat_platform.namespace import Flow, Peer, kube_api_egress, secure_namespace
+
+__all__ = ["MODEL_PORT", "Serving", "ServingArgs"]
+
+MODEL_PORT = 8080
+_WEBHOOK_PORT = 9443
+_SERVICE_ACCOUNT = "mlplat-models"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServingArgs:
+    """Inputs of `Serving`.
+
+    Attributes:
+        object_store: Where models are read from.
+        cert_manager: The cert-manager chart (KServe's webhook certificates need it).
+        registry_namespace: Namespace of MLflow, which model servers may call.
+        gateway: Expose InferenceServices at ``<name>-<namespace>.models.<domain>``.
+        namespace: Where the KServe controller runs.
+        models_namespace: Where projects deploy their InferenceServices.
+    """
+
+    object_store: S3Endpoint
+    cert_manager: pulumi.Resource
+    registry_namespace: str | None = None
+    gateway: GatewayRef | None = None
+    namespace: str = NAMESPACES.serving
+    models_namespace: str = NAMESPACES.models
+
+
+class Serving(pulumi.ComponentResource):
+    """KServe controller plus a models namespace with storage credentials.
+
+    Attributes:
+        models_namespace: Where InferenceServices go.
+        service_account: The service account InferenceServices should run as.
+        url_template: Public URL pattern, or ``None`` when not exposed.
+    """
+
+    models_namespace: str
+    service_account: str
+    url_template: str | None
+
+    def __init__(self, name: str, args: ServingArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlplat:index:Serving", name, None, opts)
+        flows = [
+            kube_api_egress(),
+            Flow(name="webhook", direction="ingress", ports=(_WEBHOOK_PORT,),
+                 peers=(Peer.anywhere(),)),
+        ]
+        ns = secure_namespace(args.namespace, parent=self, flows=flows)
+        crd_pin, pin = versions.KSERVE_CRD, versions.KSERVE
+        crds = helm.Chart(f"{name}-crds", chart=crd_pin.chart, version=crd_pin.version,
+                          namespace=args.namespace, opts=child(self, depends_on=[ns]))
+        chart = helm.Chart(
+            f"{name}-chart", chart=pin.chart, version=pin.version, namespace=args.namespace,
+            values=self._values(args),
+            opts=child(self, depends_on=[ns, crds, args.cert_manager]))
+        models_ns = self._models_namespace(args)
+        s3 = args.object_store
+        scheme_host = s3.url.split("://", 1)
+        annotations = {
+            "serving.kserve.io/s3-endpoint": scheme_host[1],
+            "serving.kserve.io/s3-usehttps": "0" if s3.insecure else "1",
+            "serving.kserve.io/s3-region": s3.region,
+            "serving.kserve.io/s3-useanoncredential": "false",
+        }
+        secret = s3.credentials_secret("mlplat-s3", args.models_namespace, parent=self,
+                                       annotations=annotations, depends_on=[models_ns])
+        core.ServiceAccount(
+            f"{name}-models-sa",
+            metadata={"name": _SERVICE_ACCOUNT, "namespace": args.models_namespace},
+            secrets=[{"name": "mlplat-s3"}],
+            automount_service_account_token=False,
+            opts=child(self, depends_on=[models_ns, secret, chart]))
+        self.models_namespace = args.models_namespace
+        self.service_account = _SERVICE_ACCOUNT
+        self.url_template = None
+        if args.gateway is not None:
+            self.url_template = f"https://<name>-{args.models_namespace}.models.{args.gateway.domain}"
+        self.register_outputs({"models_namespace": self.models_namespace,
+                               "service_account": self.service_account})
+
+    def _models_namespace(self, args: ServingArgs) -> core.Namespace:
+        s3 = args.object_store
+        s3_port = int(s3.host.rsplit(":", 1)[1]) if ":" in s3.host else 443
+        flows = [
+            Flow(name="object-store", direction="egress", ports=(s3_port,),
+                 peers=(Peer.namespace(NAMESPACES.object_store) if s3.insecure
+                        else Peer.anywhere(),)),
+        ]
+        if args.gateway is not None:
+            flows.append(Flow(name="gateway", direction="ingress", ports=(MODEL_PORT,),
+                              peers=(Peer.namespace(args.gateway.namespace),)))
+        if args.registry_namespace:
+            flows.append(Flow(name="registry", direction="egress", ports=(5000,),
+                              peers=(Peer.namespace(args.registry_namespace),)))
+        return secure_namespace(args.models_namespace, parent=self, flows=flows,
+                                gateway_access=args.gateway is not None)
+
+    @staticmethod
+    def _values(args: ServingArgs) -> dict[str, Any]:
+        pods = versions.chart_pods("kserve")
+        gateway: dict[str, Any] = {"disableIngressCreation": args.gateway is None}
+        if args.gateway is not None:
+            gateway.update({
+                "domain": f"models.{args.gateway.domain}",
+                "urlScheme": "https",
+                "ingressGateway": {
+                    "enableGatewayApi": True,
+                    "kserveGateway": f"{args.gateway.namespace}/{args.gateway.name}",
+                },
+            })
+        return {"kserve": {
+            "controller": {
+                "deploymentMode": "RawDeployment",
+                "gateway": gateway,
+                "resources": pods["controller-manager"].resources(),
+                "rbacProxy": {"resources": pods["rbac-proxy"].resources()},
+                "securityContext": {"runAsNonRoot": True,
+                                    "seccompProfile": {"type": "RuntimeDefault"}},
+            },
+            "modelmesh": {"enabled": False},
+            "localmodel": {"enabled": False},
+            "security": {"autoMountServiceAccountToken": False},
+        }}
