@@ -111,14 +111,25 @@ def new_project(options: NewOptions, settings: Settings | None = None) -> NewRes
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.mlplat-", dir=dest.parent))
     try:
         staging.chmod(0o777 & ~_umask())
-        _copier.copy_template(
-            template.src,
-            staging,
-            data=options.data,
-            defaults=options.defaults,
-            vcs_ref=template.ref,
-            quiet=options.quiet,
-        )
+        if template.render_from is not None:
+            _copier.copy_template(
+                str(template.render_from),
+                staging,
+                data=options.data,
+                defaults=options.defaults,
+                vcs_ref=None,
+                quiet=options.quiet,
+            )
+            _record_origin(staging / ANSWERS_FILE, template)
+        else:
+            _copier.copy_template(
+                template.src,
+                staging,
+                data=options.data,
+                defaults=options.defaults,
+                vcs_ref=template.ref,
+                quiet=options.quiet,
+            )
         if dest.is_dir():
             dest.rmdir()
         os.rename(staging, dest)
@@ -138,6 +149,21 @@ def new_project(options: NewOptions, settings: Settings | None = None) -> NewRes
     return NewResult(
         dest=dest, template=template.label, answers=answers, committed=options.git_init
     )
+
+
+def _record_origin(answers_file: Path, template: ResolvedTemplate) -> None:
+    """Point the answers file at the cached git version that was rendered.
+
+    Only used when the rendered directory is, by construction of the cache, the same tree
+    as ``template.src`` at ``template.ref``; later updates then merge from that tag.
+    """
+    text = answers_file.read_text(encoding="utf-8")
+    header = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
+    answers = yaml.safe_load(text) or {}
+    answers["_src_path"] = template.src
+    answers["_commit"] = template.ref
+    body = yaml.safe_dump(answers, sort_keys=True, default_flow_style=False, allow_unicode=True)
+    answers_file.write_text(header + body, encoding="utf-8")
 
 
 def _umask() -> int:

@@ -21,11 +21,15 @@ class ResolvedTemplate:
         src: What Copier is given as the template (a path or URL).
         ref: The git ref to render, or None for Copier's choice (latest tag or HEAD).
         label: How to name the template to the user.
+        render_from: A plain directory with exactly the content of ``src`` at ``ref``, when
+            one is at hand: rendering it skips a git clone (a third of ``mlplat new``'s
+            time). The project still records ``src`` and ``ref`` as its origin.
     """
 
     src: str
     ref: str | None
     label: str
+    render_from: Path | None = None
 
 
 def bundled_source(settings: Settings, vcs_ref: str | None = None) -> ResolvedTemplate:

@@ -1,0 +1,91 @@
+"""The wheel carries everything: a fresh environment with only the wheel runs mlplat new.
+
+Dependencies are borrowed from the test environment through a ``.pth`` file (no network),
+while mlplat itself must come from the wheel: the test asserts where it was imported from,
+from a working directory outside the checkout.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def _run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, f"{args}\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    _run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--quiet",
+        "--no-deps",
+        "--no-build-isolation",
+        "--wheel-dir",
+        out,
+        REPO_ROOT,
+        cwd=out,
+    )
+    (built,) = out.glob("mlplat-*.whl")
+    return built
+
+
+def test_wheel_contains_templates_and_platform(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "mlplat/_bundled/templates/ml-project/copier.yml" in names
+    assert any(n.startswith("mlplat_platform/") for n in names)
+    assert not any(n.startswith(("platform/", "cli/")) for n in names)
+
+
+def test_mlplat_new_from_installed_wheel(wheel: Path, tmp_path: Path) -> None:
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    python = env_dir / "bin" / "python"
+    site = Path(
+        _run(
+            python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp_path
+        ).strip()
+    )
+    _run(
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-deps",
+        "--target",
+        site,
+        wheel,
+        cwd=tmp_path,
+    )
+    (site / "borrowed-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    where = _run(python, "-c", "import mlplat; print(mlplat.__file__)", cwd=tmp_path)
+    assert where.startswith(str(site)), where
+
+    env = {
+        "PATH": f"{env_dir / 'bin'}:/usr/bin:/bin",
+        "MLPLAT_HOME": str(tmp_path / "home"),
+        "HOME": str(tmp_path),
+    }
+    _run(python, "-m", "mlplat", "new", "demo", "--defaults", cwd=tmp_path, env=env)
+    assert (tmp_path / "demo" / "pyproject.toml").is_file()
+    assert (tmp_path / "demo" / ".git").is_dir()
