@@ -38,9 +38,15 @@ def bundled_source(settings: Settings, vcs_ref: str | None = None) -> ResolvedTe
     Without ``vcs_ref`` the version shipped with this mlplat is used.
     """
     cache = TemplateCache.at(settings.template_cache_dir, BUNDLED_TEMPLATE)
-    tag = cache.ensure_version(bundled_template_dir(), __version__, template_history_bundle())
+    shipped = bundled_template_dir()
+    tag = cache.ensure_version(shipped, __version__, template_history_bundle())
     ref = vcs_ref or tag
-    return ResolvedTemplate(src=str(cache.repo), ref=ref, label=f"{BUNDLED_TEMPLATE} {ref}")
+    return ResolvedTemplate(
+        src=str(cache.repo),
+        ref=ref,
+        label=f"{BUNDLED_TEMPLATE} {ref}",
+        render_from=shipped if ref == tag else None,
+    )
 
 
 def is_bundled_source(recorded_src: str) -> bool:
