@@ -1,0 +1,318 @@
+"""Request parsing and response encoding for OIP V2 and MLflow's /invocations.
+
+Why: the hot path must stay cheap, so this is plain orjson + numpy with no pydantic or pandas;
+and hostile input must end in a 4xx naming the offending field, never in a 5xx, so every shape,
+type and size is checked before an array is built (a declared shape never sizes an allocation).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+
+from .model import LoadedModel
+from .predict import Predictions
+
+NUMERIC_DATATYPES = frozenset(
+    {
+        "BOOL",
+        "UINT8",
+        "UINT16",
+        "UINT32",
+        "UINT64",
+        "INT8",
+        "INT16",
+        "INT32",
+        "INT64",
+        "FP16",
+        "FP32",
+        "FP64",
+    }
+)
+KEY_DATATYPES = NUMERIC_DATATYPES | {"BYTES"}
+
+
+class RequestError(Exception):
+    """A client error: `status` is the HTTP status, the message names the field."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(slots=True)
+class Parsed:
+    """A decoded prediction request: rows in model feature order, optional keys and id."""
+
+    features: np.ndarray
+    keys: list[Any] | None
+    request_id: Any
+
+
+def _bad(message: str) -> RequestError:
+    return RequestError(400, message)
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise _bad(f"request body is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise _bad("request body must be a JSON object")
+    return doc
+
+
+def _floats(data: Any, where: str) -> np.ndarray:
+    if not isinstance(data, list):
+        raise _bad(f"{where}: expected a list of numbers")
+    try:
+        arr = np.asarray(data, dtype=np.float64)
+    except (ValueError, TypeError, OverflowError):
+        raise _bad(f"{where}: expected numbers (null for missing) in a rectangular list") from None
+    if np.isinf(arr).any():
+        raise _bad(f"{where}: numbers must be finite")
+    return arr
+
+
+def _keys(data: Any, rows: int, where: str) -> list[Any]:
+    if not isinstance(data, list) or len(data) != rows:
+        raise _bad(f"{where}: expected a flat list of {rows} keys, one per row")
+    for value in data:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise _bad(f"{where}: keys must be strings or numbers")
+    return data
+
+
+def _shape(tensor: dict[str, Any], where: str) -> list[int]:
+    shape = tensor.get("shape")
+    if (
+        not isinstance(shape, list)
+        or not shape
+        or len(shape) > 2
+        or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
+    ):
+        raise _bad(f"{where}.shape: expected [N] or [N, F] with non-negative integers")
+    return shape
+
+
+def _tensor(inputs: Any, i: int) -> tuple[str, dict[str, Any]]:
+    tensor = inputs[i]
+    where = f"inputs[{i}]"
+    if not isinstance(tensor, dict):
+        raise _bad(f"{where}: expected an object with name, shape, datatype and data")
+    name = tensor.get("name")
+    if not isinstance(name, str):
+        raise _bad(f"{where}.name: expected a string")
+    if tensor.get("datatype") not in KEY_DATATYPES:
+        raise _bad(f"{where}.datatype: expected one of {sorted(KEY_DATATYPES)}")
+    return name, tensor
+
+
+def parse_infer(body: bytes, model: LoadedModel) -> Parsed:
+    """Decode an OIP V2 infer request: one [N, F] tensor, or one [N] tensor per feature."""
+    doc = _json_object(body)
+    inputs = doc.get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        raise _bad("inputs: expected a non-empty list of tensors")
+    if len(inputs) > len(model.features) + 1:
+        raise _bad(f"inputs: at most {len(model.features) + 1} tensors are accepted")
+    named = dict(_tensor(inputs, i) for i in range(len(inputs)))
+    if len(named) != len(inputs):
+        raise _bad("inputs: tensor names must be unique")
+    key_tensor = named.pop(model.key, None)
+    n_features = len(model.features)
+    if len(named) == 1 and next(iter(named)) not in model.features:
+        name, tensor = next(iter(named.items()))
+        where = f"inputs[{name}]"
+        if tensor["datatype"] not in NUMERIC_DATATYPES:
+            raise _bad(f"{where}.datatype: features are numeric, got {tensor['datatype']}")
+        shape = _shape(tensor, where)
+        arr = _floats(tensor.get("data"), f"{where}.data")
+        if len(shape) != 2 or shape[1] != n_features:
+            raise _bad(
+                f"{where}.shape: expected [N, {n_features}] for features {list(model.features)}"
+            )
+        if arr.size != shape[0] * shape[1]:
+            raise _bad(f"{where}.data: {arr.size} values do not fill shape {shape}")
+        matrix = arr.reshape(shape[0], n_features)
+    else:
+        unknown = sorted(set(named) - set(model.features))
+        if unknown:
+            raise _bad(
+                f"inputs: unknown tensor {unknown[0]!r}; send one [N, {n_features}] tensor "
+                f"or one tensor per feature {list(model.features)}"
+            )
+        missing = [f for f in model.features if f not in named]
+        if missing:
+            raise _bad(f"inputs: missing tensor {missing[0]!r}")
+        columns = []
+        for feature in model.features:
+            where = f"inputs[{feature}]"
+            tensor = named[feature]
+            if tensor["datatype"] not in NUMERIC_DATATYPES:
+                raise _bad(f"{where}.datatype: features are numeric, got {tensor['datatype']}")
+            shape = _shape(tensor, where)
+            column = _floats(tensor.get("data"), f"{where}.data").reshape(-1)
+            if column.size != math.prod(shape) or (len(shape) == 2 and shape[1] != 1):
+                raise _bad(f"{where}: expected shape [N] or [N, 1] matching its data")
+            columns.append(column)
+        if len({c.size for c in columns}) != 1:
+            raise _bad("inputs: every feature tensor must have the same number of rows")
+        matrix = np.column_stack(columns)
+    keys = None
+    if key_tensor is not None:
+        keys = _keys(key_tensor.get("data"), matrix.shape[0], f"inputs[{model.key}].data")
+    return Parsed(features=matrix, keys=keys, request_id=doc.get("id"))
+
+
+def _records(records: Any, model: LoadedModel, where: str) -> Parsed:
+    if not isinstance(records, list):
+        raise _bad(f"{where}: expected a list of records")
+    allowed = set(model.features) | {model.key}
+    rows = []
+    keys: list[Any] = []
+    for i, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise _bad(f"{where}[{i}]: expected an object of column -> value")
+        extra = set(record) - allowed
+        if extra:
+            raise _bad(f"{where}[{i}]: unknown field {sorted(extra)[0]!r}")
+        try:
+            rows.append([record[f] for f in model.features])
+        except KeyError as exc:
+            raise _bad(f"{where}[{i}]: missing field {exc.args[0]!r}") from None
+        if model.key in record:
+            keys.append(record[model.key])
+    if keys and len(keys) != len(rows):
+        raise _bad(f"{where}: field {model.key!r} must be on every record or on none")
+    matrix = _floats(rows, where).reshape(len(rows), len(model.features))
+    return Parsed(matrix, _keys(keys, len(rows), where) if keys else None, None)
+
+
+def _split(split: Any, model: LoadedModel) -> Parsed:
+    where = "dataframe_split"
+    if not isinstance(split, dict) or not isinstance(split.get("columns"), list):
+        raise _bad(f"{where}: expected {{'columns': [...], 'data': [[...], ...]}}")
+    columns = split["columns"]
+    data = split.get("data")
+    if not isinstance(data, list):
+        raise _bad(f"{where}.data: expected a list of rows")
+    if columns == list(model.features):
+        matrix = _floats(data, f"{where}.data")
+        if matrix.ndim != 2 or matrix.shape[1] != len(columns):
+            raise _bad(f"{where}.data: every row needs {len(columns)} values")
+        return Parsed(matrix, None, None)
+    records = []
+    for i, row in enumerate(data):
+        if not isinstance(row, list) or len(row) != len(columns):
+            raise _bad(f"{where}.data[{i}]: expected {len(columns)} values")
+        records.append(dict(zip(columns, row, strict=True)))
+    if not all(isinstance(c, str) for c in columns) or len(set(columns)) != len(columns):
+        raise _bad(f"{where}.columns: expected unique column names")
+    return _records(records, model, where)
+
+
+def parse_invocations(body: bytes, model: LoadedModel) -> Parsed:
+    """Decode MLflow's scoring formats: dataframe_split, dataframe_records, instances, inputs."""
+    doc = _json_object(body)
+    formats = [
+        k for k in ("dataframe_split", "dataframe_records", "instances", "inputs") if k in doc
+    ]
+    if len(formats) != 1:
+        raise _bad(
+            "body must have exactly one of dataframe_split, dataframe_records, instances, inputs"
+        )
+    fmt = formats[0]
+    payload = doc[fmt]
+    if fmt == "dataframe_split":
+        return _split(payload, model)
+    if fmt == "dataframe_records":
+        return _records(payload, model, fmt)
+    if isinstance(payload, dict):
+        payload = _columns_to_records(payload, model, fmt)
+    if isinstance(payload, list) and payload and isinstance(payload[0], dict):
+        return _records(payload, model, fmt)
+    matrix = _floats(payload, fmt)
+    if matrix.ndim != 2 or matrix.shape[1] != len(model.features):
+        raise _bad(f"{fmt}: expected rows of {len(model.features)} values {list(model.features)}")
+    return Parsed(matrix, None, None)
+
+
+def _columns_to_records(columns: dict[str, Any], model: LoadedModel, where: str) -> list[Any]:
+    lists = list(columns.values())
+    if not all(isinstance(v, list) for v in lists) or len({len(v) for v in lists}) > 1:
+        raise _bad(f"{where}: expected column -> list of values, all of one length")
+    n = len(lists[0]) if lists else 0
+    return [{c: columns[c][i] for c in columns} for i in range(n)]
+
+
+def _datatype(arr: np.ndarray) -> str:
+    kind = arr.dtype.kind
+    if kind == "f":
+        return "FP64"
+    if kind in "iu":
+        return "INT64"
+    if kind == "b":
+        return "BOOL"
+    return "BYTES"
+
+
+def _plain(arr: np.ndarray) -> Any:
+    return arr if arr.dtype.kind in "fiub" else arr.tolist()
+
+
+def encode_infer(model: LoadedModel, parsed: Parsed, out: Predictions) -> bytes:
+    """Encode an OIP V2 infer response for one request's slice of a batch."""
+    n = out.predict.shape[0]
+    outputs: list[dict[str, Any]] = [
+        {
+            "name": "predict",
+            "shape": [n],
+            "datatype": _datatype(out.predict),
+            "data": _plain(out.predict),
+        }
+    ]
+    if out.proba is not None:
+        outputs.append(
+            {
+                "name": "predict_proba",
+                "shape": list(out.proba.shape),
+                "datatype": "FP64",
+                "data": out.proba.ravel(),
+                "parameters": {"classes": out.classes},
+            }
+        )
+    if parsed.keys is not None:
+        outputs.append({"name": model.key, "shape": [n], "datatype": "BYTES", "data": parsed.keys})
+    doc: dict[str, Any] = {
+        "model_name": model.name,
+        "model_version": model.version,
+        "outputs": outputs,
+    }
+    if parsed.request_id is not None:
+        doc["id"] = parsed.request_id
+    return orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def encode_invocations(model: LoadedModel, parsed: Parsed, out: Predictions) -> bytes:
+    """Encode an MLflow-style response; the version and keys ride along as extra fields."""
+    doc: dict[str, Any] = {"predictions": _plain(out.predict), "model_version": model.version}
+    if parsed.keys is not None:
+        doc["keys"] = parsed.keys
+    return orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+__all__ = [
+    "Parsed",
+    "RequestError",
+    "encode_infer",
+    "encode_invocations",
+    "parse_infer",
+    "parse_invocations",
+]

@@ -1,0 +1,201 @@
+"""Process model: one listening socket, N pre-forked workers, signals forwarded, drain on SIGTERM.
+
+Why: one Python process uses one core. Workers are forked after the socket is bound (so a busy
+port fails once, clearly, and port 0 works) and before anything starts a thread or imports MLflow;
+each worker then runs its own uvloop event loop and loads the model itself, so readiness is per
+worker and a crashed worker is replaced without touching the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from .app import Loader, ServingApp
+from .http import HttpConnection
+from .metrics import Metrics, shared_array
+from .monitor import FileSink, PredictionLog
+from .resilience import CircuitBreaker, RetryPolicy
+from .settings import ServeSettings
+
+log = logging.getLogger(__name__)
+
+LoaderFactory = Callable[[CircuitBreaker], Loader]
+
+
+def bind(host: str, port: int, *, reuse_port: bool = False, listen: bool = True) -> socket.socket:
+    """Bind (and listen); raise OSError with the address in the message.
+
+    With `reuse_port` each worker binds its own socket to the same port (SO_REUSEPORT) and the
+    kernel spreads new connections evenly over them; a single shared socket lets whichever
+    worker wakes first take every connection.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    if listen:
+        sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def run_worker(
+    settings: ServeSettings,
+    sock: socket.socket,
+    table: np.ndarray,
+    index: int,
+    make_loader: LoaderFactory,
+) -> int:
+    """Run one worker until it has drained after SIGTERM/SIGINT; SIGHUP reloads the model."""
+    try:
+        import uvloop
+
+        loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    except ImportError:  # uvloop is Linux/macOS only; asyncio's loop is slower but correct
+        loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    metrics = Metrics(table, index)
+    registry = CircuitBreaker("registry", failure_threshold=3, reset_s=30.0)
+    sink_breaker = CircuitBreaker("log_sink", failure_threshold=5, reset_s=10.0)
+    sink = FileSink(settings.log_dir, worker=index) if settings.log_dir else None
+    plog = PredictionLog(
+        sink=sink,
+        metrics=metrics,
+        sample_rate=settings.log_sample_rate,
+        capacity=settings.log_capacity,
+        breaker=sink_breaker,
+        policy=RetryPolicy(attempts=2, timeout_s=2.0, backoff_s=0.1),
+    )
+    app = ServingApp(
+        settings=settings,
+        metrics=metrics,
+        loader=make_loader(registry),
+        prediction_log=plog,
+        loop=loop,
+    )
+    app.breakers = {"registry": registry, "log_sink": sink_breaker}
+    server = loop.run_until_complete(
+        loop.create_server(lambda: HttpConnection(app), sock=sock, backlog=2048)
+    )
+    stopped = loop.create_future()
+
+    def on_term() -> None:
+        if not app.draining:
+            task = loop.create_task(app.drain(server))
+            task.add_done_callback(lambda _: stopped.done() or stopped.set_result(None))
+
+    exit_code = 0
+
+    def on_fatal() -> None:
+        nonlocal exit_code
+        exit_code = 1
+        server.close()
+        stopped.done() or stopped.set_result(None)
+
+    app.on_fatal = on_fatal
+    loop.add_signal_handler(signal.SIGTERM, on_term)
+    loop.add_signal_handler(signal.SIGINT, on_term)
+    loop.add_signal_handler(signal.SIGHUP, app.start_loading)
+
+    async def sweeper() -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            app.sweep()
+
+    sweep_task = loop.create_task(sweeper())
+    plog.start()
+    app.start_loading()
+    try:
+        loop.run_until_complete(stopped)
+    finally:
+        sweep_task.cancel()
+        loop.close()
+    return exit_code
+
+
+def serve(settings: ServeSettings, make_loader: LoaderFactory) -> int:
+    """Bind, fork `settings.workers` workers, supervise them and forward signals."""
+    reuse_port = settings.workers > 1 and hasattr(socket, "SO_REUSEPORT")
+    sock = bind(settings.host, settings.port, reuse_port=reuse_port, listen=not reuse_port)
+    host, port = sock.getsockname()[:2]
+    print(
+        f"listening on http://{host}:{port} with {settings.workers} worker(s); "
+        f"model {settings.model_uri}",
+        flush=True,
+    )
+    table = shared_array(settings.workers)
+    if settings.workers == 1:
+        return run_worker(settings, sock, table, 0, make_loader)
+    children: dict[int, int] = {}
+    stopping = False
+
+    def spawn(index: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_DFL)
+            code = 1
+            try:
+                own = bind(host, port, reuse_port=True) if reuse_port else sock
+                code = run_worker(settings, own, table, index, make_loader)
+            finally:
+                os._exit(code)
+        children[pid] = index
+
+    def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        if signum in (signal.SIGTERM, signal.SIGINT):
+            stopping = True
+            signum = signal.SIGTERM
+        for pid in list(children):
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, forward)
+    for index in range(settings.workers):
+        spawn(index)
+    failures: list[float] = []
+    while children:
+        pid, status = os.wait()
+        index = children.pop(pid, None)
+        if index is None or stopping:
+            continue
+        failures = [t for t in failures if time.monotonic() - t < 60.0] + [time.monotonic()]
+        log.error("worker %d exited with status %d; restarting it", index, status)
+        if len(failures) > 5 * settings.workers:
+            log.error("workers keep crashing; stopping")
+            forward(signal.SIGTERM, None)
+            continue
+        spawn(index)
+    sock.close()
+    return 0 if stopping else 1
+
+
+def configure_logging(verbose: bool) -> None:
+    """Log to stdout, one line per event (12-factor; the platform collects stdout)."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        stream=sys.stdout,
+        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s",
+    )
+
+
+__all__ = ["bind", "configure_logging", "run_worker", "serve"]
