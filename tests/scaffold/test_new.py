@@ -137,9 +137,9 @@ def test_interrupt_or_failure_mid_copy_leaves_nothing(
 ) -> None:
     real_copy = _copier.copy_template
 
-    def copy_then_fail(src: str, dst: Path, **kwargs: object) -> None:
-        real_copy(src, dst, **kwargs)  # type: ignore[arg-type]
-        assert (dst / "README.md").exists()
+    def copy_then_fail(request: _copier.RenderRequest) -> None:
+        real_copy(request)
+        assert (request.dst / "README.md").exists()
         raise failure()
 
     monkeypatch.setattr(_copier, "copy_template", copy_then_fail)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlplat.errors import MlplatError, UsageError
 from mlplat.scaffold.answers import check_known
 
-__all__ = ["copy_template", "update_from_template"]
+__all__ = ["RenderRequest", "copy_template", "update_from_template"]
 
 # Messages Copier raises (as ValueError/TypeError) for answers that fail a question's type,
 # choices or validator: these are the user's input errors, so they exit 2.
@@ -51,67 +52,62 @@ def _translated_errors() -> Iterator[None]:
         raise MlplatError(f"Copier failed: {error}") from None
 
 
-def copy_template(
-    src: str,
-    dst: Path,
-    *,
-    data: Mapping[str, Any],
-    defaults: bool,
-    vcs_ref: str | None,
-    quiet: bool,
-) -> None:
-    """Render template ``src`` at ``vcs_ref`` into ``dst`` after checking answer keys."""
+@dataclass(frozen=True, kw_only=True)
+class RenderRequest:
+    """What both copy and update hand to Copier.
+
+    Attributes:
+        src: Template path or URL; for an update, None means the recorded ``_src_path``.
+        dst: The project directory.
+        data: Answers, checked against the template's questions before use.
+        defaults: Use defaults for unanswered questions instead of prompting.
+        vcs_ref: Template git ref to render; None for Copier's default.
+        quiet: Hide Copier's per-file output.
+    """
+
+    src: str | None
+    dst: Path
+    data: Mapping[str, Any]
+    defaults: bool
+    vcs_ref: str | None
+    quiet: bool
+
+
+@contextlib.contextmanager
+def _worker(request: RenderRequest, **extra: Any) -> Iterator[Any]:
     from copier._main import Worker
 
     with (
         _translated_errors(),
         Worker(
-            src_path=src,
-            dst_path=dst,
-            data=dict(data),
-            defaults=defaults,
-            vcs_ref=vcs_ref,
-            quiet=quiet,
+            src_path=request.src,
+            dst_path=request.dst,
+            data=dict(request.data),
+            defaults=request.defaults,
+            vcs_ref=request.vcs_ref,
+            quiet=request.quiet,
             unsafe=False,
+            **extra,
         ) as worker,
     ):
-        check_known(data, frozenset(worker.template.questions_data))
+        check_known(request.data, frozenset(worker.template.questions_data))
+        yield worker
+
+
+def copy_template(request: RenderRequest) -> None:
+    """Render the template into ``request.dst`` after checking answer keys."""
+    with _worker(request) as worker:
         worker.run_copy()
 
 
-def update_from_template(
-    dst: Path,
-    *,
-    src: str | None,
-    data: Mapping[str, Any],
-    defaults: bool,
-    vcs_ref: str | None,
-    quiet: bool,
-) -> None:
-    """Update project ``dst`` from its template (or ``src`` when given), inline conflicts.
+def update_from_template(request: RenderRequest) -> None:
+    """Update the project at ``request.dst`` from its template; conflicts are inline.
 
-    When ``src`` is given it replaces the recorded ``_src_path`` for *both* sides of the
-    three-way merge: the old version is regenerated from ``src`` at the recorded
+    When ``request.src`` is given it replaces the recorded ``_src_path`` for *both* sides
+    of the three-way merge: the old version is regenerated from it at the recorded
     ``_commit`` too, since the recorded path may only exist on another machine.
     """
-    from copier._main import Worker
-
-    with (
-        _translated_errors(),
-        Worker(
-            src_path=src,
-            dst_path=dst,
-            data=dict(data),
-            defaults=defaults,
-            vcs_ref=vcs_ref,
-            quiet=quiet,
-            unsafe=False,
-            overwrite=True,
-            conflict="inline",
-            skip_answered=True,
-        ) as worker,
-    ):
-        check_known(data, frozenset(worker.template.questions_data))
-        if src is not None:
-            worker.subproject.last_answers["_src_path"] = src
+    with _worker(request, overwrite=True, conflict="inline", skip_answered=True) as worker:
+        if request.src is not None:
+            worker.subproject.last_answers["_src_path"] = request.src
         worker.run_update()

@@ -111,25 +111,17 @@ def new_project(options: NewOptions, settings: Settings | None = None) -> NewRes
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.mlplat-", dir=dest.parent))
     try:
         staging.chmod(0o777 & ~_umask())
+        request = _copier.RenderRequest(
+            src=str(template.render_from or template.src),
+            dst=staging,
+            data=options.data,
+            defaults=options.defaults,
+            vcs_ref=None if template.render_from else template.ref,
+            quiet=options.quiet,
+        )
+        _copier.copy_template(request)
         if template.render_from is not None:
-            _copier.copy_template(
-                str(template.render_from),
-                staging,
-                data=options.data,
-                defaults=options.defaults,
-                vcs_ref=None,
-                quiet=options.quiet,
-            )
             _record_origin(staging / ANSWERS_FILE, template)
-        else:
-            _copier.copy_template(
-                template.src,
-                staging,
-                data=options.data,
-                defaults=options.defaults,
-                vcs_ref=template.ref,
-                quiet=options.quiet,
-            )
         if dest.is_dir():
             dest.rmdir()
         os.rename(staging, dest)

@@ -109,12 +109,14 @@ def update_project(options: UpdateOptions, settings: Settings | None = None) -> 
         src, vcs_ref = bundled.src, bundled.ref
         _require_ref(bundled.src, from_version)
     _copier.update_from_template(
-        dest,
-        src=src,
-        data=options.data,
-        defaults=options.defaults,
-        vcs_ref=vcs_ref,
-        quiet=options.quiet,
+        _copier.RenderRequest(
+            src=src,
+            dst=dest,
+            data=options.data,
+            defaults=options.defaults,
+            vcs_ref=vcs_ref,
+            quiet=options.quiet,
+        )
     )
     after = yaml.safe_load((dest / ANSWERS_FILE).read_text(encoding="utf-8")) or {}
     return UpdateResult(
