@@ -10,7 +10,6 @@ __all__ = ["ARTIFACTS", "RunContext", "read_json", "write_json"]
 
 import json
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +45,8 @@ class RunContext:
     config: ProjectConfig
     root: Path
     artifacts_dir: Path = field(default=Path())
+    _tracking_uri: str | None = field(default=None, repr=False)
+    _client: MlflowClient | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.artifacts_dir == Path():
@@ -67,15 +68,24 @@ class RunContext:
             )
         return path
 
-    @cached_property
+    @property
+    def tracking_uri(self) -> str:
+        """This run's MLflow store, fixed when the context is made (see ``tracking.py``)."""
+        if self._tracking_uri is None:
+            from .tracking import tracking_uri
+
+            self._tracking_uri = tracking_uri()
+        return self._tracking_uri
+
+    @property
     def client(self) -> MlflowClient:
-        """One MLflow client per process, pointed at :func:`tracking.tracking_uri`."""
-        import mlflow
+        """One MLflow client per context; also points MLflow's global API at the same store."""
+        from .tracking import configure
 
-        from .tracking import tracking_uri
-
-        mlflow.set_tracking_uri(tracking_uri())
-        return mlflow.MlflowClient()
+        mlflow = configure(self.tracking_uri)
+        if self._client is None:
+            self._client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
+        return self._client
 
 
 def write_json(path: Path, data: Any) -> None:

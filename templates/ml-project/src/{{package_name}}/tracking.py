@@ -7,10 +7,11 @@ MLflow is imported lazily: it is the slowest import in the project.
 
 from __future__ import annotations
 
-__all__ = ["ensure_experiment", "local_artifact_root", "tracking_uri"]
+__all__ = ["configure", "ensure_experiment", "local_artifact_root", "tracking_uri"]
 
 import os
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from .config import project_root
@@ -23,10 +24,21 @@ TRACKING_ENV = "MLFLOW_TRACKING_URI"
 
 def tracking_uri() -> str:
     """The tracking URI: ``$MLFLOW_TRACKING_URI`` if set, else ``sqlite:///<root>/mlflow.db``."""
-    from_env = os.environ.get(TRACKING_ENV)
-    if from_env:
-        return from_env
+    return os.environ.get(TRACKING_ENV) or _local_uri()
+
+
+def _local_uri() -> str:
     return f"sqlite:///{project_root() / 'mlflow.db'}"
+
+
+def configure(uri: str | None = None) -> ModuleType:
+    """Import MLflow without usage telemetry, pointed at ``uri`` (default :func:`tracking_uri`)."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "true")
+    import mlflow
+
+    mlflow.set_tracking_uri(uri or tracking_uri())
+    return mlflow
 
 
 def local_artifact_root() -> Path:
@@ -34,7 +46,7 @@ def local_artifact_root() -> Path:
     return project_root() / "mlartifacts"
 
 
-def ensure_experiment(client: MlflowClient, name: str) -> str:
+def ensure_experiment(client: MlflowClient, name: str, *, root: Path | None = None) -> str:
     """Return the id of experiment ``name``, creating it on first use.
 
     With the local SQLite store the experiment's artefacts go to ``mlartifacts/`` in the project,
@@ -43,7 +55,8 @@ def ensure_experiment(client: MlflowClient, name: str) -> str:
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return str(experiment.experiment_id)
-    location = None
-    if not os.environ.get(TRACKING_ENV):
-        location = local_artifact_root().as_uri()
+    # MLflow copies the URI into $MLFLOW_TRACKING_URI itself, so compare values, not presence.
+    root = root or project_root()
+    local = client.tracking_uri == f"sqlite:///{root / 'mlflow.db'}"
+    location = (root / "mlartifacts").as_uri() if local else None
     return str(client.create_experiment(name, artifact_location=location))

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..contract import KEY, validate_frame
 from ..context import RunContext, read_json
+from ..contract import KEY, validate_frame
 from ..errors import PipelineError
 
 
@@ -39,7 +39,9 @@ def run(ctx: RunContext) -> dict[str, Any]:
     df = validate_frame(pd.read_parquet(snapshot["path"]))
     if KEY is None:
         raise PipelineError("the contract declares no key column: add one with role='key'")
-    is_test = assign(df[KEY], test_fraction=ctx.config.split.test_fraction, salt=ctx.config.split.salt)
+    is_test = assign(
+        df[KEY], test_fraction=ctx.config.split.test_fraction, salt=ctx.config.split.salt
+    )
     df.loc[~is_test].to_parquet(ctx.path("train_set"), index=False)
     df.loc[is_test].to_parquet(ctx.path("test_set"), index=False)
     return {"train_rows": int((~is_test).sum()), "test_rows": int(is_test.sum())}

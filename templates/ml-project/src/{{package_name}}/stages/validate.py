@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..contract import FEATURES, validate_frame
 from ..context import RunContext, read_json, write_json
+from ..contract import FEATURES, validate_frame
 from ..errors import ContractViolation, PipelineError
 from ..profile import build_profile, drift_violations
 

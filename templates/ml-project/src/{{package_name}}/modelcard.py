@@ -1,0 +1,106 @@
+"""The model card: what a reviewer needs to decide whether to trust this model version."""
+
+from __future__ import annotations
+
+__all__ = ["render_card"]
+
+from typing import Any
+
+from . import contract
+
+_INTENDED_USE = {
+    "credit": (
+        "Demonstrates the pipeline on synthetic credit applications. The data is generated, so "
+        "the model must not inform real lending decisions; replace `data.source` with real data "
+        "and review this card again."
+    ),
+    "diabetes": (
+        "Predicts disease progression one year after baseline from ten measurements "
+        "(scikit-learn's diabetes set, 442 patients). Research and demonstration only; "
+        "not for clinical use."
+    ),
+}
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render_card(
+    *,
+    model_name: str,
+    version: str,
+    promoted: bool,
+    evaluation: dict[str, Any],
+    provenance: dict[str, Any],
+    run: dict[str, Any],
+    config: dict[str, Any],
+) -> str:
+    """Markdown for one registered version, from the artefacts of the run that produced it."""
+    source = str(provenance.get("source", ""))
+    use = _INTENDED_USE.get(source.removeprefix("builtin:"), "Describe the intended use here.")
+    decision = "promoted to `champion`" if promoted else "kept as `challenger` (not promoted)"
+    reasons = "\n".join(f"- {r}" for r in evaluation["reasons"]) or "- every gate passed"
+    metric_rows = [[k, f"{v:.4f}"] for k, v in sorted(evaluation["metrics"].items())]
+    slice_rows = []
+    for column, by_group in evaluation["slices"].items():
+        for group, values in by_group.items():
+            shown = ", ".join(f"{k}={v:.3f}" for k, v in values.items() if k != "n")
+            slice_rows.append([column, group, str(int(values["n"])), shown])
+    fairness_rows = [
+        [c, d["metric"], f"{d['gap']:.3f}", f"{d['max_gap']:g}", "pass" if d["passed"] else "FAIL"]
+        for c, d in evaluation["fairness"]["columns"].items()
+    ]
+    code = provenance.get("code_version", {})
+    fairness_columns = evaluation["fairness"]["columns"]
+    fairness_metric = next(iter(fairness_columns.values()))["metric"] if fairness_columns else "-"
+    return f"""# Model card: {model_name} version {version}
+
+Decision: {decision}.
+
+{reasons}
+
+## Intended use
+
+{use}
+
+## Data provenance
+
+- source: `{source}`
+- snapshot content hash: `{provenance.get("content_hash")}`
+- rows: {provenance.get("rows")}, snapshot created {provenance.get("created_at")}
+- code version: `{code.get("version")}` (git SHA `{code.get("git_sha")}`)
+- MLflow run: `{run["run_id"]}`, model `{run["model_uri"]}`
+- features ({len(contract.FEATURES)}): {", ".join(contract.FEATURES)}; target: {contract.TARGET}
+
+## Training
+
+- problem type: {config["problem_type"]}, estimator: {config["train"]["estimator"]}, \
+seed: {config["seed"]}, params: {config["train"]["params"]}
+- split: hash of `{contract.KEY}`, test fraction {config["split"]["test_fraction"]}
+
+## Metrics (test split, {evaluation["rows"]} rows)
+
+{_table(metric_rows, ["metric", "value"])}
+
+## Slices
+
+{_table(slice_rows, ["column", "group", "rows", "metrics"])}
+
+## Fairness
+
+{_table(fairness_rows, ["sensitive column", "metric", "gap", "max gap", "result"])}
+
+## Champion comparison
+
+{evaluation["champion"]["reason"]}
+
+## Limits
+
+- Valid only for inputs inside the data contract (`contract.py`); serving rejects the rest.
+- Metrics come from one hash-based test split; small slices carry wide uncertainty.
+- Fairness is checked for the configured sensitive columns only, as a gap in
+  {fairness_metric}.
+"""

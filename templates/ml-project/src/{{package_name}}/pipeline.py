@@ -1,0 +1,194 @@
+"""The pipeline: one definition (stages as data) and its in-process runner.
+
+``STAGES`` names each stage's inputs and outputs (artefact names from ``context.ARTIFACTS``) and the
+function that runs it. The in-process runner below executes them in order; another runner (for
+example Argo Workflows through Hera) can compile the same list into one container step per stage,
+because stages exchange only files and URIs.
+
+Usage: ``python -m <package>.pipeline [--stage NAME] [--resume] [--config PATH] [--verbose]``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["STAGES", "Stage", "main", "run_pipeline"]
+
+import argparse
+import hashlib
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .config import load_config, project_root
+from .context import ARTIFACTS, RunContext, read_json, write_json
+from .errors import PipelineError
+from .stages import evaluate, features, ingest, register, split, train, validate
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stage:
+    """One step of the pipeline.
+
+    Attributes:
+        name: Stage name, as given to ``--stage``.
+        inputs: Artefact names it reads (each produced by an earlier stage).
+        outputs: Artefact names it writes.
+        run: The function; it returns a small summary to print.
+    """
+
+    name: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    run: Callable[[RunContext], dict[str, Any]]
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage(name="ingest", inputs=(), outputs=("snapshot",), run=ingest.run),
+    Stage(name="validate", inputs=("snapshot",), outputs=("validation_report",), run=validate.run),
+    Stage(
+        name="split",
+        inputs=("snapshot", "validation_report"),
+        outputs=("train_set", "test_set"),
+        run=split.run,
+    ),
+    Stage(name="features", inputs=("train_set",), outputs=("transform",), run=features.run),
+    Stage(
+        name="train",
+        inputs=("snapshot", "train_set", "transform"),
+        outputs=("train_run",),
+        run=train.run,
+    ),
+    Stage(
+        name="evaluate", inputs=("train_run", "test_set"), outputs=("evaluation",), run=evaluate.run
+    ),
+    Stage(
+        name="register",
+        inputs=("snapshot", "train_run", "evaluation"),
+        outputs=("registration", "model_card"),
+        run=register.run,
+    ),
+)
+
+_STATE = "pipeline_state.json"
+
+
+def _config_hash(ctx: RunContext) -> str:
+    return hashlib.sha256(ctx.config.model_dump_json().encode()).hexdigest()
+
+
+def _first_to_run(ctx: RunContext, state: dict[str, Any]) -> int:
+    """Index of the first stage that has not succeeded with the current config."""
+    if state.get("config_hash") != _config_hash(ctx):
+        return 0
+    for index, stage in enumerate(STAGES):
+        record = state.get("stages", {}).get(stage.name, {})
+        outputs_exist = all((ctx.artifacts_dir / ARTIFACTS[o]).exists() for o in stage.outputs)
+        if record.get("status") != "ok" or not outputs_exist:
+            return index
+    return len(STAGES)
+
+
+def run_pipeline(
+    ctx: RunContext,
+    *,
+    only: str | None = None,
+    resume: bool = False,
+    echo: Callable[[str], None] = print,
+) -> dict[str, float]:
+    """Run the stages in order (or just ``only``); return seconds per stage that ran.
+
+    With ``resume``, stages that already succeeded with the same config are skipped. A failing
+    stage is recorded as failed, and its error propagates after the timings are printed.
+    """
+    names = [s.name for s in STAGES]
+    if only is not None and only not in names:
+        raise PipelineError(f"unknown stage '{only}': choose one of {', '.join(names)}")
+    state_path = ctx.artifacts_dir / _STATE
+    state = read_json(state_path) if state_path.exists() else {}
+    if state.get("config_hash") != _config_hash(ctx):
+        state = {"config_hash": _config_hash(ctx), "stages": {}}
+    if only is not None:
+        selected = [s for s in STAGES if s.name == only]
+    elif resume:
+        start = _first_to_run(ctx, state)
+        if start:
+            echo(
+                f"resuming at stage '{names[start]}'"
+                if start < len(STAGES)
+                else "nothing to resume"
+            )
+        selected = list(STAGES[start:])
+    else:
+        state["stages"] = {}
+        selected = list(STAGES)
+    timings: dict[str, float] = {}
+    try:
+        for stage in selected:
+            started = time.perf_counter()
+            try:
+                summary = stage.run(ctx)
+            except BaseException as error:
+                timings[stage.name] = time.perf_counter() - started
+                state["stages"][stage.name] = {"status": "failed", "error": str(error)}
+                raise
+            timings[stage.name] = time.perf_counter() - started
+            state["stages"][stage.name] = {
+                "status": "ok",
+                "seconds": round(timings[stage.name], 3),
+                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "summary": summary,
+            }
+            shown = ", ".join(f"{k}={v}" for k, v in summary.items())
+            echo(f"[{stage.name:>8}] {timings[stage.name]:6.2f}s  {shown}")
+    finally:
+        write_json(state_path, state)
+        if timings:
+            echo(_timing_table(timings))
+    return timings
+
+
+def _timing_table(timings: dict[str, float]) -> str:
+    lines = ["", "stage       seconds"]
+    lines += [f"{name:<10} {seconds:8.2f}" for name, seconds in timings.items()]
+    lines.append(f"{'total':<10} {sum(timings.values()):8.2f}")
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m <package>.pipeline",
+        description="Run the training pipeline: " + " -> ".join(s.name for s in STAGES) + ".",
+    )
+    parser.add_argument("--stage", choices=[s.name for s in STAGES], help="run only this stage")
+    parser.add_argument(
+        "--resume", action="store_true", help="skip stages that already succeeded with this config"
+    )
+    parser.add_argument("--config", type=Path, help="config file (default: ./config.toml)")
+    parser.add_argument("--verbose", action="store_true", help="show tracebacks on failure")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code (0 ok, 1 failure, 2 bad config)."""
+    args = _parser().parse_args(argv)
+    try:
+        ctx = RunContext(config=load_config(args.config), root=project_root())
+        run_pipeline(ctx, only=args.stage, resume=args.resume)
+    except PipelineError as error:
+        if args.verbose:
+            raise
+        code = 2 if type(error).__name__ == "ConfigError" else 1
+        print(f"error: {error}", file=sys.stderr)
+        if code == 1:
+            print(
+                "fix the cause, then rerun with --resume (make pipeline RESUME=1)", file=sys.stderr
+            )
+        return code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

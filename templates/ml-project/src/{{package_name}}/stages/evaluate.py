@@ -1,0 +1,138 @@
+"""Stage 6, evaluate: metrics overall and per slice, the fairness gate, the champion comparison.
+
+Every gate that fails adds a reason to the report; ``register`` promotes only a model whose report
+passed. The current champion is scored on this same test split, so the comparison is like for like.
+"""
+
+from __future__ import annotations
+
+__all__ = ["compare_with_champion", "gates", "run"]
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import contract
+from ..config import ProjectConfig
+from ..context import RunContext, read_json, write_json
+from ..metrics import HIGHER_IS_BETTER, fairness_gate, per_slice, score
+from ..plots import render
+from .train import predict
+
+
+def gates(
+    config: ProjectConfig,
+    frame: pd.DataFrame,
+    y_pred: np.ndarray,
+    y_score: np.ndarray | None,
+    champion_primary: float | None,
+) -> dict[str, Any]:
+    """Score predictions on ``frame`` and apply every promotion gate; pure, no I/O."""
+    evaluate = config.evaluate
+    y_true = frame[contract.TARGET].to_numpy()
+    overall = score(config.problem_type, y_true, y_pred, y_score)
+    columns = tuple(dict.fromkeys(config.data.slice_columns + config.data.sensitive_columns))
+    slices = per_slice(frame, columns, config.problem_type, y_true, y_pred, y_score)
+    fairness = fairness_gate(
+        slices,
+        overall,
+        columns=config.data.sensitive_columns,
+        metric=evaluate.fairness.metric,
+        max_gap=evaluate.fairness.max_gap,
+        min_group_size=evaluate.fairness.min_group_size,
+    )
+    reasons = list(fairness["reasons"])
+    name, value = evaluate.primary_metric, overall[evaluate.primary_metric]
+    if evaluate.min_primary is not None and value < evaluate.min_primary:
+        reasons.append(f"quality: {name} {value:.4f} is below min_primary {evaluate.min_primary:g}")
+    if evaluate.max_primary is not None and value > evaluate.max_primary:
+        reasons.append(f"quality: {name} {value:.4f} is above max_primary {evaluate.max_primary:g}")
+    champion = compare_with_champion(name, value, champion_primary, evaluate.max_drop_vs_champion)
+    if not champion["passed"]:
+        reasons.append(champion["reason"])
+    return {
+        "passed": not reasons,
+        "reasons": reasons,
+        "metrics": overall,
+        "slices": slices,
+        "fairness": fairness,
+        "champion": champion,
+    }
+
+
+def compare_with_champion(
+    metric: str, value: float, champion: float | None, max_drop: float
+) -> dict[str, Any]:
+    """Whether ``value`` is no worse than the champion's ``metric`` beyond ``max_drop``."""
+    if champion is None:
+        return {"passed": True, "champion": None, "reason": "no champion yet"}
+    drop = champion - value if metric in HIGHER_IS_BETTER else value - champion
+    passed = drop <= max_drop
+    return {
+        "passed": passed,
+        "champion": champion,
+        "challenger": value,
+        "reason": (
+            f"champion: {metric} {value:.4f} vs champion {champion:.4f} "
+            f"({'within' if passed else 'worse than'} max_drop_vs_champion {max_drop:g})"
+        ),
+    }
+
+
+def _champion_primary(ctx: RunContext, frame: pd.DataFrame) -> tuple[float | None, str | None]:
+    """The current champion's primary metric on ``frame``, or ``None`` when there is none."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    name = ctx.config.registry.model_name
+    try:
+        version = ctx.client.get_model_version_by_alias(name, "champion")
+    except MlflowException:
+        return None, None
+    model = mlflow.sklearn.load_model(f"models:/{name}@champion")
+    y_pred, y_score = predict(ctx.config, model, frame)
+    metrics = score(ctx.config.problem_type, frame[contract.TARGET].to_numpy(), y_pred, y_score)
+    return metrics[ctx.config.evaluate.primary_metric], str(version.version)
+
+
+def run(ctx: RunContext) -> dict[str, Any]:
+    """Evaluate the trained model on ``test_set``; write ``evaluation`` and log it to the run."""
+    import mlflow
+    from mlflow.entities import Metric
+
+    client = ctx.client  # first: it also points MLflow's global API at this project's store
+    trained = read_json(ctx.require("train_run", producer="train"))
+    test = pd.read_parquet(ctx.require("test_set", producer="split"))
+    model = mlflow.sklearn.load_model(trained["model_uri"])
+    y_pred, y_score = predict(ctx.config, model, test)
+    champion, champion_version = _champion_primary(ctx, test)
+    report = gates(ctx.config, test, y_pred, y_score, champion)
+    report["champion"]["version"] = champion_version
+    report.update(run_id=trained["run_id"], data_hash=trained["data_hash"], rows=len(test))
+
+    out = ctx.path("evaluation").parent
+    plots = render(
+        out / "plots",
+        ctx.config.problem_type,
+        test[contract.TARGET].to_numpy(),
+        y_pred,
+        y_score,
+        report["slices"],
+    )
+    report["plots"] = [str(p.relative_to(out)) for p in plots]
+    write_json(ctx.path("evaluation"), report)
+
+    stamp = int(time.time() * 1000)
+    metrics = [Metric(f"test_{k}", v, stamp, 0) for k, v in report["metrics"].items()]
+    for column, details in report["fairness"]["columns"].items():
+        metrics.append(Metric(f"fairness_gap_{column}", details["gap"], stamp, 0))
+    client.log_batch(trained["run_id"], metrics=metrics)
+    client.log_artifacts(trained["run_id"], str(out), "evaluation")
+    client.set_tag(trained["run_id"], "gates", "passed" if report["passed"] else "blocked")
+    primary = ctx.config.evaluate.primary_metric
+    return {
+        primary: round(report["metrics"][primary], 4),
+        "gates": "passed" if report["passed"] else "blocked: " + "; ".join(report["reasons"]),
+    }

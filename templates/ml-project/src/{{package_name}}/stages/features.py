@@ -1,0 +1,25 @@
+"""Stage 4, features: fit the transform on the training split only, and save it.
+
+Fitting on training rows alone keeps test statistics out of the scaler (no leakage). The train
+stage puts this fitted object, unchanged, in front of the estimator in the logged model.
+"""
+
+from __future__ import annotations
+
+__all__ = ["run"]
+
+from typing import Any
+
+import joblib
+import pandas as pd
+
+from ..context import RunContext
+from ..features import build_transform
+
+
+def run(ctx: RunContext) -> dict[str, Any]:
+    """Fit the feature transform on ``train_set`` and write ``transform``."""
+    train = pd.read_parquet(ctx.require("train_set", producer="split"))
+    transform = build_transform(ctx.config.features.log_columns).fit(train)
+    joblib.dump(transform, ctx.path("transform"))
+    return {"features": len(transform.named_steps["select"].features), "rows": len(train)}

@@ -1,0 +1,140 @@
+"""Stage 5, train: a seeded estimator behind the fitted transform, logged to MLflow.
+
+The run records parameters, training metrics, the snapshot hash, the code version and the
+package versions; the model is logged with its signature, an input example and the metadata
+serving needs (features, contract, reference profile), so the model alone is enough to serve it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["build_estimator", "fit", "predict", "run"]
+
+import platform
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.pipeline import Pipeline
+
+from .. import contract
+from ..config import ProjectConfig
+from ..context import RunContext, read_json, write_json
+from ..errors import PipelineError
+from ..features import SelectFeatures
+from ..metrics import score
+from ..profile import build_profile
+from ..provenance import code_version, package_versions
+from ..tracking import ensure_experiment
+
+
+def build_estimator(config: ProjectConfig) -> BaseEstimator:
+    """The configured, seeded estimator; an unknown hyper-parameter names itself."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    choices: dict[tuple[str, str], tuple[type[BaseEstimator], dict[str, Any]]] = {
+        ("classification", "linear"): (LogisticRegression, {"random_state": config.seed}),
+        ("classification", "gradient_boosting"): (
+            HistGradientBoostingClassifier,
+            {"random_state": config.seed},
+        ),
+        ("regression", "linear"): (Ridge, {}),
+        ("regression", "gradient_boosting"): (
+            HistGradientBoostingRegressor,
+            {"random_state": config.seed},
+        ),
+    }
+    cls, seeded = choices[(config.problem_type, config.train.estimator)]
+    try:
+        return cls(**seeded, **config.train.params)
+    except TypeError as error:
+        raise PipelineError(
+            f"train.params: {error} (valid for {cls.__name__}: see its scikit-learn docs)"
+        ) from None
+
+
+def fit(config: ProjectConfig, train: pd.DataFrame, transform: Pipeline) -> Pipeline:
+    """Fit the estimator on the transformed training rows; return the servable pipeline."""
+    estimator = build_estimator(config)
+    estimator.fit(transform.transform(train), train[contract.TARGET].to_numpy())
+    return Pipeline([("features", transform), ("model", estimator)])
+
+
+def predict(config: ProjectConfig, model: Pipeline, frame: pd.DataFrame) -> tuple[Any, Any]:
+    """Predictions and, for classifiers, the positive-class score."""
+    y_pred = model.predict(frame)
+    y_score = model.predict_proba(frame)[:, 1] if config.problem_type == "classification" else None
+    return y_pred, y_score
+
+
+def run(ctx: RunContext) -> dict[str, Any]:
+    """Train, log the run and the model, and write ``train_run`` with their URIs."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    config = ctx.config
+    snapshot = read_json(ctx.require("snapshot", producer="ingest"))
+    train = pd.read_parquet(ctx.require("train_set", producer="split"))
+    model = fit(config, train, joblib.load(ctx.require("transform", producer="features")))
+    y_pred, y_score = predict(config, model, train)
+    train_metrics = score(config.problem_type, train[contract.TARGET].to_numpy(), y_pred, y_score)
+
+    code = code_version(ctx.root)
+    versions = package_versions()
+    example = train.loc[:, list(contract.FEATURES)].head(5).astype("float64")
+    metadata = {
+        "features": list(contract.FEATURES),
+        "problem_type": config.problem_type,
+        "data_hash": snapshot["data_hash"],
+        "reference_profile": build_profile(train, contract.FEATURES),
+        "contract": contract.as_dict(),
+    }
+    experiment_id = ensure_experiment(ctx.client, config.registry.experiment, root=ctx.root)
+    with mlflow.start_run(
+        experiment_id=experiment_id, run_name=f"train-{snapshot['data_hash'][:8]}"
+    ) as active:
+        mlflow.log_params(
+            {
+                "estimator": type(model.named_steps["model"]).__name__,
+                "seed": config.seed,
+                "test_fraction": config.split.test_fraction,
+                "split_salt": config.split.salt,
+                "log_columns": ",".join(config.features.log_columns),
+                **{f"model.{k}": v for k, v in model.named_steps["model"].get_params().items()},
+            }
+        )
+        mlflow.log_metrics({f"train_{k}": v for k, v in train_metrics.items()})
+        mlflow.set_tags(
+            {
+                "data_hash": snapshot["data_hash"],
+                "data_source": config.data.source,
+                "code_version": str(code["version"]),
+                "git_sha": str(code["git_sha"]),
+                "problem_type": config.problem_type,
+                "python": platform.python_version(),
+                **{f"package.{k}": v for k, v in versions.items()},
+            }
+        )
+        mlflow.log_dict(read_json(Path(snapshot["provenance"])), "data/provenance.json")
+        info = mlflow.sklearn.log_model(
+            sk_model=model,
+            name="model",
+            signature=infer_signature(example, model.predict(example)),
+            input_example=example,
+            metadata=metadata,
+            skops_trusted_types=[f"{SelectFeatures.__module__}.{SelectFeatures.__qualname__}"],
+            pip_requirements=[f"{k}=={v}" for k, v in versions.items() if v != "not installed"],
+        )
+        run_id = active.info.run_id
+    write_json(
+        ctx.path("train_run"),
+        {
+            "run_id": run_id,
+            "experiment_id": experiment_id,
+            "model_uri": info.model_uri,
+            "data_hash": snapshot["data_hash"],
+        },
+    )
+    return {"run_id": run_id[:8], **{k: round(v, 4) for k, v in train_metrics.items()}}
