@@ -65,6 +65,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         ctx.path("registration"),
         {
             "model_name": name,
+            "data_hash": trained["data_hash"],
             "version": str(version),
             "promoted": promoted,
             "reasons": reasons,

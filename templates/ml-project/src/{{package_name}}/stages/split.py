@@ -42,6 +42,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
     is_test = assign(
         df[KEY], test_fraction=ctx.config.split.test_fraction, salt=ctx.config.split.salt
     )
-    df.loc[~is_test].to_parquet(ctx.path("train_set"), index=False)
-    df.loc[is_test].to_parquet(ctx.path("test_set"), index=False)
+    for name, rows in (("train_set", df.loc[~is_test]), ("test_set", df.loc[is_test])):
+        rows = rows.copy()
+        rows.attrs["data_hash"] = snapshot["data_hash"]  # travels in the Parquet metadata
+        rows.to_parquet(ctx.path(name), index=False)
     return {"train_rows": int((~is_test).sum()), "test_rows": int(is_test.sum())}
