@@ -103,11 +103,9 @@ def load_model(
     Raises:
         ModelLoadError: the model is missing, unreachable, or does not match the contract.
     """
-    import mlflow
-
     from .. import tracking
 
-    mlflow.set_tracking_uri(tracking.tracking_uri())
+    tracking.configure()
     if "://" not in uri and not uri.startswith("models:") and not Path(uri).exists():
         raise ModelLoadError(
             f"model path {uri} does not exist: run `make pipeline` or pass --model-uri"

@@ -54,6 +54,81 @@ def bind(host: str, port: int, *, reuse_port: bool = False, listen: bool = True)
     return sock
 
 
+class Worker:
+    """One worker's wiring: metrics row, breakers, prediction log, app, listening server.
+
+    `run_worker` drives it from signals in a worker process; tests drive it on a loop in a thread.
+    """
+
+    def __init__(
+        self,
+        settings: ServeSettings,
+        *,
+        table: np.ndarray,
+        index: int,
+        make_loader: LoaderFactory,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.loop = loop
+        self.metrics = Metrics(table, index)
+        self.registry = CircuitBreaker("registry", failure_threshold=3, reset_s=30.0)
+        self.sink_breaker = CircuitBreaker("log_sink", failure_threshold=5, reset_s=10.0)
+        sink = FileSink(settings.log_dir, worker=index) if settings.log_dir else None
+        self.plog = PredictionLog(
+            sink=sink,
+            metrics=self.metrics,
+            sample_rate=settings.log_sample_rate,
+            capacity=settings.log_capacity,
+            breaker=self.sink_breaker,
+            policy=RetryPolicy(attempts=2, timeout_s=2.0, backoff_s=0.1),
+        )
+        self.app = ServingApp(
+            settings=settings,
+            metrics=self.metrics,
+            loader=make_loader(self.registry),
+            prediction_log=self.plog,
+            loop=loop,
+        )
+        self.app.breakers = {"registry": self.registry, "log_sink": self.sink_breaker}
+        self.app.on_fatal = self._fatal
+        self.stopped: asyncio.Future[int] = loop.create_future()
+        self._server: asyncio.AbstractServer | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def start(self, sock: socket.socket) -> None:
+        """Listen on `sock`, start the log writer and the sweeper, and begin loading the model."""
+        app = self.app
+        self._server = await self.loop.create_server(
+            lambda: HttpConnection(app), sock=sock, backlog=2048
+        )
+        self._sweeper = self.loop.create_task(self._sweep())
+        self.plog.start()
+        app.start_loading()
+
+    def request_stop(self) -> None:
+        """Begin the graceful drain (idempotent); `stopped` resolves with 0 when it is done."""
+        if self.app.draining or self._server is None:
+            return
+        task = self.loop.create_task(self.app.drain(self._server))
+        task.add_done_callback(lambda _: self._finish(0))
+
+    def _fatal(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        self._finish(1)
+
+    def _finish(self, code: int) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        if not self.stopped.done():
+            self.stopped.set_result(code)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self.app.sweep()
+
+
 def run_worker(
     settings: ServeSettings,
     sock: socket.socket,
@@ -69,63 +144,15 @@ def run_worker(
     except ImportError:  # uvloop is Linux/macOS only; asyncio's loop is slower but correct
         loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    metrics = Metrics(table, index)
-    registry = CircuitBreaker("registry", failure_threshold=3, reset_s=30.0)
-    sink_breaker = CircuitBreaker("log_sink", failure_threshold=5, reset_s=10.0)
-    sink = FileSink(settings.log_dir, worker=index) if settings.log_dir else None
-    plog = PredictionLog(
-        sink=sink,
-        metrics=metrics,
-        sample_rate=settings.log_sample_rate,
-        capacity=settings.log_capacity,
-        breaker=sink_breaker,
-        policy=RetryPolicy(attempts=2, timeout_s=2.0, backoff_s=0.1),
-    )
-    app = ServingApp(
-        settings=settings,
-        metrics=metrics,
-        loader=make_loader(registry),
-        prediction_log=plog,
-        loop=loop,
-    )
-    app.breakers = {"registry": registry, "log_sink": sink_breaker}
-    server = loop.run_until_complete(
-        loop.create_server(lambda: HttpConnection(app), sock=sock, backlog=2048)
-    )
-    stopped = loop.create_future()
-
-    def on_term() -> None:
-        if not app.draining:
-            task = loop.create_task(app.drain(server))
-            task.add_done_callback(lambda _: stopped.done() or stopped.set_result(None))
-
-    exit_code = 0
-
-    def on_fatal() -> None:
-        nonlocal exit_code
-        exit_code = 1
-        server.close()
-        stopped.done() or stopped.set_result(None)
-
-    app.on_fatal = on_fatal
-    loop.add_signal_handler(signal.SIGTERM, on_term)
-    loop.add_signal_handler(signal.SIGINT, on_term)
-    loop.add_signal_handler(signal.SIGHUP, app.start_loading)
-
-    async def sweeper() -> None:
-        while True:
-            await asyncio.sleep(1.0)
-            app.sweep()
-
-    sweep_task = loop.create_task(sweeper())
-    plog.start()
-    app.start_loading()
+    worker = Worker(settings, table=table, index=index, make_loader=make_loader, loop=loop)
+    loop.add_signal_handler(signal.SIGTERM, worker.request_stop)
+    loop.add_signal_handler(signal.SIGINT, worker.request_stop)
+    loop.add_signal_handler(signal.SIGHUP, worker.app.start_loading)
     try:
-        loop.run_until_complete(stopped)
+        loop.run_until_complete(worker.start(sock))
+        return loop.run_until_complete(worker.stopped)
     finally:
-        sweep_task.cancel()
         loop.close()
-    return exit_code
 
 
 def serve(settings: ServeSettings, make_loader: LoaderFactory) -> int:
@@ -198,4 +225,4 @@ def configure_logging(verbose: bool) -> None:
     )
 
 
-__all__ = ["bind", "configure_logging", "run_worker", "serve"]
+__all__ = ["Worker", "bind", "configure_logging", "run_worker", "serve"]
