@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from mlplat.commands import new, update
+from mlplat.commands import new, render, update
 from mlplat.errors import ExitCode, MlplatError
 
 __all__ = ["app", "main"]
@@ -98,6 +98,7 @@ def _root(
 
 app.command("new")(new.new)
 app.command("update")(update.update)
+app.command("render")(render.render)
 
 
 def main() -> None:

@@ -44,15 +44,20 @@ class CertManager(pulumi.ComponentResource):
     chart: helm.Chart
     namespace: str
 
-    def __init__(self, name: str, args: CertManagerArgs,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: CertManagerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mlplat:index:CertManager", name, None, opts)
         flows = [
             kube_api_egress(),
             # The API server calls the webhook; its source address is not selectable.
-            Flow(name="webhook", direction="ingress", ports=(_WEBHOOK_PORT,),
-                 peers=(Peer.anywhere(),),
-                 pod_labels={"app.kubernetes.io/component": "webhook"}),
+            Flow(
+                name="webhook",
+                direction="ingress",
+                ports=(_WEBHOOK_PORT,),
+                peers=(Peer.anywhere(),),
+                pod_labels={"app.kubernetes.io/component": "webhook"},
+            ),
         ]
         ns = secure_namespace(args.namespace, parent=self, flows=flows)
         pods = versions.chart_pods("cert-manager")
@@ -68,8 +73,12 @@ class CertManager(pulumi.ComponentResource):
             "crds": {"enabled": True, "keep": True},
             "replicaCount": args.replicas,
             "resources": pods["controller"].resources(),
-            "webhook": {"replicaCount": args.replicas, "resources": pods["webhook"].resources(),
-                        "securePort": _WEBHOOK_PORT, **security},
+            "webhook": {
+                "replicaCount": args.replicas,
+                "resources": pods["webhook"].resources(),
+                "securePort": _WEBHOOK_PORT,
+                **security,
+            },
             "cainjector": {"resources": pods["cainjector"].resources(), **security},
             "startupapicheck": {"enabled": False},
             "prometheus": {"enabled": False},
@@ -80,6 +89,7 @@ class CertManager(pulumi.ComponentResource):
         self.namespace = args.namespace
         self.chart = helm.Chart(
             f"{name}-chart",
+            name=pin.name,
             chart=pin.chart,
             version=pin.version,
             namespace=args.namespace,

@@ -37,7 +37,9 @@ __all__ = [
 Profile = Literal["dev", "prod"]
 PROFILES: tuple[Profile, ...] = ("dev", "prod")
 
-_DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$")
+_DNS_NAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
+)
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti)?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -166,14 +168,30 @@ class PlatformConfig:
 
 _PROFILE_SIZING: dict[Profile, Sizing] = {
     "dev": Sizing(
-        replicas=1, database_instances=1, database_size="2Gi", object_store_size="5Gi",
-        mlflow_cpu="100m", mlflow_memory="512Mi", database_cpu="100m", database_memory="256Mi",
-        object_store_cpu="100m", object_store_memory="256Mi", disruption_budgets=False,
+        replicas=1,
+        database_instances=1,
+        database_size="2Gi",
+        object_store_size="5Gi",
+        mlflow_cpu="100m",
+        mlflow_memory="512Mi",
+        database_cpu="100m",
+        database_memory="256Mi",
+        object_store_cpu="100m",
+        object_store_memory="256Mi",
+        disruption_budgets=False,
     ),
     "prod": Sizing(
-        replicas=2, database_instances=3, database_size="20Gi", object_store_size="100Gi",
-        mlflow_cpu="500m", mlflow_memory="1Gi", database_cpu="500m", database_memory="1Gi",
-        object_store_cpu="500m", object_store_memory="1Gi", disruption_budgets=True,
+        replicas=2,
+        database_instances=3,
+        database_size="20Gi",
+        object_store_size="100Gi",
+        mlflow_cpu="500m",
+        mlflow_memory="1Gi",
+        database_cpu="500m",
+        database_memory="1Gi",
+        object_store_cpu="500m",
+        object_store_memory="1Gi",
+        disruption_budgets=True,
     ),
 }
 
@@ -181,7 +199,9 @@ _PROFILE_SIZING: dict[Profile, Sizing] = {
 _SECTIONS = {"object_store": "object_store_external", "database": "database_external"}
 
 
-def load_config(data: Mapping[str, Any] | None, *, profile: Profile | None = None) -> PlatformConfig:
+def load_config(
+    data: Mapping[str, Any] | None, *, profile: Profile | None = None
+) -> PlatformConfig:
     """Resolve a platform config from a parsed YAML mapping.
 
     Args:
@@ -260,10 +280,17 @@ def _build(cls: type[Any], value: Any, key: str) -> Any:
     kwargs: dict[str, Any] = {}
     for name, item in data.items():
         if name not in names:
-            raise ConfigError(f"{key}.{name}", f"unknown key; known keys: {', '.join(sorted(names))}")
+            raise ConfigError(
+                f"{key}.{name}", f"unknown key; known keys: {', '.join(sorted(names))}"
+            )
         kwargs[name] = _convert(item, hints[name], f"{key}.{name}")
-    missing = [f.name for f in dataclasses.fields(cls) if f.name not in kwargs
-               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    missing = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.name not in kwargs
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
     if missing:
         raise ConfigError(f"{key}.{missing[0]}", "is required")
     return cls(**kwargs)
@@ -289,13 +316,17 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
 def _validate(cfg: PlatformConfig) -> None:
     """Cross-field rules: formats, and components whose dependencies are missing."""
     if cfg.domain is not None and not _DNS_NAME.match(cfg.domain):
-        raise ConfigError("domain", f"{cfg.domain!r} is not a lower-case DNS name such as ml.example.com")
+        raise ConfigError(
+            "domain", f"{cfg.domain!r} is not a lower-case DNS name such as ml.example.com"
+        )
     for key in ("storage_class", "cluster_issuer"):
         value = getattr(cfg, key)
         if value is not None and not _DNS_NAME.match(value):
             raise ConfigError(key, f"{value!r} is not a valid Kubernetes object name")
     if cfg.gateway_service_type not in _GATEWAY_SERVICE_TYPES:
-        raise ConfigError("gateway_service_type", f"must be one of {', '.join(_GATEWAY_SERVICE_TYPES)}")
+        raise ConfigError(
+            "gateway_service_type", f"must be one of {', '.join(_GATEWAY_SERVICE_TYPES)}"
+        )
     if not _DNS_LABEL.match(cfg.auth_username):
         raise ConfigError("auth_username", "use lower-case letters, digits and '-'")
     sizing = cfg.sizing
@@ -305,7 +336,9 @@ def _validate(cfg: PlatformConfig) -> None:
     for f in dataclasses.fields(Sizing):
         value = getattr(sizing, f.name)
         if isinstance(value, str) and not _QUANTITY.match(value):
-            raise ConfigError(f"sizing.{f.name}", f"{value!r} is not a Kubernetes quantity (e.g. 512Mi, 100m)")
+            raise ConfigError(
+                f"sizing.{f.name}", f"{value!r} is not a Kubernetes quantity (e.g. 512Mi, 100m)"
+            )
     if cfg.oidc is not None and not cfg.oidc.issuer.startswith("https://"):
         raise ConfigError("oidc.issuer", "must be an https:// URL")
     s3 = cfg.object_store_external
@@ -325,10 +358,16 @@ def _validate_dependencies(cfg: PlatformConfig) -> None:
         raise ConfigError("components.registry", "needs components.database or database.external")
     for name in ("registry", "pipelines", "serving"):
         if getattr(c, name) and not has_s3:
-            raise ConfigError(f"components.{name}", "needs components.object_store or object_store.external")
+            raise ConfigError(
+                f"components.{name}", "needs components.object_store or object_store.external"
+            )
     if c.serving and not c.cert_manager:
-        raise ConfigError("components.serving", "needs components.cert_manager (KServe webhooks use it)")
+        raise ConfigError(
+            "components.serving", "needs components.cert_manager (KServe webhooks use it)"
+        )
     if c.gateway and cfg.domain is not None and not c.cert_manager:
-        raise ConfigError("components.gateway", "needs components.cert_manager for its certificates")
+        raise ConfigError(
+            "components.gateway", "needs components.cert_manager for its certificates"
+        )
     if cfg.oidc is not None and cfg.domain is None:
         raise ConfigError("oidc", "needs a domain: OIDC redirects to https://<app>.<domain>")

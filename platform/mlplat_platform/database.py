@@ -69,30 +69,48 @@ class Database(pulumi.ComponentResource):
     endpoint: DatabaseEndpoint
     cluster: apiextensions.CustomResource
 
-    def __init__(self, name: str, args: DatabaseArgs,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mlplat:index:Database", name, None, opts)
         operator = self._operator(name, args)
         instance_labels = {"cnpg.io/cluster": _CLUSTER}
         flows = [
-            Flow(name="postgres-clients", direction="ingress", ports=(PG_PORT,),
-                 peers=tuple(Peer.namespace(c) for c in args.clients)
-                 + (Peer.same_namespace(), Peer.namespace(args.operator_namespace)),
-                 pod_labels=instance_labels),
-            Flow(name="operator-status", direction="ingress", ports=(_STATUS_PORT,),
-                 peers=(Peer.namespace(args.operator_namespace),), pod_labels=instance_labels),
-            Flow(name="replication", direction="egress", ports=(PG_PORT,),
-                 peers=(Peer.same_namespace(),)),
+            Flow(
+                name="postgres-clients",
+                direction="ingress",
+                ports=(PG_PORT,),
+                peers=tuple(Peer.namespace(c) for c in args.clients)
+                + (Peer.same_namespace(), Peer.namespace(args.operator_namespace)),
+                pod_labels=instance_labels,
+            ),
+            Flow(
+                name="operator-status",
+                direction="ingress",
+                ports=(_STATUS_PORT,),
+                peers=(Peer.namespace(args.operator_namespace),),
+                pod_labels=instance_labels,
+            ),
+            Flow(
+                name="replication",
+                direction="egress",
+                ports=(PG_PORT,),
+                peers=(Peer.same_namespace(),),
+            ),
             # The instance manager in each pod watches its Cluster through the API server.
             kube_api_egress(instance_labels),
         ]
         ns = secure_namespace(args.namespace, parent=self, flows=flows, protect=True)
-        password = random.RandomPassword(f"{name}-password", length=32, special=False,
-                                         opts=child(self))
+        password = random.RandomPassword(
+            f"{name}-password", length=32, special=False, opts=child(self)
+        )
         credentials = core.Secret(
             f"{name}-credentials",
-            metadata={"name": f"{_CLUSTER}-{args.owner}", "namespace": args.namespace,
-                      "labels": labels(_CLUSTER, "database")},
+            metadata={
+                "name": f"{_CLUSTER}-{args.owner}",
+                "namespace": args.namespace,
+                "labels": labels(_CLUSTER, "database"),
+            },
             type="kubernetes.io/basic-auth",
             string_data={"username": args.owner, "password": password.result},
             opts=child(self, depends_on=[ns], additional_secret_outputs=["data", "stringData"]),
@@ -104,34 +122,56 @@ class Database(pulumi.ComponentResource):
             f"{name}-cluster",
             api_version="postgresql.cnpg.io/v1",
             kind="Cluster",
-            metadata={"name": _CLUSTER, "namespace": args.namespace,
-                      "labels": labels(_CLUSTER, "database")},
+            metadata={
+                "name": _CLUSTER,
+                "namespace": args.namespace,
+                "labels": labels(_CLUSTER, "database"),
+            },
             spec={
                 "instances": args.instances,
                 "imageName": versions.POSTGRES_IMAGE,
                 "enableSuperuserAccess": False,
                 "storage": storage,
                 "resources": resources(args.cpu, args.memory),
-                "bootstrap": {"initdb": {"database": args.database, "owner": args.owner,
-                                         "secret": {"name": f"{_CLUSTER}-{args.owner}"}}},
+                "bootstrap": {
+                    "initdb": {
+                        "database": args.database,
+                        "owner": args.owner,
+                        "secret": {"name": f"{_CLUSTER}-{args.owner}"},
+                    }
+                },
                 "primaryUpdateStrategy": "unsupervised",
             },
-            opts=child(self, depends_on=[ns, operator, credentials], protect=True,
-                       retain_on_delete=True),
+            opts=child(
+                self, depends_on=[ns, operator, credentials], protect=True, retain_on_delete=True
+            ),
         )
         self.endpoint = DatabaseEndpoint(
-            host=f"{_CLUSTER}-rw.{args.namespace}.svc.cluster.local", port=PG_PORT,
-            name=args.database, user=args.owner, password=password.result,
-            sslmode="require", namespace=args.namespace)
+            host=f"{_CLUSTER}-rw.{args.namespace}.svc.cluster.local",
+            port=PG_PORT,
+            name=args.database,
+            user=args.owner,
+            password=password.result,
+            sslmode="require",
+            namespace=args.namespace,
+        )
         self.register_outputs({"host": self.endpoint.host, "database": args.database})
 
     def _operator(self, name: str, args: DatabaseArgs) -> helm.Chart:
         flows = [
             kube_api_egress(),
-            Flow(name="webhook", direction="ingress", ports=(_WEBHOOK_PORT,),
-                 peers=(Peer.anywhere(),)),
-            Flow(name="instances", direction="egress", ports=(_STATUS_PORT, PG_PORT),
-                 peers=(Peer.namespace(args.namespace),)),
+            Flow(
+                name="webhook",
+                direction="ingress",
+                ports=(_WEBHOOK_PORT,),
+                peers=(Peer.anywhere(),),
+            ),
+            Flow(
+                name="instances",
+                direction="egress",
+                ports=(_STATUS_PORT, PG_PORT),
+                peers=(Peer.namespace(args.namespace),),
+            ),
         ]
         ns = secure_namespace(args.operator_namespace, parent=self, flows=flows)
         pin = versions.CLOUDNATIVE_PG
@@ -143,6 +183,7 @@ class Database(pulumi.ComponentResource):
         }
         return helm.Chart(
             f"{name}-operator",
+            name=pin.name,
             chart=pin.chart,
             version=pin.version,
             namespace=args.operator_namespace,

@@ -39,9 +39,15 @@ class S3Endpoint:
     access_key_id: pulumi.Output[str]
     secret_access_key: pulumi.Output[str]
 
-    def credentials_secret(self, name: str, namespace: str, *, parent: pulumi.Resource,
-                           annotations: dict[str, str] | None = None,
-                           depends_on: list[pulumi.Resource] | None = None) -> core.Secret:
+    def credentials_secret(
+        self,
+        name: str,
+        namespace: str,
+        *,
+        parent: pulumi.Resource,
+        annotations: dict[str, str] | None = None,
+        depends_on: list[pulumi.Resource] | None = None,
+    ) -> core.Secret:
         """Write the credentials into ``namespace`` as a Secret.
 
         Keys: ``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY`` (what KServe and Argo read)
@@ -49,8 +55,9 @@ class S3Endpoint:
         boto3-based containers never see the keys in their environment.
         """
         ini = pulumi.Output.all(self.access_key_id, self.secret_access_key).apply(
-            lambda keys: "[default]\n"
-            f"aws_access_key_id = {keys[0]}\naws_secret_access_key = {keys[1]}\n"
+            lambda keys: (
+                f"[default]\naws_access_key_id = {keys[0]}\naws_secret_access_key = {keys[1]}\n"
+            )
         )
         return core.Secret(
             f"{namespace}-{name}",
@@ -59,10 +66,13 @@ class S3Endpoint:
             string_data={
                 "AWS_ACCESS_KEY_ID": self.access_key_id,
                 "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
-                "credentials": pulumi.Output.secret(ini),
+                "credentials": ini,  # secret: derived from secret outputs
             },
-            opts=child(parent, depends_on=depends_on or [],
-                       additional_secret_outputs=["data", "stringData"]),
+            opts=child(
+                parent,
+                depends_on=depends_on or [],
+                additional_secret_outputs=["data", "stringData"],
+            ),
         )
 
 
@@ -90,10 +100,14 @@ class DatabaseEndpoint:
 
     def uri(self) -> pulumi.Output[str]:
         """The SQLAlchemy URI, as a secret output."""
-        return pulumi.Output.secret(self.password.apply(
-            lambda pw: f"postgresql://{self.user}:{pw}@{self.host}:{self.port}/{self.name}"
-            f"?sslmode={self.sslmode}"
-        ))
+        return pulumi.Output.secret(
+            self.password.apply(
+                lambda pw: (
+                    f"postgresql://{self.user}:{pw}@{self.host}:{self.port}/{self.name}"
+                    f"?sslmode={self.sslmode}"
+                )
+            )
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,8 +128,13 @@ class GatewayRef:
 
     def parent_ref(self) -> dict[str, str]:
         """The ``parentRefs`` entry of an HTTPRoute attaching to this gateway."""
-        return {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": self.name,
-                "namespace": self.namespace, "sectionName": self.section}
+        return {
+            "group": "gateway.networking.k8s.io",
+            "kind": "Gateway",
+            "name": self.name,
+            "namespace": self.namespace,
+            "sectionName": self.section,
+        }
 
     def host(self, app: str) -> str:
         """The public host name of ``app``."""

@@ -26,8 +26,13 @@ from mlplat_platform import versions
 from mlplat_platform.config import Oidc
 from mlplat_platform.endpoints import GatewayRef
 from mlplat_platform.k8s import NAMESPACES, child
-from mlplat_platform.namespace import Flow, Peer, kube_api_egress, secure_namespace
-from mlplat_platform.namespace import GATEWAY_ACCESS_LABEL
+from mlplat_platform.namespace import (
+    GATEWAY_ACCESS_LABEL,
+    Flow,
+    Peer,
+    kube_api_egress,
+    secure_namespace,
+)
 
 __all__ = ["Backend", "Gateway", "GatewayArgs", "htpasswd_line"]
 
@@ -96,19 +101,35 @@ class Gateway(pulumi.ComponentResource):
     password: pulumi.Output[str] | None
     username: str
 
-    def __init__(self, name: str, args: GatewayArgs,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mlplat:index:Gateway", name, None, opts)
         ns_name = args.namespace
         flows = [
             kube_api_egress(),
-            Flow(name="xds", direction="ingress", ports=(_XDS_PORT,), peers=(Peer.same_namespace(),)),
-            Flow(name="xds-client", direction="egress", ports=(_XDS_PORT,),
-                 peers=(Peer.same_namespace(),)),
+            Flow(
+                name="xds", direction="ingress", ports=(_XDS_PORT,), peers=(Peer.same_namespace(),)
+            ),
+            Flow(
+                name="xds-client",
+                direction="egress",
+                ports=(_XDS_PORT,),
+                peers=(Peer.same_namespace(),),
+            ),
             # Envoy listens on 10080/10443 for the Gateway's 80/443; clients come from anywhere.
-            Flow(name="public", direction="ingress", ports=(10080, 10443), peers=(Peer.anywhere(),)),
-            *(Flow(name=f"backend-{b.namespace}", direction="egress", ports=(b.port,),
-                   peers=(Peer.namespace(b.namespace),)) for b in args.backends),
+            Flow(
+                name="public", direction="ingress", ports=(10080, 10443), peers=(Peer.anywhere(),)
+            ),
+            *(
+                Flow(
+                    name=f"backend-{b.namespace}",
+                    direction="egress",
+                    ports=(b.port,),
+                    peers=(Peer.namespace(b.namespace),),
+                )
+                for b in args.backends
+            ),
         ]
         ns = secure_namespace(ns_name, parent=self, flows=flows)
         after_cm = child(self, depends_on=[ns, args.cert_manager])
@@ -117,12 +138,21 @@ class Gateway(pulumi.ComponentResource):
         after_chart = child(self, depends_on=[chart])
         proxy = self._envoy_proxy(name, args, after_chart)
         apiextensions.CustomResource(
-            f"{name}-class", api_version=_GW, kind="GatewayClass",
+            f"{name}-class",
+            api_version=_GW,
+            kind="GatewayClass",
             metadata={"name": _GATEWAY},
-            spec={"controllerName": "gateway.envoyproxy.io/gatewayclass-controller",
-                  "parametersRef": {"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy",
-                                    "name": _GATEWAY, "namespace": ns_name}},
-            opts=child(self, depends_on=[chart, proxy]))
+            spec={
+                "controllerName": "gateway.envoyproxy.io/gatewayclass-controller",
+                "parametersRef": {
+                    "group": "gateway.envoyproxy.io",
+                    "kind": "EnvoyProxy",
+                    "name": _GATEWAY,
+                    "namespace": ns_name,
+                },
+            },
+            opts=child(self, depends_on=[chart, proxy]),
+        )
         tls = self._certificate(name, args, after_cm)
         gateway = self._gateway(name, args, [chart, tls])
         self.ref = GatewayRef(name=_GATEWAY, namespace=ns_name, domain=args.domain)
@@ -135,155 +165,286 @@ class Gateway(pulumi.ComponentResource):
         pin = versions.ENVOY_GATEWAY
         pod = versions.chart_pods("envoy-gateway")["envoy-gateway"]
         values = {
-            "deployment": {"replicas": args.replicas,
-                           "envoyGateway": {"resources": pod.resources(),
-                                            "imagePullPolicy": "Always"}},
+            "deployment": {
+                "replicas": args.replicas,
+                "envoyGateway": {"resources": pod.resources(), "imagePullPolicy": "Always"},
+            },
             "podDisruptionBudget": {"minAvailable": 1 if args.disruption_budget else 0},
-            "config": {"envoyGateway": {
-                "gateway": {"controllerName": "gateway.envoyproxy.io/gatewayclass-controller"},
-                "provider": {"type": "Kubernetes"},
-                "logging": {"level": {"default": "info"}},
-            }},
+            "config": {
+                "envoyGateway": {
+                    "gateway": {"controllerName": "gateway.envoyproxy.io/gatewayclass-controller"},
+                    "provider": {"type": "Kubernetes"},
+                    "logging": {"level": {"default": "info"}},
+                }
+            },
         }
-        return helm.Chart(f"{name}-envoy-gateway", chart=pin.chart, version=pin.version,
-                          namespace=args.namespace, values=values,
-                          opts=child(self, depends_on=after))
+        return helm.Chart(
+            f"{name}-envoy-gateway",
+            name=pin.name,
+            chart=pin.chart,
+            version=pin.version,
+            namespace=args.namespace,
+            values=values,
+            opts=child(self, depends_on=after),
+        )
 
-    def _control_plane_certs(self, name: str, ns: str,
-                             opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+    def _control_plane_certs(
+        self, name: str, ns: str, opts: pulumi.ResourceOptions
+    ) -> list[pulumi.Resource]:
         """The secrets Envoy Gateway's certgen hook would have made: a CA and three certs."""
+
         def cr(suffix: str, kind: str, spec: dict[str, Any], **kw: Any) -> pulumi.Resource:
-            return apiextensions.CustomResource(
-                f"{name}-{suffix}", api_version=_CM, kind=kind,
-                metadata={"name": suffix, "namespace": ns}, spec=spec,
-                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(**kw)))
+            resource: pulumi.Resource = apiextensions.CustomResource(
+                f"{name}-{suffix}",
+                api_version=_CM,
+                kind=kind,
+                metadata={"name": suffix, "namespace": ns},
+                spec=spec,
+                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(**kw)),
+            )
+            return resource
 
         self_signed = cr("eg-selfsigned", "Issuer", {"selfSigned": {}})
-        ca = cr("eg-ca", "Certificate", {
-            "isCA": True, "commonName": "envoy-gateway-ca", "secretName": "eg-ca",
-            "duration": "87600h", "privateKey": {"algorithm": "ECDSA", "size": 256},
-            "issuerRef": {"name": "eg-selfsigned", "kind": "Issuer"}}, depends_on=[self_signed])
+        ca = cr(
+            "eg-ca",
+            "Certificate",
+            {
+                "isCA": True,
+                "commonName": "envoy-gateway-ca",
+                "secretName": "eg-ca",
+                "duration": "87600h",
+                "privateKey": {"algorithm": "ECDSA", "size": 256},
+                "issuerRef": {"name": "eg-selfsigned", "kind": "Issuer"},
+            },
+            depends_on=[self_signed],
+        )
         issuer = cr("eg-ca-issuer", "Issuer", {"ca": {"secretName": "eg-ca"}}, depends_on=[ca])
         made: list[pulumi.Resource] = []
-        for secret, host in (("envoy-gateway", "envoy-gateway"), ("envoy", "*"),
-                             ("envoy-rate-limit", "*")):
+        for secret, host in (
+            ("envoy-gateway", "envoy-gateway"),
+            ("envoy", "*"),
+            ("envoy-rate-limit", "*"),
+        ):
             dns = [f"{host}.{ns}", f"{host}.{ns}.svc", f"{host}.{ns}.svc.cluster.local"]
             if host != "*":
                 dns.insert(0, host)
-            made.append(cr(secret, "Certificate", {
-                "secretName": secret, "commonName": secret, "dnsNames": dns,
-                "duration": "8760h", "privateKey": {"algorithm": "ECDSA", "size": 256},
-                "issuerRef": {"name": "eg-ca-issuer", "kind": "Issuer"}}, depends_on=[issuer]))
-        hmac = random.RandomPassword(f"{name}-oidc-hmac", length=32, special=False,
-                                     opts=child(self))
-        made.append(core.Secret(
-            f"{name}-oidc-hmac-secret",
-            metadata={"name": "envoy-oidc-hmac", "namespace": ns}, type="Opaque",
-            string_data={"hmac-secret": hmac.result},
-            opts=pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(additional_secret_outputs=["data", "stringData"]))))
+            made.append(
+                cr(
+                    secret,
+                    "Certificate",
+                    {
+                        "secretName": secret,
+                        "commonName": secret,
+                        "dnsNames": dns,
+                        "duration": "8760h",
+                        "privateKey": {"algorithm": "ECDSA", "size": 256},
+                        "issuerRef": {"name": "eg-ca-issuer", "kind": "Issuer"},
+                    },
+                    depends_on=[issuer],
+                )
+            )
+        hmac = random.RandomPassword(
+            f"{name}-oidc-hmac", length=32, special=False, opts=child(self)
+        )
+        made.append(
+            core.Secret(
+                f"{name}-oidc-hmac-secret",
+                metadata={"name": "envoy-oidc-hmac", "namespace": ns},
+                type="Opaque",
+                string_data={"hmac-secret": hmac.result},
+                opts=pulumi.ResourceOptions.merge(
+                    opts, pulumi.ResourceOptions(additional_secret_outputs=["data", "stringData"])
+                ),
+            )
+        )
         return made
 
-    def _envoy_proxy(self, name: str, args: GatewayArgs,
-                     opts: pulumi.ResourceOptions) -> pulumi.Resource:
+    def _envoy_proxy(
+        self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions
+    ) -> pulumi.Resource:
         pod = versions.chart_pods("envoy-gateway")["envoy-proxy"]
         kubernetes: dict[str, Any] = {
             "envoyDeployment": {
                 "replicas": args.replicas,
-                "container": {"resources": pod.resources(), "securityContext": {
-                    "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                    "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]},
-                    "seccompProfile": {"type": "RuntimeDefault"}}},
-                "pod": {"securityContext": {"runAsNonRoot": True,
-                                            "seccompProfile": {"type": "RuntimeDefault"}}},
+                "container": {
+                    "resources": pod.resources(),
+                    "securityContext": {
+                        "allowPrivilegeEscalation": False,
+                        "readOnlyRootFilesystem": True,
+                        "runAsNonRoot": True,
+                        "capabilities": {"drop": ["ALL"]},
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                },
+                "pod": {
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    }
+                },
             },
             "envoyService": {"type": args.service_type},
         }
         if args.disruption_budget:
             kubernetes["envoyPDB"] = {"minAvailable": 1}
-        return apiextensions.CustomResource(
-            f"{name}-proxy", api_version=_EG, kind="EnvoyProxy",
+        resource: pulumi.Resource = apiextensions.CustomResource(
+            f"{name}-proxy",
+            api_version=_EG,
+            kind="EnvoyProxy",
             metadata={"name": _GATEWAY, "namespace": args.namespace},
-            spec={"provider": {"type": "Kubernetes", "kubernetes": kubernetes}}, opts=opts)
+            spec={"provider": {"type": "Kubernetes", "kubernetes": kubernetes}},
+            opts=opts,
+        )
+        return resource
 
-    def _certificate(self, name: str, args: GatewayArgs,
-                     opts: pulumi.ResourceOptions) -> pulumi.Resource:
+    def _certificate(
+        self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions
+    ) -> pulumi.Resource:
         issuer: dict[str, str]
         if args.cluster_issuer:
             issuer = {"name": args.cluster_issuer, "kind": "ClusterIssuer"}
         else:
             apiextensions.CustomResource(
-                f"{name}-selfsigned", api_version=_CM, kind="Issuer",
+                f"{name}-selfsigned",
+                api_version=_CM,
+                kind="Issuer",
                 metadata={"name": "mlplat-selfsigned", "namespace": args.namespace},
-                spec={"selfSigned": {}}, opts=opts)
+                spec={"selfSigned": {}},
+                opts=opts,
+            )
             issuer = {"name": "mlplat-selfsigned", "kind": "Issuer"}
         d = args.domain
-        return apiextensions.CustomResource(
-            f"{name}-tls", api_version=_CM, kind="Certificate",
+        resource: pulumi.Resource = apiextensions.CustomResource(
+            f"{name}-tls",
+            api_version=_CM,
+            kind="Certificate",
             metadata={"name": "mlplat-gateway-tls", "namespace": args.namespace},
-            spec={"secretName": "mlplat-gateway-tls", "commonName": d,
-                  "dnsNames": [d, f"*.{d}", f"*.models.{d}"], "issuerRef": issuer,
-                  "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"}},
-            opts=opts)
+            spec={
+                "secretName": "mlplat-gateway-tls",
+                "commonName": d,
+                "dnsNames": [d, f"*.{d}", f"*.models.{d}"],
+                "issuerRef": issuer,
+                "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+            },
+            opts=opts,
+        )
+        return resource
 
-    def _gateway(self, name: str, args: GatewayArgs, after: list[pulumi.Resource]) -> pulumi.Resource:
-        routes = {"namespaces": {"from": "Selector", "selector": {
-            "matchLabels": {GATEWAY_ACCESS_LABEL: "true"}}}}
-        return apiextensions.CustomResource(
-            f"{name}-gateway", api_version=_GW, kind="Gateway",
+    def _gateway(
+        self, name: str, args: GatewayArgs, after: list[pulumi.Resource]
+    ) -> pulumi.Resource:
+        routes = {
+            "namespaces": {
+                "from": "Selector",
+                "selector": {"matchLabels": {GATEWAY_ACCESS_LABEL: "true"}},
+            }
+        }
+        resource: pulumi.Resource = apiextensions.CustomResource(
+            f"{name}-gateway",
+            api_version=_GW,
+            kind="Gateway",
             metadata={"name": _GATEWAY, "namespace": args.namespace},
-            spec={"gatewayClassName": _GATEWAY, "listeners": [
-                {"name": "http", "protocol": "HTTP", "port": 80,
-                 "allowedRoutes": {"namespaces": {"from": "Same"}}},
-                {"name": "https", "protocol": "HTTPS", "port": 443, "hostname": f"*.{args.domain}",
-                 "tls": {"mode": "Terminate", "certificateRefs": [
-                     {"kind": "Secret", "name": "mlplat-gateway-tls"}]},
-                 "allowedRoutes": routes},
-            ]},
-            opts=child(self, depends_on=after))
+            spec={
+                "gatewayClassName": _GATEWAY,
+                "listeners": [
+                    {
+                        "name": "http",
+                        "protocol": "HTTP",
+                        "port": 80,
+                        "allowedRoutes": {"namespaces": {"from": "Same"}},
+                    },
+                    {
+                        "name": "https",
+                        "protocol": "HTTPS",
+                        "port": 443,
+                        "hostname": f"*.{args.domain}",
+                        "tls": {
+                            "mode": "Terminate",
+                            "certificateRefs": [{"kind": "Secret", "name": "mlplat-gateway-tls"}],
+                        },
+                        "allowedRoutes": routes,
+                    },
+                ],
+            },
+            opts=child(self, depends_on=after),
+        )
+        return resource
 
     def _redirect(self, name: str, ns: str, opts: pulumi.ResourceOptions) -> None:
         apiextensions.CustomResource(
-            f"{name}-https-redirect", api_version=_GW, kind="HTTPRoute",
+            f"{name}-https-redirect",
+            api_version=_GW,
+            kind="HTTPRoute",
             metadata={"name": "https-redirect", "namespace": ns},
-            spec={"parentRefs": [{"name": _GATEWAY, "sectionName": "http"}],
-                  "rules": [{"filters": [{"type": "RequestRedirect", "requestRedirect": {
-                      "scheme": "https", "statusCode": 301}}]}]},
-            opts=opts)
+            spec={
+                "parentRefs": [{"name": _GATEWAY, "sectionName": "http"}],
+                "rules": [
+                    {
+                        "filters": [
+                            {
+                                "type": "RequestRedirect",
+                                "requestRedirect": {"scheme": "https", "statusCode": 301},
+                            }
+                        ]
+                    }
+                ],
+            },
+            opts=opts,
+        )
 
-    def _auth(self, name: str, args: GatewayArgs,
-              opts: pulumi.ResourceOptions) -> pulumi.Output[str] | None:
+    def _auth(
+        self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions
+    ) -> pulumi.Output[str] | None:
         """A SecurityPolicy on the whole Gateway: every route behind it needs a login."""
         secret_opts = pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(additional_secret_outputs=["data", "stringData"]))
-        target = {"targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway",
-                                  "name": _GATEWAY}]}
+            opts, pulumi.ResourceOptions(additional_secret_outputs=["data", "stringData"])
+        )
+        target = {
+            "targetRefs": [
+                {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": _GATEWAY}
+            ]
+        }
         password: pulumi.Output[str] | None = None
         if args.oidc is not None:
             if args.oidc_client_secret is None:
                 raise ValueError("oidc_client_secret is required with oidc")
             secret = core.Secret(
-                f"{name}-oidc-client", metadata={"name": "mlplat-oidc-client",
-                                                 "namespace": args.namespace},
-                type="Opaque", string_data={"client-secret": args.oidc_client_secret},
-                opts=secret_opts)
-            spec = {**target, "oidc": {
-                "provider": {"issuer": args.oidc.issuer}, "clientID": args.oidc.client_id,
-                "clientSecret": {"name": "mlplat-oidc-client"},
-                "cookieDomain": args.domain, "scopes": ["openid", "email", "profile"]}}
+                f"{name}-oidc-client",
+                metadata={"name": "mlplat-oidc-client", "namespace": args.namespace},
+                type="Opaque",
+                string_data={"client-secret": args.oidc_client_secret},
+                opts=secret_opts,
+            )
+            spec = {
+                **target,
+                "oidc": {
+                    "provider": {"issuer": args.oidc.issuer},
+                    "clientID": args.oidc.client_id,
+                    "clientSecret": {"name": "mlplat-oidc-client"},
+                    "cookieDomain": args.domain,
+                    "scopes": ["openid", "email", "profile"],
+                },
+            }
         else:
-            generated = random.RandomPassword(f"{name}-password", length=24, special=False,
-                                              opts=child(self))
+            generated = random.RandomPassword(
+                f"{name}-password", length=24, special=False, opts=child(self)
+            )
             password = generated.result
             htpasswd = password.apply(lambda pw: htpasswd_line(args.username, pw) + "\n")
             secret = core.Secret(
-                f"{name}-htpasswd", metadata={"name": "mlplat-basic-auth",
-                                              "namespace": args.namespace},
-                type="Opaque", string_data={".htpasswd": pulumi.Output.secret(htpasswd)},
-                opts=secret_opts)
+                f"{name}-htpasswd",
+                metadata={"name": "mlplat-basic-auth", "namespace": args.namespace},
+                type="Opaque",
+                string_data={".htpasswd": pulumi.Output.secret(htpasswd)},
+                opts=secret_opts,
+            )
             spec = {**target, "basicAuth": {"users": {"name": "mlplat-basic-auth"}}}
         apiextensions.CustomResource(
-            f"{name}-auth", api_version=_EG, kind="SecurityPolicy",
-            metadata={"name": "mlplat-auth", "namespace": args.namespace}, spec=spec,
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[secret])))
+            f"{name}-auth",
+            api_version=_EG,
+            kind="SecurityPolicy",
+            metadata={"name": "mlplat-auth", "namespace": args.namespace},
+            spec=spec,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[secret])),
+        )
         return password

@@ -95,8 +95,9 @@ def pod_security(*, user: int = RUN_AS_USER) -> dict[str, Any]:
     }
 
 
-def resources(cpu: str, memory: str, *, cpu_limit: str | None = None,
-              memory_limit: str | None = None) -> dict[str, dict[str, str]]:
+def resources(
+    cpu: str, memory: str, *, cpu_limit: str | None = None, memory_limit: str | None = None
+) -> dict[str, dict[str, str]]:
     """Requests and limits; limits default to 4x CPU and 2x memory of the request's size."""
     return {
         "requests": {"cpu": cpu, "memory": memory},
@@ -119,4 +120,6 @@ def checkov_skips(*skips: tuple[str, str]) -> dict[str, str]:
         >>> checkov_skips(("CKV_K8S_43", "why"))
         {'checkov.io/skip1': 'CKV_K8S_43=why'}
     """
-    return {f"checkov.io/skip{i}": f"{check}={reason}" for i, (check, reason) in enumerate(skips, 1)}
+    return {
+        f"checkov.io/skip{i}": f"{check}={reason}" for i, (check, reason) in enumerate(skips, 1)
+    }

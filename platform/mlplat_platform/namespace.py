@@ -66,8 +66,13 @@ class Flow:
 #: Egress to the Kubernetes API server, which has no stable in-cluster selector.
 def kube_api_egress(pod_labels: dict[str, str] | None = None) -> Flow:
     """Egress to the Kubernetes API server (443 on the service IP, 6443 on the endpoints)."""
-    return Flow(name="kube-api", direction="egress", ports=(443, 6443),
-                peers=(Peer.anywhere(),), pod_labels=pod_labels or {})
+    return Flow(
+        name="kube-api",
+        direction="egress",
+        ports=(443, 6443),
+        peers=(Peer.anywhere(),),
+        pod_labels=pod_labels or {},
+    )
 
 
 __all__ += ["kube_api_egress"]
@@ -110,10 +115,14 @@ def secure_namespace(
     opts = child(parent, depends_on=[namespace])
     policies = [_policy("default-deny", {}, ["Ingress", "Egress"], {})]
     dns = {
-        "to": [{
-            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
-            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-        }],
+        "to": [
+            {
+                "namespaceSelector": {
+                    "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
+                },
+                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+            }
+        ],
         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
     }
     policies.append(_policy("allow-dns", {}, ["Egress"], {"egress": [dns]}))
@@ -123,8 +132,9 @@ def secure_namespace(
             rule = {"ingress": [{"from": list(flow.peers), "ports": ports}]}
         else:
             rule = {"egress": [{"to": list(flow.peers), "ports": ports}]}
-        policies.append(_policy(f"allow-{flow.name}", flow.pod_labels,
-                                [flow.direction.capitalize()], rule))
+        policies.append(
+            _policy(f"allow-{flow.name}", flow.pod_labels, [flow.direction.capitalize()], rule)
+        )
     for policy_name, spec in policies:
         networking.NetworkPolicy(
             f"{name}-{policy_name}",
@@ -135,9 +145,12 @@ def secure_namespace(
     return namespace
 
 
-def _policy(policy_name: str, pod_labels: dict[str, str], types: list[str],
-            rules: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    spec: dict[str, Any] = {"podSelector": {"matchLabels": pod_labels} if pod_labels else {},
-                            "policyTypes": types}
+def _policy(
+    policy_name: str, pod_labels: dict[str, str], types: list[str], rules: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    spec: dict[str, Any] = {
+        "podSelector": {"matchLabels": pod_labels} if pod_labels else {},
+        "policyTypes": types,
+    }
     spec.update(rules)
     return policy_name, spec

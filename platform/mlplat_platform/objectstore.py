@@ -90,51 +90,81 @@ class ObjectStore(pulumi.ComponentResource):
     volume: core.PersistentVolumeClaim
     bucket_job: batch.Job
 
-    def __init__(self, name: str, args: ObjectStoreArgs,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: ObjectStoreArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mlplat:index:ObjectStore", name, None, opts)
         ns_name = args.namespace
         app = labels(_NAME, "object-store")
         selector = {"app.kubernetes.io/name": _NAME}
         flows = [
-            Flow(name="s3-clients", direction="ingress", ports=(S3_PORT,),
-                 peers=tuple(Peer.namespace(c) for c in args.clients) + (Peer.same_namespace(),),
-                 pod_labels=selector),
-            Flow(name="s3-in-namespace", direction="egress", ports=(S3_PORT,),
-                 peers=(Peer.same_namespace(),)),
+            Flow(
+                name="s3-clients",
+                direction="ingress",
+                ports=(S3_PORT,),
+                peers=tuple(Peer.namespace(c) for c in args.clients) + (Peer.same_namespace(),),
+                pod_labels=selector,
+            ),
+            Flow(
+                name="s3-in-namespace",
+                direction="egress",
+                ports=(S3_PORT,),
+                peers=(Peer.same_namespace(),),
+            ),
         ]
         ns = secure_namespace(ns_name, parent=self, flows=flows, protect=True)
         deps = child(self, depends_on=[ns])
-        access = random.RandomPassword(f"{name}-access-key", length=20, special=False,
-                                       lower=False, opts=child(self))
-        secret = random.RandomPassword(f"{name}-secret-key", length=40, special=False,
-                                       opts=child(self))
-        config = pulumi.Output.all(access.result, secret.result).apply(lambda keys: json.dumps({
-            "identities": [{"name": "mlplat", "credentials": [
-                {"accessKey": keys[0], "secretKey": keys[1]}],
-                "actions": ["Admin", "Read", "List", "Tagging", "Write"]}],
-        }, indent=2))
+        access = random.RandomPassword(
+            f"{name}-access-key", length=20, special=False, lower=False, opts=child(self)
+        )
+        secret = random.RandomPassword(
+            f"{name}-secret-key", length=40, special=False, opts=child(self)
+        )
+        config = pulumi.Output.all(access.result, secret.result).apply(
+            lambda keys: json.dumps(
+                {
+                    "identities": [
+                        {
+                            "name": "mlplat",
+                            "credentials": [{"accessKey": keys[0], "secretKey": keys[1]}],
+                            "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+                        }
+                    ],
+                },
+                indent=2,
+            )
+        )
         s3_config = core.Secret(
             f"{name}-s3-config",
             metadata={"name": f"{_NAME}-s3-config", "namespace": ns_name},
             type="Opaque",
-            string_data={"s3.json": pulumi.Output.secret(config)},
+            string_data={"s3.json": config},  # secret: derived from secret outputs
             opts=child(self, depends_on=[ns], additional_secret_outputs=["data", "stringData"]),
         )
         self.volume = core.PersistentVolumeClaim(
             f"{name}-data",
             metadata={"name": f"{_NAME}-data", "namespace": ns_name, "labels": app},
-            spec={"accessModes": ["ReadWriteOnce"], "storageClassName": args.storage_class,
-                  "resources": {"requests": {"storage": args.size}}},
+            spec={
+                "accessModes": ["ReadWriteOnce"],
+                "storageClassName": args.storage_class,
+                "resources": {"requests": {"storage": args.size}},
+            },
             opts=child(self, depends_on=[ns], protect=True, retain_on_delete=True),
         )
         sa = core.ServiceAccount(
-            f"{name}-sa", metadata={"name": _NAME, "namespace": ns_name, "labels": app},
-            automount_service_account_token=False, opts=deps)
+            f"{name}-sa",
+            metadata={"name": _NAME, "namespace": ns_name, "labels": app},
+            automount_service_account_token=False,
+            opts=deps,
+        )
         server = apps.Deployment(
             f"{name}-server",
-            metadata={"name": _NAME, "namespace": ns_name, "labels": app,
-                      "annotations": checkov_skips(DIGEST_SKIP)},
+            metadata={
+                "name": _NAME,
+                "namespace": ns_name,
+                "labels": app,
+                "annotations": checkov_skips(DIGEST_SKIP),
+            },
             spec={
                 "replicas": 1,
                 # One writer per volume: never run two servers on the same data.
@@ -150,47 +180,64 @@ class ObjectStore(pulumi.ComponentResource):
         service = core.Service(
             f"{name}-service",
             metadata={"name": _NAME, "namespace": ns_name, "labels": app},
-            spec={"selector": selector, "ports": [
-                {"name": "s3", "port": S3_PORT, "targetPort": "s3", "protocol": "TCP"}]},
+            spec={
+                "selector": selector,
+                "ports": [{"name": "s3", "port": S3_PORT, "targetPort": "s3", "protocol": "TCP"}],
+            },
             opts=deps,
         )
         host = f"{_NAME}.{ns_name}.svc.cluster.local:{S3_PORT}"
         self.endpoint = S3Endpoint(
-            url=f"http://{host}", host=host, bucket=args.bucket, region="us-east-1",
-            insecure=True, access_key_id=access.result, secret_access_key=secret.result)
+            url=f"http://{host}",
+            host=host,
+            bucket=args.bucket,
+            region="us-east-1",
+            insecure=True,
+            access_key_id=access.result,
+            secret_access_key=secret.result,
+        )
         client_secret = self.endpoint.credentials_secret(
-            f"{_NAME}-client", ns_name, parent=self, depends_on=[ns])
+            f"{_NAME}-client", ns_name, parent=self, depends_on=[ns]
+        )
         self.bucket_job = self._bucket_job(name, args, client_secret, [server, service])
         self.register_outputs({"endpoint": self.endpoint.url, "bucket": args.bucket})
 
     @staticmethod
     def _pod_spec(args: ObjectStoreArgs, *, s3_config_name: str) -> dict[str, object]:
         command = [
-            "weed", "server", "-dir=/data", "-ip.bind=0.0.0.0",
-            "-master.volumeSizeLimitMB=1024", "-volume.max=0",
-            "-s3", f"-s3.port={S3_PORT}", "-s3.config=/etc/seaweedfs/s3.json",
+            "weed",
+            "server",
+            "-dir=/data",
+            "-ip.bind=0.0.0.0",
+            "-master.volumeSizeLimitMB=1024",
+            "-volume.max=0",
+            "-s3",
+            f"-s3.port={S3_PORT}",
+            "-s3.config=/etc/seaweedfs/s3.json",
         ]
         probe = {"tcpSocket": {"port": "s3"}, "periodSeconds": 10, "timeoutSeconds": 3}
         return {
             "serviceAccountName": _NAME,
             "automountServiceAccountToken": False,
             "securityContext": pod_security(),
-            "containers": [{
-                "name": "seaweedfs",
-                "image": versions.SEAWEEDFS_IMAGE,
-                "imagePullPolicy": "Always",
-                "command": command,
-                "ports": [{"name": "s3", "containerPort": S3_PORT, "protocol": "TCP"}],
-                "resources": resources(args.cpu, args.memory),
-                "securityContext": container_security(),
-                "readinessProbe": {**probe, "initialDelaySeconds": 5},
-                "livenessProbe": {**probe, "initialDelaySeconds": 30, "failureThreshold": 6},
-                "volumeMounts": [
-                    {"name": "data", "mountPath": "/data"},
-                    {"name": "tmp", "mountPath": "/tmp"},
-                    {"name": "s3-config", "mountPath": "/etc/seaweedfs", "readOnly": True},
-                ],
-            }],
+            "containers": [
+                {
+                    "name": "seaweedfs",
+                    "image": versions.SEAWEEDFS_IMAGE,
+                    "imagePullPolicy": "Always",
+                    "command": command,
+                    "ports": [{"name": "s3", "containerPort": S3_PORT, "protocol": "TCP"}],
+                    "resources": resources(args.cpu, args.memory),
+                    "securityContext": container_security(),
+                    "readinessProbe": {**probe, "initialDelaySeconds": 5},
+                    "livenessProbe": {**probe, "initialDelaySeconds": 30, "failureThreshold": 6},
+                    "volumeMounts": [
+                        {"name": "data", "mountPath": "/data"},
+                        {"name": "tmp", "mountPath": "/tmp"},
+                        {"name": "s3-config", "mountPath": "/etc/seaweedfs", "readOnly": True},
+                    ],
+                }
+            ],
             "volumes": [
                 {"name": "data", "persistentVolumeClaim": {"claimName": f"{_NAME}-data"}},
                 {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
@@ -198,15 +245,24 @@ class ObjectStore(pulumi.ComponentResource):
             ],
         }
 
-    def _bucket_job(self, name: str, args: ObjectStoreArgs, credentials: core.Secret,
-                    after: list[pulumi.Resource]) -> batch.Job:
+    def _bucket_job(
+        self,
+        name: str,
+        args: ObjectStoreArgs,
+        credentials: core.Secret,
+        after: list[pulumi.Resource],
+    ) -> batch.Job:
         # The Job's name carries a hash of what it does, so a change runs a new Job.
         digest = hashlib.sha256(f"{args.bucket}{_BUCKET_SCRIPT}".encode()).hexdigest()[:8]
         job_labels = labels(f"{_NAME}-buckets", "object-store")
         return batch.Job(
             f"{name}-buckets",
-            metadata={"name": f"{_NAME}-buckets-{digest}", "namespace": args.namespace,
-                      "labels": job_labels, "annotations": checkov_skips(DIGEST_SKIP)},
+            metadata={
+                "name": f"{_NAME}-buckets-{digest}",
+                "namespace": args.namespace,
+                "labels": job_labels,
+                "annotations": checkov_skips(DIGEST_SKIP),
+            },
             spec={
                 "backoffLimit": 6,
                 "template": {
@@ -216,30 +272,42 @@ class ObjectStore(pulumi.ComponentResource):
                         "serviceAccountName": _NAME,
                         "automountServiceAccountToken": False,
                         "securityContext": pod_security(),
-                        "containers": [{
-                            "name": "create-buckets",
-                            # MLflow's image carries boto3; reusing it saves a pull.
-                            "image": versions.MLFLOW_IMAGE,
-                            "imagePullPolicy": "Always",
-                            "command": ["python", "-c", _BUCKET_SCRIPT],
-                            "env": [
-                                {"name": "S3_ENDPOINT", "value": self.endpoint.url},
-                                {"name": "BUCKETS", "value": args.bucket},
-                                {"name": "AWS_SHARED_CREDENTIALS_FILE",
-                                 "value": "/etc/s3/credentials"},
-                                {"name": "HOME", "value": "/tmp"},
-                            ],
-                            "resources": resources("50m", "128Mi"),
-                            "securityContext": container_security(),
-                            "volumeMounts": [
-                                {"name": "credentials", "mountPath": "/etc/s3", "readOnly": True},
-                                {"name": "tmp", "mountPath": "/tmp"},
-                            ],
-                        }],
+                        "containers": [
+                            {
+                                "name": "create-buckets",
+                                # MLflow's image carries boto3; reusing it saves a pull.
+                                "image": versions.MLFLOW_IMAGE,
+                                "imagePullPolicy": "Always",
+                                "command": ["python", "-c", _BUCKET_SCRIPT],
+                                "env": [
+                                    {"name": "S3_ENDPOINT", "value": self.endpoint.url},
+                                    {"name": "BUCKETS", "value": args.bucket},
+                                    {
+                                        "name": "AWS_SHARED_CREDENTIALS_FILE",
+                                        "value": "/etc/s3/credentials",
+                                    },
+                                    {"name": "HOME", "value": "/tmp"},
+                                ],
+                                "resources": resources("50m", "128Mi"),
+                                "securityContext": container_security(),
+                                "volumeMounts": [
+                                    {
+                                        "name": "credentials",
+                                        "mountPath": "/etc/s3",
+                                        "readOnly": True,
+                                    },
+                                    {"name": "tmp", "mountPath": "/tmp"},
+                                ],
+                            }
+                        ],
                         "volumes": [
-                            {"name": "credentials", "secret": {
-                                "secretName": f"{_NAME}-client",
-                                "items": [{"key": "credentials", "path": "credentials"}]}},
+                            {
+                                "name": "credentials",
+                                "secret": {
+                                    "secretName": f"{_NAME}-client",
+                                    "items": [{"key": "credentials", "path": "credentials"}],
+                                },
+                            },
                             {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
                         ],
                     },

@@ -45,24 +45,44 @@ def argo_crds_yaml() -> str:
     """Argo's CRDs as one multi-document YAML string, schema-less (preserve unknown fields)."""
     docs = []
     for kind, plural, short, scope in ARGO_CRDS:
-        schema = {"type": "object", "required": ["metadata", "spec"], "properties": {
-            "apiVersion": {"type": "string"}, "kind": {"type": "string"},
-            "metadata": {"type": "object"},
-            "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
-            "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
-        }}
+        schema: dict[str, Any] = {
+            "type": "object",
+            "required": ["metadata", "spec"],
+            "properties": {
+                "apiVersion": {"type": "string"},
+                "kind": {"type": "string"},
+                "metadata": {"type": "object"},
+                "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+            },
+        }
         if kind == "WorkflowTaskResult":  # results carry no spec, only top-level fields
             schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-        version = {"name": "v1alpha1", "served": True, "storage": True,
-                   "schema": {"openAPIV3Schema": schema}}
-        docs.append({
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": f"{plural}.argoproj.io"},
-            "spec": {"group": "argoproj.io", "scope": scope, "versions": [version], "names": {
-                "kind": kind, "listKind": f"{kind}List", "plural": plural,
-                "singular": plural[:-1], "shortNames": list(short)}},
-        })
+        version = {
+            "name": "v1alpha1",
+            "served": True,
+            "storage": True,
+            "schema": {"openAPIV3Schema": schema},
+        }
+        docs.append(
+            {
+                "apiVersion": "apiextensions.k8s.io/v1",
+                "kind": "CustomResourceDefinition",
+                "metadata": {"name": f"{plural}.argoproj.io"},
+                "spec": {
+                    "group": "argoproj.io",
+                    "scope": scope,
+                    "versions": [version],
+                    "names": {
+                        "kind": kind,
+                        "listKind": f"{kind}List",
+                        "plural": plural,
+                        "singular": plural[:-1],
+                        "shortNames": list(short),
+                    },
+                },
+            }
+        )
     return yaml.safe_dump_all(docs, sort_keys=True)
 
 
@@ -100,8 +120,9 @@ class Pipelines(pulumi.ComponentResource):
     url: str | None
     port_forward: str
 
-    def __init__(self, name: str, args: PipelinesArgs,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: PipelinesArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mlplat:index:Pipelines", name, None, opts)
         ns_name = args.namespace
         s3 = args.object_store
@@ -111,42 +132,74 @@ class Pipelines(pulumi.ComponentResource):
             server_peers.append(Peer.namespace(args.gateway.namespace))
         flows = [
             kube_api_egress(),
-            Flow(name="server", direction="ingress", ports=(SERVER_PORT,),
-                 peers=tuple(server_peers),
-                 pod_labels={"app.kubernetes.io/component": "server"}),
-            Flow(name="server-client", direction="egress", ports=(SERVER_PORT,),
-                 peers=(Peer.same_namespace(),)),
-            Flow(name="object-store", direction="egress", ports=(s3_port,),
-                 peers=(Peer.namespace(NAMESPACES.object_store) if s3.insecure
-                        else Peer.anywhere(),)),
+            Flow(
+                name="server",
+                direction="ingress",
+                ports=(SERVER_PORT,),
+                peers=tuple(server_peers),
+                pod_labels={"app.kubernetes.io/component": "server"},
+            ),
+            Flow(
+                name="server-client",
+                direction="egress",
+                ports=(SERVER_PORT,),
+                peers=(Peer.same_namespace(),),
+            ),
+            Flow(
+                name="object-store",
+                direction="egress",
+                ports=(s3_port,),
+                peers=(
+                    Peer.namespace(NAMESPACES.object_store) if s3.insecure else Peer.anywhere(),
+                ),
+            ),
         ]
         if args.registry_namespace:
-            flows.append(Flow(name="registry", direction="egress", ports=(5000,),
-                              peers=(Peer.namespace(args.registry_namespace),)))
-        ns = secure_namespace(ns_name, parent=self, flows=flows,
-                              gateway_access=args.gateway is not None)
+            flows.append(
+                Flow(
+                    name="registry",
+                    direction="egress",
+                    ports=(5000,),
+                    peers=(Peer.namespace(args.registry_namespace),),
+                )
+            )
+        ns = secure_namespace(
+            ns_name, parent=self, flows=flows, gateway_access=args.gateway is not None
+        )
         crds = kyaml.ConfigGroup(f"{name}-crds", yaml=argo_crds_yaml(), opts=child(self))
         credentials = s3.credentials_secret("argo-s3", ns_name, parent=self, depends_on=[ns])
         pin = versions.ARGO_WORKFLOWS
         chart = helm.Chart(
-            f"{name}-chart", name=_FULLNAME, chart=pin.chart, version=pin.version,
-            namespace=ns_name, repository_opts={"repo": pin.repo},
+            f"{name}-chart",
+            name=pin.name,
+            chart=pin.chart,
+            version=pin.version,
+            namespace=ns_name,
+            repository_opts={"repo": pin.repo},
             values=self._values(args, ns_name),
-            opts=child(self, depends_on=[ns, crds, credentials, *args.after]))
+            opts=child(self, depends_on=[ns, crds, credentials, *args.after]),
+        )
         self.namespace = ns_name
-        self.port_forward = (f"kubectl -n {ns_name} port-forward svc/{_FULLNAME}-server "
-                             f"{SERVER_PORT}:{SERVER_PORT}")
+        self.port_forward = (
+            f"kubectl -n {ns_name} port-forward svc/{_FULLNAME}-server {SERVER_PORT}:{SERVER_PORT}"
+        )
         self.url = None
         if args.gateway is not None:
             self.url = f"https://{args.gateway.host('argo')}"
             apiextensions.CustomResource(
-                f"{name}-route", api_version="gateway.networking.k8s.io/v1", kind="HTTPRoute",
+                f"{name}-route",
+                api_version="gateway.networking.k8s.io/v1",
+                kind="HTTPRoute",
                 metadata={"name": "argo", "namespace": ns_name},
-                spec={"parentRefs": [args.gateway.parent_ref()],
-                      "hostnames": [args.gateway.host("argo")],
-                      "rules": [{"backendRefs": [{"name": f"{_FULLNAME}-server",
-                                                  "port": SERVER_PORT}]}]},
-                opts=child(self, depends_on=[chart]))
+                spec={
+                    "parentRefs": [args.gateway.parent_ref()],
+                    "hostnames": [args.gateway.host("argo")],
+                    "rules": [
+                        {"backendRefs": [{"name": f"{_FULLNAME}-server", "port": SERVER_PORT}]}
+                    ],
+                },
+                opts=child(self, depends_on=[chart]),
+            )
         self.register_outputs({"namespace": ns_name, "url": self.url})
 
     @staticmethod
@@ -160,22 +213,30 @@ class Pipelines(pulumi.ComponentResource):
             "crds": {"install": False},
             "singleNamespace": True,
             "images": {"pullPolicy": "Always"},
-            "workflow": {"serviceAccount": {"create": True, "name": "argo-workflow"},
-                         "rbac": {"create": True}},
+            "workflow": {
+                "serviceAccount": {"create": True, "name": "argo-workflow"},
+                "rbac": {"create": True},
+            },
             "controller": {
                 "replicas": args.replicas,
                 "workflowNamespaces": [ns],
                 "resources": pods["workflow-controller"].resources(),
-                "workflowDefaults": {"spec": {
-                    "serviceAccountName": "argo-workflow",
-                    "securityContext": workflow_pod_security,
-                    "podGC": {"strategy": "OnPodSuccess"},
-                    "ttlStrategy": {"secondsAfterCompletion": 7 * 24 * 3600},
-                }},
+                "workflowDefaults": {
+                    "spec": {
+                        "serviceAccountName": "argo-workflow",
+                        "securityContext": workflow_pod_security,
+                        "podGC": {"strategy": "OnPodSuccess"},
+                        "ttlStrategy": {"secondsAfterCompletion": 7 * 24 * 3600},
+                    }
+                },
             },
-            "executor": {"resources": {"requests": {"cpu": "10m", "memory": "64Mi"},
-                                       "limits": {"cpu": "500m", "memory": "256Mi"}},
-                         "securityContext": restricted},
+            "executor": {
+                "resources": {
+                    "requests": {"cpu": "10m", "memory": "64Mi"},
+                    "limits": {"cpu": "500m", "memory": "256Mi"},
+                },
+                "securityContext": restricted,
+            },
             "server": {
                 "replicas": args.replicas,
                 "authModes": ["client"],
@@ -184,11 +245,16 @@ class Pipelines(pulumi.ComponentResource):
                 "securityContext": {**restricted, "runAsUser": RUN_AS_USER},
             },
             "useStaticCredentials": True,
-            "artifactRepository": {"archiveLogs": True, "s3": {
-                "endpoint": s3.host, "bucket": s3.bucket, "region": s3.region,
-                "insecure": s3.insecure,
-                "keyFormat": "argo/{{workflow.namespace}}/{{workflow.name}}/{{pod.name}}",
-                "accessKeySecret": {"name": "argo-s3", "key": "AWS_ACCESS_KEY_ID"},
-                "secretKeySecret": {"name": "argo-s3", "key": "AWS_SECRET_ACCESS_KEY"},
-            }},
+            "artifactRepository": {
+                "archiveLogs": True,
+                "s3": {
+                    "endpoint": s3.host,
+                    "bucket": s3.bucket,
+                    "region": s3.region,
+                    "insecure": s3.insecure,
+                    "keyFormat": "argo/{{workflow.namespace}}/{{workflow.name}}/{{pod.name}}",
+                    "accessKeySecret": {"name": "argo-s3", "key": "AWS_ACCESS_KEY_ID"},
+                    "secretKeySecret": {"name": "argo-s3", "key": "AWS_SECRET_ACCESS_KEY"},
+                },
+            },
         }

@@ -46,19 +46,33 @@ class PlatformSecrets:
     def from_pulumi_config(cls) -> PlatformSecrets:
         """Read the secrets from the stack's ``mlplat:*`` config (absent ones stay ``None``)."""
         config = pulumi.Config("mlplat")
-        return cls(**{name: config.get_secret(name) for name in (
-            "s3_access_key_id", "s3_secret_access_key", "db_password", "oidc_client_secret")})
+        return cls(
+            **{
+                name: config.get_secret(name)
+                for name in (
+                    "s3_access_key_id",
+                    "s3_secret_access_key",
+                    "db_password",
+                    "oidc_client_secret",
+                )
+            }
+        )
 
     def require(self, name: str, needed_by: str) -> pulumi.Output[str]:
         """The secret ``name``, or a `ConfigError` saying how to set it."""
         value: pulumi.Output[str] | None = getattr(self, name)
         if value is None:
-            raise ConfigError(needed_by, f"needs the secret mlplat:{name}; set it with "
-                              f"`pulumi config set --secret mlplat:{name} ...`")
+            raise ConfigError(
+                needed_by,
+                f"needs the secret mlplat:{name}; set it with "
+                f"`pulumi config set --secret mlplat:{name} ...`",
+            )
         return pulumi.Output.secret(value)
 
 
-def build_platform(config: PlatformConfig, secrets: PlatformSecrets | None = None) -> dict[str, Any]:
+def build_platform(
+    config: PlatformConfig, secrets: PlatformSecrets | None = None
+) -> dict[str, Any]:
     """Create every enabled component and export the platform's outputs.
 
     Args:
@@ -74,75 +88,151 @@ def build_platform(config: PlatformConfig, secrets: PlatformSecrets | None = Non
     secrets = secrets or PlatformSecrets()
     c, size = config.components, config.sizing
     ns = NAMESPACES
-    cert_manager = CertManager("cert-manager", CertManagerArgs(replicas=size.replicas)) \
-        if c.cert_manager else None
+    cert_manager = (
+        CertManager("cert-manager", CertManagerArgs(replicas=size.replicas))
+        if c.cert_manager
+        else None
+    )
     gateway_ref: GatewayRef | None = None
     exports: dict[str, Any] = {"profile": config.profile}
     if config.exposed and cert_manager is not None and config.domain is not None:
-        backends = [Backend(namespace=n, port=p) for enabled, n, p in (
-            (c.registry, ns.registry, MLFLOW_PORT), (c.pipelines, ns.pipelines, SERVER_PORT),
-            (c.serving, ns.models, MODEL_PORT)) if enabled]
-        oidc_secret = (secrets.require("oidc_client_secret", "oidc") if config.oidc else None)
-        gateway = Gateway("gateway", GatewayArgs(
-            domain=config.domain, cert_manager=cert_manager.chart, backends=tuple(backends),
-            username=config.auth_username, oidc=config.oidc, oidc_client_secret=oidc_secret,
-            cluster_issuer=config.cluster_issuer, service_type=config.gateway_service_type,
-            replicas=size.replicas, disruption_budget=size.disruption_budgets))
+        backends = [
+            Backend(namespace=n, port=p)
+            for enabled, n, p in (
+                (c.registry, ns.registry, MLFLOW_PORT),
+                (c.pipelines, ns.pipelines, SERVER_PORT),
+                (c.serving, ns.models, MODEL_PORT),
+            )
+            if enabled
+        ]
+        oidc_secret = secrets.require("oidc_client_secret", "oidc") if config.oidc else None
+        gateway = Gateway(
+            "gateway",
+            GatewayArgs(
+                domain=config.domain,
+                cert_manager=cert_manager.chart,
+                backends=tuple(backends),
+                username=config.auth_username,
+                oidc=config.oidc,
+                oidc_client_secret=oidc_secret,
+                cluster_issuer=config.cluster_issuer,
+                service_type=config.gateway_service_type,
+                replicas=size.replicas,
+                disruption_budget=size.disruption_budgets,
+            ),
+        )
         gateway_ref = gateway.ref
         exports["auth_username"] = gateway.username
         if gateway.password is not None:
             exports["auth_password"] = pulumi.Output.secret(gateway.password)
     s3, s3_after = _object_store(config, secrets)
     registry_ns = ns.registry if c.registry else None
-    if c.registry:
-        registry = Registry("registry", RegistryArgs(
-            database=_database(config, secrets), object_store=s3, replicas=size.replicas,
-            cpu=size.mlflow_cpu, memory=size.mlflow_memory,
-            disruption_budget=size.disruption_budgets, gateway=gateway_ref, after=s3_after,
-            clients=tuple(n for on, n in ((c.pipelines, ns.pipelines), (c.serving, ns.models),
-                                          (gateway_ref is not None, ns.gateway)) if on)))
-        exports.update(mlflow_internal_url=registry.internal_url, mlflow_url=registry.url,
-                       mlflow_port_forward=registry.port_forward)
+    if c.registry and s3 is not None:
+        registry = Registry(
+            "registry",
+            RegistryArgs(
+                database=_database(config, secrets),
+                object_store=s3,
+                replicas=size.replicas,
+                cpu=size.mlflow_cpu,
+                memory=size.mlflow_memory,
+                disruption_budget=size.disruption_budgets,
+                gateway=gateway_ref,
+                after=s3_after,
+                clients=tuple(
+                    n
+                    for on, n in (
+                        (c.pipelines, ns.pipelines),
+                        (c.serving, ns.models),
+                        (gateway_ref is not None, ns.gateway),
+                    )
+                    if on
+                ),
+            ),
+        )
+        exports.update(
+            mlflow_internal_url=registry.internal_url,
+            mlflow_url=registry.url,
+            mlflow_port_forward=registry.port_forward,
+        )
     if c.pipelines and s3 is not None:
-        pipelines = Pipelines("pipelines", PipelinesArgs(
-            object_store=s3, replicas=size.replicas, registry_namespace=registry_ns,
-            gateway=gateway_ref, after=s3_after))
-        exports.update(argo_namespace=pipelines.namespace, argo_url=pipelines.url,
-                       argo_port_forward=pipelines.port_forward)
+        pipelines = Pipelines(
+            "pipelines",
+            PipelinesArgs(
+                object_store=s3,
+                replicas=size.replicas,
+                registry_namespace=registry_ns,
+                gateway=gateway_ref,
+                after=s3_after,
+            ),
+        )
+        exports.update(
+            argo_namespace=pipelines.namespace,
+            argo_url=pipelines.url,
+            argo_port_forward=pipelines.port_forward,
+        )
     if c.serving and s3 is not None and cert_manager is not None:
-        serving = Serving("serving", ServingArgs(
-            object_store=s3, cert_manager=cert_manager.chart, registry_namespace=registry_ns,
-            gateway=gateway_ref))
-        exports.update(models_namespace=serving.models_namespace,
-                       models_service_account=serving.service_account,
-                       models_url_template=serving.url_template)
+        serving = Serving(
+            "serving",
+            ServingArgs(
+                object_store=s3,
+                cert_manager=cert_manager.chart,
+                registry_namespace=registry_ns,
+                gateway=gateway_ref,
+            ),
+        )
+        exports.update(
+            models_namespace=serving.models_namespace,
+            models_service_account=serving.service_account,
+            models_url_template=serving.url_template,
+        )
     if gateway_ref is None:
-        exports["exposure"] = ("nothing is exposed (no domain configured); "
-                               "use the *_port_forward commands to reach the UIs")
+        exports["exposure"] = (
+            "nothing is exposed (no domain configured); "
+            "use the *_port_forward commands to reach the UIs"
+        )
     for key, value in exports.items():
         pulumi.export(key, value)
     return exports
 
 
-def _object_store(config: PlatformConfig, secrets: PlatformSecrets,
-                  ) -> tuple[S3Endpoint | None, tuple[pulumi.Resource, ...]]:
+def _object_store(
+    config: PlatformConfig,
+    secrets: PlatformSecrets,
+) -> tuple[S3Endpoint | None, tuple[pulumi.Resource, ...]]:
     external = config.object_store_external
     if external is not None:
         host = external.endpoint.split("://", 1)[1].rstrip("/")
         return S3Endpoint(
-            url=external.endpoint.rstrip("/"), host=host, bucket=external.bucket,
-            region=external.region, insecure=external.endpoint.startswith("http://"),
+            url=external.endpoint.rstrip("/"),
+            host=host,
+            bucket=external.bucket,
+            region=external.region,
+            insecure=external.endpoint.startswith("http://"),
             access_key_id=secrets.require("s3_access_key_id", "object_store.external"),
             secret_access_key=secrets.require("s3_secret_access_key", "object_store.external"),
         ), ()
     if not config.components.object_store:
         return None, ()
     c, ns = config.components, NAMESPACES
-    store = ObjectStore("object-store", ObjectStoreArgs(
-        size=config.sizing.object_store_size, cpu=config.sizing.object_store_cpu,
-        memory=config.sizing.object_store_memory, storage_class=config.storage_class,
-        clients=tuple(n for on, n in ((c.registry, ns.registry), (c.pipelines, ns.pipelines),
-                                      (c.serving, ns.models)) if on)))
+    store = ObjectStore(
+        "object-store",
+        ObjectStoreArgs(
+            size=config.sizing.object_store_size,
+            cpu=config.sizing.object_store_cpu,
+            memory=config.sizing.object_store_memory,
+            storage_class=config.storage_class,
+            clients=tuple(
+                n
+                for on, n in (
+                    (c.registry, ns.registry),
+                    (c.pipelines, ns.pipelines),
+                    (c.serving, ns.models),
+                )
+                if on
+            ),
+        ),
+    )
     return store.endpoint, (store.bucket_job,)
 
 
@@ -150,12 +240,24 @@ def _database(config: PlatformConfig, secrets: PlatformSecrets) -> DatabaseEndpo
     external = config.database_external
     if external is not None:
         return DatabaseEndpoint(
-            host=external.host, port=external.port, name=external.name, user=external.user,
+            host=external.host,
+            port=external.port,
+            name=external.name,
+            user=external.user,
             password=secrets.require("db_password", "database.external"),
-            sslmode=external.sslmode, namespace=None)
+            sslmode=external.sslmode,
+            namespace=None,
+        )
     size = config.sizing
-    database = Database("database", DatabaseArgs(
-        instances=size.database_instances, size=size.database_size, cpu=size.database_cpu,
-        memory=size.database_memory, storage_class=config.storage_class,
-        clients=(NAMESPACES.registry,)))
+    database = Database(
+        "database",
+        DatabaseArgs(
+            instances=size.database_instances,
+            size=size.database_size,
+            cpu=size.database_cpu,
+            memory=size.database_memory,
+            storage_class=config.storage_class,
+            clients=(NAMESPACES.registry,),
+        ),
+    )
     return database.endpoint

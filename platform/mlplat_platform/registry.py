@@ -94,8 +94,9 @@ class Registry(pulumi.ComponentResource):
     url: str | None
     port_forward: str
 
-    def __init__(self, name: str, args: RegistryArgs,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mlplat:index:Registry", name, None, opts)
         ns_name = args.namespace
         selector = {"app.kubernetes.io/name": _NAME}
@@ -103,26 +104,48 @@ class Registry(pulumi.ComponentResource):
         db_peer = Peer.namespace(db.namespace) if db.namespace else Peer.anywhere()
         s3_port = int(s3.host.rsplit(":", 1)[1]) if ":" in s3.host else 443
         flows = [
-            Flow(name="mlflow-clients", direction="ingress", ports=(MLFLOW_PORT,),
-                 peers=tuple(Peer.namespace(c) for c in args.clients), pod_labels=selector),
+            Flow(
+                name="mlflow-clients",
+                direction="ingress",
+                ports=(MLFLOW_PORT,),
+                peers=tuple(Peer.namespace(c) for c in args.clients),
+                pod_labels=selector,
+            ),
             Flow(name="database", direction="egress", ports=(db.port,), peers=(db_peer,)),
-            Flow(name="object-store", direction="egress", ports=(s3_port,),
-                 peers=(Peer.namespace(NAMESPACES.object_store) if s3.insecure
-                        else Peer.anywhere(),)),
+            Flow(
+                name="object-store",
+                direction="egress",
+                ports=(s3_port,),
+                peers=(
+                    Peer.namespace(NAMESPACES.object_store) if s3.insecure else Peer.anywhere(),
+                ),
+            ),
         ]
-        ns = secure_namespace(ns_name, parent=self, flows=flows,
-                              gateway_access=args.gateway is not None)
+        ns = secure_namespace(
+            ns_name, parent=self, flows=flows, gateway_access=args.gateway is not None
+        )
         deps = child(self, depends_on=[ns])
         backend = core.Secret(
-            f"{name}-backend", metadata={"name": f"{_NAME}-backend", "namespace": ns_name},
-            type="Opaque", string_data={"uri": db.uri()},
-            opts=child(self, depends_on=[ns], additional_secret_outputs=["data", "stringData"]))
+            f"{name}-backend",
+            metadata={"name": f"{_NAME}-backend", "namespace": ns_name},
+            type="Opaque",
+            string_data={"uri": db.uri()},
+            opts=child(self, depends_on=[ns], additional_secret_outputs=["data", "stringData"]),
+        )
         s3_secret = s3.credentials_secret(f"{_NAME}-s3", ns_name, parent=self, depends_on=[ns])
-        core.ServiceAccount(f"{name}-sa", metadata={"name": _NAME, "namespace": ns_name},
-                            automount_service_account_token=False, opts=deps)
-        hosts = [f"{_NAME}.{ns_name}.svc.cluster.local:{MLFLOW_PORT}",
-                 f"{_NAME}.{ns_name}.svc:{MLFLOW_PORT}", f"{_NAME}.{ns_name}:{MLFLOW_PORT}",
-                 f"localhost:{MLFLOW_PORT}", f"127.0.0.1:{MLFLOW_PORT}"]
+        core.ServiceAccount(
+            f"{name}-sa",
+            metadata={"name": _NAME, "namespace": ns_name},
+            automount_service_account_token=False,
+            opts=deps,
+        )
+        hosts = [
+            f"{_NAME}.{ns_name}.svc.cluster.local:{MLFLOW_PORT}",
+            f"{_NAME}.{ns_name}.svc:{MLFLOW_PORT}",
+            f"{_NAME}.{ns_name}:{MLFLOW_PORT}",
+            f"localhost:{MLFLOW_PORT}",
+            f"127.0.0.1:{MLFLOW_PORT}",
+        ]
         if args.gateway is not None:
             hosts.insert(0, args.gateway.host(_NAME))
         env = self._env(s3, hosts)
@@ -130,33 +153,56 @@ class Registry(pulumi.ComponentResource):
         app = labels(_NAME, "registry")
         apps.Deployment(
             f"{name}-server",
-            metadata={"name": _NAME, "namespace": ns_name, "labels": app,
-                      "annotations": checkov_skips(DIGEST_SKIP)},
-            spec={"replicas": args.replicas, "selector": {"matchLabels": selector},
-                  "template": {"metadata": {"labels": app},
-                               "spec": self._server_pod(args, env)}},
-            opts=child(self, depends_on=[upgrade]))
+            metadata={
+                "name": _NAME,
+                "namespace": ns_name,
+                "labels": app,
+                "annotations": checkov_skips(DIGEST_SKIP),
+            },
+            spec={
+                "replicas": args.replicas,
+                "selector": {"matchLabels": selector},
+                "template": {"metadata": {"labels": app}, "spec": self._server_pod(args, env)},
+            },
+            opts=child(self, depends_on=[upgrade]),
+        )
         core.Service(
-            f"{name}-service", metadata={"name": _NAME, "namespace": ns_name, "labels": app},
-            spec={"selector": selector, "ports": [{"name": "http", "port": MLFLOW_PORT,
-                                                   "targetPort": "http", "protocol": "TCP"}]},
-            opts=deps)
+            f"{name}-service",
+            metadata={"name": _NAME, "namespace": ns_name, "labels": app},
+            spec={
+                "selector": selector,
+                "ports": [
+                    {"name": "http", "port": MLFLOW_PORT, "targetPort": "http", "protocol": "TCP"}
+                ],
+            },
+            opts=deps,
+        )
         if args.disruption_budget:
             policy.PodDisruptionBudget(
-                f"{name}-pdb", metadata={"name": _NAME, "namespace": ns_name},
-                spec={"minAvailable": 1, "selector": {"matchLabels": selector}}, opts=deps)
+                f"{name}-pdb",
+                metadata={"name": _NAME, "namespace": ns_name},
+                spec={"minAvailable": 1, "selector": {"matchLabels": selector}},
+                opts=deps,
+            )
         self.internal_url = f"http://{_NAME}.{ns_name}.svc.cluster.local:{MLFLOW_PORT}"
-        self.port_forward = f"kubectl -n {ns_name} port-forward svc/{_NAME} {MLFLOW_PORT}:{MLFLOW_PORT}"
+        self.port_forward = (
+            f"kubectl -n {ns_name} port-forward svc/{_NAME} {MLFLOW_PORT}:{MLFLOW_PORT}"
+        )
         self.url = None
         if args.gateway is not None:
             self.url = f"https://{args.gateway.host(_NAME)}"
             apiextensions.CustomResource(
-                f"{name}-route", api_version="gateway.networking.k8s.io/v1", kind="HTTPRoute",
+                f"{name}-route",
+                api_version="gateway.networking.k8s.io/v1",
+                kind="HTTPRoute",
                 metadata={"name": _NAME, "namespace": ns_name},
-                spec={"parentRefs": [args.gateway.parent_ref()],
-                      "hostnames": [args.gateway.host(_NAME)],
-                      "rules": [{"backendRefs": [{"name": _NAME, "port": MLFLOW_PORT}]}]},
-                opts=deps)
+                spec={
+                    "parentRefs": [args.gateway.parent_ref()],
+                    "hostnames": [args.gateway.host(_NAME)],
+                    "rules": [{"backendRefs": [{"name": _NAME, "port": MLFLOW_PORT}]}],
+                },
+                opts=deps,
+            )
         self.register_outputs({"internal_url": self.internal_url, "url": self.url})
 
     @staticmethod
@@ -171,15 +217,20 @@ class Registry(pulumi.ComponentResource):
 
     @staticmethod
     def _volumes() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        mounts = [
+        mounts: list[dict[str, Any]] = [
             {"name": "backend", "mountPath": "/etc/mlflow/db", "readOnly": True},
             {"name": "s3", "mountPath": "/etc/mlflow/s3", "readOnly": True},
             {"name": "tmp", "mountPath": "/tmp"},
         ]
-        volumes = [
+        volumes: list[dict[str, Any]] = [
             {"name": "backend", "secret": {"secretName": f"{_NAME}-backend"}},
-            {"name": "s3", "secret": {"secretName": f"{_NAME}-s3",
-                                      "items": [{"key": "credentials", "path": "credentials"}]}},
+            {
+                "name": "s3",
+                "secret": {
+                    "secretName": f"{_NAME}-s3",
+                    "items": [{"key": "credentials", "path": "credentials"}],
+                },
+            },
             {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
         ]
         return mounts, volumes
@@ -192,29 +243,41 @@ class Registry(pulumi.ComponentResource):
             ' --backend-store-uri "$(cat /etc/mlflow/db/uri)"'
             f" --artifacts-destination s3://{s3.bucket}/mlflow --serve-artifacts"
         )
-        probe = {"httpGet": {"path": "/health", "port": "http", "httpHeaders": [
-            {"name": "Host", "value": f"localhost:{MLFLOW_PORT}"}]},
-            "periodSeconds": 10, "timeoutSeconds": 5}
+        probe = {
+            "httpGet": {
+                "path": "/health",
+                "port": "http",
+                "httpHeaders": [{"name": "Host", "value": f"localhost:{MLFLOW_PORT}"}],
+            },
+            "periodSeconds": 10,
+            "timeoutSeconds": 5,
+        }
         mounts, volumes = self._volumes()
         return {
             "serviceAccountName": _NAME,
             "automountServiceAccountToken": False,
             "securityContext": pod_security(),
-            "containers": [{
-                "name": "mlflow", "image": versions.MLFLOW_IMAGE, "imagePullPolicy": "Always",
-                "command": ["sh", "-c", server], "env": env,
-                "ports": [{"name": "http", "containerPort": MLFLOW_PORT, "protocol": "TCP"}],
-                "resources": resources(args.cpu, args.memory),
-                "securityContext": container_security(),
-                "readinessProbe": {**probe, "initialDelaySeconds": 10},
-                "livenessProbe": {**probe, "initialDelaySeconds": 60, "failureThreshold": 6},
-                "volumeMounts": mounts,
-            }],
+            "containers": [
+                {
+                    "name": "mlflow",
+                    "image": versions.MLFLOW_IMAGE,
+                    "imagePullPolicy": "Always",
+                    "command": ["sh", "-c", server],
+                    "env": env,
+                    "ports": [{"name": "http", "containerPort": MLFLOW_PORT, "protocol": "TCP"}],
+                    "resources": resources(args.cpu, args.memory),
+                    "securityContext": container_security(),
+                    "readinessProbe": {**probe, "initialDelaySeconds": 10},
+                    "livenessProbe": {**probe, "initialDelaySeconds": 60, "failureThreshold": 6},
+                    "volumeMounts": mounts,
+                }
+            ],
             "volumes": volumes,
         }
 
-    def _upgrade_job(self, name: str, ns: str, env: list[dict[str, str]],
-                     after: list[pulumi.Resource]) -> batch.Job:
+    def _upgrade_job(
+        self, name: str, ns: str, env: list[dict[str, str]], after: list[pulumi.Resource]
+    ) -> batch.Job:
         """Create or upgrade the schema, once per MLflow version, before the server rolls out."""
         tag = versions.MLFLOW_IMAGE.rsplit(":", 1)[1]
         slug = re.sub(r"[^a-z0-9]+", "-", tag.lower()).strip("-")
@@ -222,24 +285,36 @@ class Registry(pulumi.ComponentResource):
         mounts, volumes = self._volumes()
         return batch.Job(
             f"{name}-db-upgrade",
-            metadata={"name": f"{_NAME}-db-upgrade-{slug}", "namespace": ns,
-                      "labels": job_labels, "annotations": checkov_skips(DIGEST_SKIP)},
-            spec={"backoffLimit": 6, "template": {
-                "metadata": {"labels": job_labels},
-                "spec": {
-                    "restartPolicy": "OnFailure",
-                    "serviceAccountName": _NAME,
-                    "automountServiceAccountToken": False,
-                    "securityContext": pod_security(),
-                    "containers": [{
-                        "name": "db-upgrade", "image": versions.MLFLOW_IMAGE,
-                        "imagePullPolicy": "Always",
-                        "command": ["python", "-c", _SCHEMA_SCRIPT],
-                        "env": env,
-                        "resources": resources("100m", "256Mi"),
-                        "securityContext": container_security(),
-                        "volumeMounts": mounts,
-                    }],
-                    "volumes": volumes,
-                }}},
-            opts=child(self, depends_on=after))
+            metadata={
+                "name": f"{_NAME}-db-upgrade-{slug}",
+                "namespace": ns,
+                "labels": job_labels,
+                "annotations": checkov_skips(DIGEST_SKIP),
+            },
+            spec={
+                "backoffLimit": 6,
+                "template": {
+                    "metadata": {"labels": job_labels},
+                    "spec": {
+                        "restartPolicy": "OnFailure",
+                        "serviceAccountName": _NAME,
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security(),
+                        "containers": [
+                            {
+                                "name": "db-upgrade",
+                                "image": versions.MLFLOW_IMAGE,
+                                "imagePullPolicy": "Always",
+                                "command": ["python", "-c", _SCHEMA_SCRIPT],
+                                "env": env,
+                                "resources": resources("100m", "256Mi"),
+                                "securityContext": container_security(),
+                                "volumeMounts": mounts,
+                            }
+                        ],
+                        "volumes": volumes,
+                    },
+                },
+            },
+            opts=child(self, depends_on=after),
+        )

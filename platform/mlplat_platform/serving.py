@@ -62,22 +62,38 @@ class Serving(pulumi.ComponentResource):
     service_account: str
     url_template: str | None
 
-    def __init__(self, name: str, args: ServingArgs,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: ServingArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mlplat:index:Serving", name, None, opts)
         flows = [
             kube_api_egress(),
-            Flow(name="webhook", direction="ingress", ports=(_WEBHOOK_PORT,),
-                 peers=(Peer.anywhere(),)),
+            Flow(
+                name="webhook",
+                direction="ingress",
+                ports=(_WEBHOOK_PORT,),
+                peers=(Peer.anywhere(),),
+            ),
         ]
         ns = secure_namespace(args.namespace, parent=self, flows=flows)
         crd_pin, pin = versions.KSERVE_CRD, versions.KSERVE
-        crds = helm.Chart(f"{name}-crds", chart=crd_pin.chart, version=crd_pin.version,
-                          namespace=args.namespace, opts=child(self, depends_on=[ns]))
+        crds = helm.Chart(
+            f"{name}-crds",
+            name=crd_pin.name,
+            chart=crd_pin.chart,
+            version=crd_pin.version,
+            namespace=args.namespace,
+            opts=child(self, depends_on=[ns]),
+        )
         chart = helm.Chart(
-            f"{name}-chart", chart=pin.chart, version=pin.version, namespace=args.namespace,
+            f"{name}-chart",
+            name=pin.name,
+            chart=pin.chart,
+            version=pin.version,
+            namespace=args.namespace,
             values=self._values(args),
-            opts=child(self, depends_on=[ns, crds, args.cert_manager]))
+            opts=child(self, depends_on=[ns, crds, args.cert_manager]),
+        )
         models_ns = self._models_namespace(args)
         s3 = args.object_store
         scheme_host = s3.url.split("://", 1)
@@ -87,62 +103,95 @@ class Serving(pulumi.ComponentResource):
             "serving.kserve.io/s3-region": s3.region,
             "serving.kserve.io/s3-useanoncredential": "false",
         }
-        secret = s3.credentials_secret("mlplat-s3", args.models_namespace, parent=self,
-                                       annotations=annotations, depends_on=[models_ns])
+        secret = s3.credentials_secret(
+            "mlplat-s3",
+            args.models_namespace,
+            parent=self,
+            annotations=annotations,
+            depends_on=[models_ns],
+        )
         core.ServiceAccount(
             f"{name}-models-sa",
             metadata={"name": _SERVICE_ACCOUNT, "namespace": args.models_namespace},
             secrets=[{"name": "mlplat-s3"}],
             automount_service_account_token=False,
-            opts=child(self, depends_on=[models_ns, secret, chart]))
+            opts=child(self, depends_on=[models_ns, secret, chart]),
+        )
         self.models_namespace = args.models_namespace
         self.service_account = _SERVICE_ACCOUNT
         self.url_template = None
         if args.gateway is not None:
-            self.url_template = f"https://<name>-{args.models_namespace}.models.{args.gateway.domain}"
-        self.register_outputs({"models_namespace": self.models_namespace,
-                               "service_account": self.service_account})
+            self.url_template = (
+                f"https://<name>-{args.models_namespace}.models.{args.gateway.domain}"
+            )
+        self.register_outputs(
+            {"models_namespace": self.models_namespace, "service_account": self.service_account}
+        )
 
     def _models_namespace(self, args: ServingArgs) -> core.Namespace:
         s3 = args.object_store
         s3_port = int(s3.host.rsplit(":", 1)[1]) if ":" in s3.host else 443
         flows = [
-            Flow(name="object-store", direction="egress", ports=(s3_port,),
-                 peers=(Peer.namespace(NAMESPACES.object_store) if s3.insecure
-                        else Peer.anywhere(),)),
+            Flow(
+                name="object-store",
+                direction="egress",
+                ports=(s3_port,),
+                peers=(
+                    Peer.namespace(NAMESPACES.object_store) if s3.insecure else Peer.anywhere(),
+                ),
+            ),
         ]
         if args.gateway is not None:
-            flows.append(Flow(name="gateway", direction="ingress", ports=(MODEL_PORT,),
-                              peers=(Peer.namespace(args.gateway.namespace),)))
+            flows.append(
+                Flow(
+                    name="gateway",
+                    direction="ingress",
+                    ports=(MODEL_PORT,),
+                    peers=(Peer.namespace(args.gateway.namespace),),
+                )
+            )
         if args.registry_namespace:
-            flows.append(Flow(name="registry", direction="egress", ports=(5000,),
-                              peers=(Peer.namespace(args.registry_namespace),)))
-        return secure_namespace(args.models_namespace, parent=self, flows=flows,
-                                gateway_access=args.gateway is not None)
+            flows.append(
+                Flow(
+                    name="registry",
+                    direction="egress",
+                    ports=(5000,),
+                    peers=(Peer.namespace(args.registry_namespace),),
+                )
+            )
+        return secure_namespace(
+            args.models_namespace, parent=self, flows=flows, gateway_access=args.gateway is not None
+        )
 
     @staticmethod
     def _values(args: ServingArgs) -> dict[str, Any]:
         pods = versions.chart_pods("kserve")
         gateway: dict[str, Any] = {"disableIngressCreation": args.gateway is None}
         if args.gateway is not None:
-            gateway.update({
-                "domain": f"models.{args.gateway.domain}",
-                "urlScheme": "https",
-                "ingressGateway": {
-                    "enableGatewayApi": True,
-                    "kserveGateway": f"{args.gateway.namespace}/{args.gateway.name}",
+            gateway.update(
+                {
+                    "domain": f"models.{args.gateway.domain}",
+                    "urlScheme": "https",
+                    "ingressGateway": {
+                        "enableGatewayApi": True,
+                        "kserveGateway": f"{args.gateway.namespace}/{args.gateway.name}",
+                    },
+                }
+            )
+        return {
+            "kserve": {
+                "controller": {
+                    "deploymentMode": "RawDeployment",
+                    "gateway": gateway,
+                    "resources": pods["controller-manager"].resources(),
+                    "rbacProxy": {"resources": pods["rbac-proxy"].resources()},
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
                 },
-            })
-        return {"kserve": {
-            "controller": {
-                "deploymentMode": "RawDeployment",
-                "gateway": gateway,
-                "resources": pods["controller-manager"].resources(),
-                "rbacProxy": {"resources": pods["rbac-proxy"].resources()},
-                "securityContext": {"runAsNonRoot": True,
-                                    "seccompProfile": {"type": "RuntimeDefault"}},
-            },
-            "modelmesh": {"enabled": False},
-            "localmodel": {"enabled": False},
-            "security": {"autoMountServiceAccountToken": False},
-        }}
+                "modelmesh": {"enabled": False},
+                "localmodel": {"enabled": False},
+                "security": {"autoMountServiceAccountToken": False},
+            }
+        }

@@ -55,16 +55,33 @@ class ChartPin:
     version: str
 
 
-ENVOY_GATEWAY = ChartPin(name="envoy-gateway", repo=None, chart="oci://docker.io/envoyproxy/gateway-helm", version="v1.7.0")
-CERT_MANAGER = ChartPin(name="cert-manager", repo="https://charts.jetstack.io", chart="cert-manager", version="v1.19.1")
+ENVOY_GATEWAY = ChartPin(
+    name="envoy-gateway",
+    repo=None,
+    chart="oci://docker.io/envoyproxy/gateway-helm",
+    version="v1.7.0",
+)
+CERT_MANAGER = ChartPin(
+    name="cert-manager", repo="https://charts.jetstack.io", chart="cert-manager", version="v1.19.1"
+)
 CLOUDNATIVE_PG = ChartPin(
-    name="cloudnative-pg", repo="https://cloudnative-pg.github.io/charts", chart="cloudnative-pg", version="0.26.0"
+    name="cloudnative-pg",
+    repo="https://cloudnative-pg.github.io/charts",
+    chart="cloudnative-pg",
+    version="0.26.0",
 )
 ARGO_WORKFLOWS = ChartPin(
-    name="argo-workflows", repo="https://argoproj.github.io/argo-helm", chart="argo-workflows", version="1.0.18"
+    name="argo-workflows",
+    repo="https://argoproj.github.io/argo-helm",
+    chart="argo-workflows",
+    version="1.0.18",
 )
-KSERVE_CRD = ChartPin(name="kserve-crd", repo=None, chart="oci://ghcr.io/kserve/charts/kserve-crd", version="v0.15.2")
-KSERVE = ChartPin(name="kserve", repo=None, chart="oci://ghcr.io/kserve/charts/kserve", version="v0.15.2")
+KSERVE_CRD = ChartPin(
+    name="kserve-crd", repo=None, chart="oci://ghcr.io/kserve/charts/kserve-crd", version="v0.15.2"
+)
+KSERVE = ChartPin(
+    name="kserve", repo=None, chart="oci://ghcr.io/kserve/charts/kserve", version="v0.15.2"
+)
 
 ALL_CHARTS = (ENVOY_GATEWAY, CERT_MANAGER, CLOUDNATIVE_PG, ARGO_WORKFLOWS, KSERVE_CRD, KSERVE)
 
@@ -107,28 +124,77 @@ class ChartPod:
 
 
 CHART_PODS: tuple[ChartPod, ...] = (
-    ChartPod(chart="cert-manager", pod="controller", cpu=10, memory=64, cpu_limit=200,
-             memory_limit=256, scales=True),
-    ChartPod(chart="cert-manager", pod="webhook", cpu=10, memory=32, cpu_limit=100,
-             memory_limit=128, scales=True),
-    ChartPod(chart="cert-manager", pod="cainjector", cpu=10, memory=64, cpu_limit=100,
-             memory_limit=256),
-    ChartPod(chart="envoy-gateway", pod="envoy-gateway", cpu=50, memory=128, cpu_limit=500,
-             memory_limit=512, scales=True),
+    ChartPod(
+        chart="cert-manager",
+        pod="controller",
+        cpu=10,
+        memory=64,
+        cpu_limit=200,
+        memory_limit=256,
+        scales=True,
+    ),
+    ChartPod(
+        chart="cert-manager",
+        pod="webhook",
+        cpu=10,
+        memory=32,
+        cpu_limit=100,
+        memory_limit=128,
+        scales=True,
+    ),
+    ChartPod(
+        chart="cert-manager", pod="cainjector", cpu=10, memory=64, cpu_limit=100, memory_limit=256
+    ),
+    ChartPod(
+        chart="envoy-gateway",
+        pod="envoy-gateway",
+        cpu=50,
+        memory=128,
+        cpu_limit=500,
+        memory_limit=512,
+        scales=True,
+    ),
     # The data-plane proxy is created by Envoy Gateway from our EnvoyProxy resource.
-    ChartPod(chart="envoy-gateway", pod="envoy-proxy", cpu=50, memory=128, cpu_limit=1000,
-             memory_limit=512, scales=True),
-    ChartPod(chart="cloudnative-pg", pod="operator", cpu=20, memory=96, cpu_limit=200,
-             memory_limit=256),
-    ChartPod(chart="argo-workflows", pod="workflow-controller", cpu=20, memory=96,
-             cpu_limit=500, memory_limit=512, scales=True),
-    ChartPod(chart="argo-workflows", pod="argo-server", cpu=20, memory=64, cpu_limit=500,
-             memory_limit=256, scales=True),
-    ChartPod(chart="kserve", pod="controller-manager", cpu=50, memory=128, cpu_limit=500,
-             memory_limit=512),
+    ChartPod(
+        chart="envoy-gateway",
+        pod="envoy-proxy",
+        cpu=50,
+        memory=128,
+        cpu_limit=1000,
+        memory_limit=512,
+        scales=True,
+    ),
+    ChartPod(
+        chart="cloudnative-pg", pod="operator", cpu=20, memory=96, cpu_limit=200, memory_limit=256
+    ),
+    ChartPod(
+        chart="argo-workflows",
+        pod="workflow-controller",
+        cpu=20,
+        memory=96,
+        cpu_limit=500,
+        memory_limit=512,
+        scales=True,
+    ),
+    ChartPod(
+        chart="argo-workflows",
+        pod="argo-server",
+        cpu=20,
+        memory=64,
+        cpu_limit=500,
+        memory_limit=256,
+        scales=True,
+    ),
+    ChartPod(
+        chart="kserve",
+        pod="controller-manager",
+        cpu=50,
+        memory=128,
+        cpu_limit=500,
+        memory_limit=512,
+    ),
     # The kube-rbac-proxy sidecar of the KServe controller pod, sized through its own values.
-    ChartPod(chart="kserve", pod="rbac-proxy", cpu=10, memory=32, cpu_limit=100,
-             memory_limit=64),
+    ChartPod(chart="kserve", pod="rbac-proxy", cpu=10, memory=32, cpu_limit=100, memory_limit=64),
 )
 
 

@@ -61,21 +61,57 @@ class RenderSummary:
         """Machine-readable form, for ``--json``."""
         fp = self.footprint
         return {
-            "out_dir": str(self.out_dir), "profile": self.profile, "objects": self.object_count,
-            "kinds": self.kinds, "charts": self.charts, "exports": self.exports,
+            "out_dir": str(self.out_dir),
+            "profile": self.profile,
+            "objects": self.object_count,
+            "kinds": self.kinds,
+            "charts": self.charts,
+            "exports": self.exports,
             "requests": {
-                "cpu_millicores": fp.total_cpu, "memory_bytes": fp.total_memory,
+                "cpu_millicores": fp.total_cpu,
+                "memory_bytes": fp.total_memory,
                 "objects": {"cpu_millicores": fp.objects_cpu, "memory_bytes": fp.objects_memory},
-                "chart_pods": {"cpu_millicores": fp.charts_cpu, "memory_bytes": fp.charts_memory,
-                               "pods": fp.chart_rows},
+                "chart_pods": {
+                    "cpu_millicores": fp.charts_cpu,
+                    "memory_bytes": fp.charts_memory,
+                    "pods": fp.chart_rows,
+                },
                 "jobs": {"cpu_millicores": fp.jobs_cpu, "memory_bytes": fp.jobs_memory},
             },
             "seconds": round(self.seconds, 3),
         }
 
+    def text(self) -> str:
+        """The human summary: objects per kind, charts, and requests by source."""
+        fp = self.footprint
+        lines = [
+            f"Rendered {self.object_count} objects and {len(self.charts)} charts "
+            f"({self.profile} profile) into {self.out_dir} in {self.seconds:.1f}s.",
+            "",
+        ]
+        width = max((len(k) for k in self.kinds), default=4)
+        lines += [f"  {kind:<{width}}  {count:>3}" for kind, count in self.kinds.items()]
+        lines += ["", "Charts: " + (", ".join(self.charts) or "none"), "", "Requests:"]
+        for label, cpu, mem in (
+            ("raw objects", fp.objects_cpu, fp.objects_memory),
+            ("chart pods (documented table)", fp.charts_cpu, fp.charts_memory),
+            ("total, steady state", fp.total_cpu, fp.total_memory),
+            ("jobs (run to completion)", fp.jobs_cpu, fp.jobs_memory),
+        ):
+            lines.append(f"  {label:<30} {cpu / 1000:6.2f} CPU  {mem / 2**30:6.2f} GiB")
+        for key in ("exposure", "mlflow_port_forward", "argo_port_forward"):
+            if self.exports.get(key):
+                lines.append(f"{key}: {self.exports[key]}")
+        return "\n".join(lines)
 
-def render_platform(out_dir: Path, config_path: Path | None = None, profile: str | None = None,
-                    *, force: bool = False) -> RenderSummary:
+
+def render_platform(
+    out_dir: Path,
+    config_path: Path | None = None,
+    profile: str | None = None,
+    *,
+    force: bool = False,
+) -> RenderSummary:
     """Render the platform into ``out_dir``.
 
     Args:
@@ -105,21 +141,41 @@ def render_platform(out_dir: Path, config_path: Path | None = None, profile: str
     try:
         registrations, exports = run_mocked(lambda: build_platform(config))
     except ConfigError as exc:
-        raise UsageError(f"invalid platform config: {exc}",
-                         hint="Fix the key in the file given with --config.") from exc
+        raise UsageError(
+            f"invalid platform config: {exc}", hint="Fix the key in the file given with --config."
+        ) from exc
     except Exception as exc:  # the program is ours; anything else is a bug worth reporting
-        raise MlplatError(f"the platform program failed under the mock runtime: {exc}",
-                          hint="Run again with --verbose for the traceback.") from exc
+        raise MlplatError(
+            f"the platform program failed under the mock runtime: {exc}",
+            hint="Run again with --verbose for the traceback.",
+        ) from exc
     objects, charts = objects_and_charts(registrations)
     files = write_tree(out_dir, objects, charts, previous=previous)
-    (out_dir / _MANIFEST).write_text(json.dumps({"files": files}, indent=1) + "\n",
-                                     encoding="utf-8")
+    (out_dir / _MANIFEST).write_text(
+        json.dumps({"files": files}, indent=1) + "\n", encoding="utf-8"
+    )
     pins = _chart_names(charts)
     return RenderSummary(
-        out_dir=out_dir, profile=config.profile, kinds=count_kinds(objects),
+        out_dir=out_dir,
+        profile=config.profile,
+        kinds=count_kinds(objects),
         charts=[f"{c.name}@{c.version}" for c in charts],
-        footprint=footprint(objects, pins, config.sizing.replicas), files=files,
-        exports=normalise(exports or {}), seconds=time.perf_counter() - started)
+        footprint=footprint(objects, pins, config.sizing.replicas),
+        files=files,
+        exports=_plain_exports(exports or {}, normalise),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _plain_exports(exports: dict[str, Any], normalise: Any) -> dict[str, Any]:
+    """Exports as plain data; outputs still unresolved here are secrets and stay redacted."""
+    import pulumi
+
+    from mlplat.render._objects import REDACTED
+
+    return {
+        k: REDACTED if isinstance(v, pulumi.Output) else normalise(v) for k, v in exports.items()
+    }
 
 
 def _load(config_path: Path | None, profile: str | None) -> Any:
@@ -132,31 +188,39 @@ def _load(config_path: Path | None, profile: str | None) -> Any:
         try:
             data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise UsageError(f"cannot read config file {config_path}: {exc.strerror}",
-                             hint="Pass an existing file with --config.") from exc
+            raise UsageError(
+                f"cannot read config file {config_path}: {exc.strerror}",
+                hint="Pass an existing file with --config.",
+            ) from exc
         except yaml.YAMLError as exc:
-            raise UsageError(f"config file {config_path} is not valid YAML: {exc}",
-                             hint="Fix the YAML syntax.") from exc
+            raise UsageError(
+                f"config file {config_path} is not valid YAML: {exc}", hint="Fix the YAML syntax."
+            ) from exc
     try:
         return load_config(data, profile=profile)  # type: ignore[arg-type]
     except ConfigError as exc:
         where = f" in {config_path}" if config_path else ""
-        raise UsageError(f"invalid platform config{where}: {exc}",
-                         hint="See `mlplat render --help` and mlplat_platform/config.py "
-                              "for the keys.") from exc
+        raise UsageError(
+            f"invalid platform config{where}: {exc}",
+            hint="See `mlplat render --help` and mlplat_platform/config.py for the keys.",
+        ) from exc
 
 
 def _check_out_dir(out_dir: Path, *, force: bool) -> list[str]:
     """Refuse a non-empty directory unless forced; return the previous render's files."""
     if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--out {out_dir} exists and is not a directory",
-                         hint="Pass a directory path with --out.")
+        raise UsageError(
+            f"--out {out_dir} exists and is not a directory",
+            hint="Pass a directory path with --out.",
+        )
     if not out_dir.exists() or not any(out_dir.iterdir()):
         return []
     if not force:
-        raise UsageError(f"--out {out_dir} is not empty",
-                         hint="Choose an empty directory, or pass --force to overwrite a "
-                              "previous render (other files are left alone).")
+        raise UsageError(
+            f"--out {out_dir} is not empty",
+            hint="Choose an empty directory, or pass --force to overwrite a "
+            "previous render (other files are left alone).",
+        )
     manifest = out_dir / _MANIFEST
     if not manifest.is_file():
         return []

@@ -44,8 +44,9 @@ class Registration:
     urn: str
 
 
-def run_mocked(program: Callable[[], Any], *, project: str = "mlplat-platform",
-               stack: str = "render") -> tuple[list[Registration], Any]:
+def run_mocked(
+    program: Callable[[], Any], *, project: str = "mlplat-platform", stack: str = "render"
+) -> tuple[list[Registration], Any]:
     """Run ``program`` under mocks in a fresh context; return registrations and its result.
 
     The fresh `contextvars.Context` keeps Pulumi's global settings (root stack, monitor) from
@@ -61,33 +62,51 @@ def _run(program: Callable[[], Any], project: str, stack: str) -> tuple[list[Reg
     recorded: list[Registration] = []
     options: dict[str, tuple[bool, bool, str]] = {}
 
-    class _Monitor(mocks.MockMonitor):  # type: ignore[misc]
+    class _Monitor(mocks.MockMonitor):
         def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-            response = super().RegisterResource(request)
-            options[response.urn] = (bool(request.protect), bool(request.retainOnDelete),
-                                     request.parent)
+            response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+            options[response.urn] = (
+                bool(request.protect),
+                bool(request.retainOnDelete),
+                request.parent,
+            )
             return response
 
-    class _Mocks(mocks.Mocks):  # type: ignore[misc]
+    class _Mocks(mocks.Mocks):
         def new_resource(self, args: Any) -> tuple[str, dict[str, Any]]:
             state = dict(args.inputs)
             if args.typ.startswith("random:"):
                 state["result"] = MOCK_SECRET
-            recorded.append(Registration(type=args.typ, name=args.name, inputs=dict(args.inputs),
-                                         custom=bool(args.custom), protect=False,
-                                         retain_on_delete=False, parent="", urn=""))
+            recorded.append(
+                Registration(
+                    type=args.typ,
+                    name=args.name,
+                    inputs=dict(args.inputs),
+                    custom=bool(args.custom),
+                    protect=False,
+                    retain_on_delete=False,
+                    parent="",
+                    urn="",
+                )
+            )
             return f"{args.name}-id", state
 
-        def call(self, args: Any) -> dict[str, Any]:
-            return {}
+        def call(self, args: Any) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+            return {}, None
 
     mock = _Mocks()
     monitor = _Monitor(mock)
-    pulumi.runtime.set_mocks(mock, project=project, stack=stack, preview=False,
-                             monitor=monitor, logger=logging.getLogger("mlplat.render"))
+    pulumi.runtime.set_mocks(
+        mock,
+        project=project,
+        stack=stack,
+        preview=False,
+        monitor=monitor,
+        logger=logging.getLogger("mlplat.render"),
+    )
     result: dict[str, Any] = {}
 
-    @pulumi.runtime.test  # type: ignore[misc]
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def _program() -> Any:
         result["value"] = program()
         return result["value"]
@@ -100,7 +119,16 @@ def _run(program: Callable[[], Any], project: str, stack: str) -> tuple[list[Reg
     final = []
     for reg in recorded:
         urn, (protect, retain, parent) = by_key.get((reg.type, reg.name), ("", (False, False, "")))
-        final.append(Registration(type=reg.type, name=reg.name, inputs=reg.inputs,
-                                  custom=reg.custom, protect=protect, retain_on_delete=retain,
-                                  parent=parent, urn=urn))
+        final.append(
+            Registration(
+                type=reg.type,
+                name=reg.name,
+                inputs=reg.inputs,
+                custom=reg.custom,
+                protect=protect,
+                retain_on_delete=retain,
+                parent=parent,
+                urn=urn,
+            )
+        )
     return final, result.get("value")

@@ -20,8 +20,11 @@ __all__ = ["REDACTED", "ChartEntry", "normalise", "objects_and_charts"]
 REDACTED = "<redacted: generated at deploy time>"
 _SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-_CHART_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart",
-                "kubernetes:helm.sh/v3:Release")
+_CHART_TYPES = (
+    "kubernetes:helm.sh/v4:Chart",
+    "kubernetes:helm.sh/v3:Chart",
+    "kubernetes:helm.sh/v3:Release",
+)
 _GROUP_TYPES = ("kubernetes:yaml/v2:ConfigGroup", "kubernetes:yaml/v2:ConfigFile")
 
 
@@ -38,8 +41,14 @@ class ChartEntry:
 
     def as_dict(self) -> dict[str, Any]:
         """The entry as plain data, in a stable key order."""
-        return {"name": self.name, "repo": self.repo, "chart": self.chart,
-                "version": self.version, "namespace": self.namespace, "values": self.values}
+        return {
+            "name": self.name,
+            "repo": self.repo,
+            "chart": self.chart,
+            "version": self.version,
+            "namespace": self.namespace,
+            "values": self.values,
+        }
 
 
 def normalise(value: Any) -> Any:
@@ -62,8 +71,9 @@ def _redact(value: Any) -> Any:
     return REDACTED
 
 
-def objects_and_charts(registrations: list[Registration]) -> tuple[list[dict[str, Any]],
-                                                                   list[ChartEntry]]:
+def objects_and_charts(
+    registrations: list[Registration],
+) -> tuple[list[dict[str, Any]], list[ChartEntry]]:
     """Split registrations into Kubernetes objects and chart entries.
 
     Raw ``kubernetes:*`` resources become objects (names filled from the logical name when the

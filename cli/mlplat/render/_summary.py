@@ -18,8 +18,17 @@ from typing import Any
 __all__ = ["Footprint", "count_kinds", "footprint", "parse_cpu", "parse_memory"]
 
 _WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod"}
-_MEMORY_UNITS = {"": 1, "k": 1000, "M": 1000**2, "G": 1000**3, "T": 1000**4,
-                 "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "Ti": 1024**4}
+_MEMORY_UNITS = {
+    "": 1,
+    "k": 1000,
+    "M": 1000**2,
+    "G": 1000**3,
+    "T": 1000**4,
+    "Ki": 1024,
+    "Mi": 1024**2,
+    "Gi": 1024**3,
+    "Ti": 1024**4,
+}
 _QUANTITY = re.compile(r"^([0-9.]+)([a-zA-Z]*)$")
 
 
@@ -76,8 +85,9 @@ def _pod_requests(pod_spec: dict[str, Any]) -> tuple[int, int]:
     return cpu, memory
 
 
-def footprint(objects: Iterable[dict[str, Any]], chart_names: Iterable[str],
-              replicas: int) -> Footprint:
+def footprint(
+    objects: Iterable[dict[str, Any]], chart_names: Iterable[str], replicas: int
+) -> Footprint:
     """Total requests of a render.
 
     Args:
@@ -93,8 +103,11 @@ def footprint(objects: Iterable[dict[str, Any]], chart_names: Iterable[str],
         if kind in _WORKLOADS or kind == "Job":
             pod = spec if kind == "Pod" else (spec.get("template") or {}).get("spec") or {}
             cpu, memory = _pod_requests(pod)
-            count = 1 if kind in ("Pod", "DaemonSet") else int(
-                spec.get("parallelism", 1) if kind == "Job" else spec.get("replicas", 1))
+            count = (
+                1
+                if kind in ("Pod", "DaemonSet")
+                else int(spec.get("parallelism", 1) if kind == "Job" else spec.get("replicas", 1))
+            )
             if kind == "Job":
                 result.jobs_cpu += cpu * count
                 result.jobs_memory += memory * count
@@ -113,7 +126,14 @@ def footprint(objects: Iterable[dict[str, Any]], chart_names: Iterable[str],
         count = replicas if pod.scales else 1
         result.charts_cpu += pod.cpu * count
         result.charts_memory += pod.memory * 1024**2 * count
-        result.chart_rows.append({"chart": pod.chart, "pod": pod.pod, "replicas": count,
-                                  "cpu_m": pod.cpu, "memory_mi": pod.memory,
-                                  "source": pod.source})
+        result.chart_rows.append(
+            {
+                "chart": pod.chart,
+                "pod": pod.pod,
+                "replicas": count,
+                "cpu_m": pod.cpu,
+                "memory_mi": pod.memory,
+                "source": pod.source,
+            }
+        )
     return result

@@ -57,8 +57,13 @@ def _path(obj: dict[str, Any]) -> str:
     return f"{folder}/{kind}-{name}.yaml"
 
 
-def write_tree(out_dir: Path, objects: Iterable[dict[str, Any]], charts: list[ChartEntry],
-               *, previous: list[str]) -> list[str]:
+def write_tree(
+    out_dir: Path,
+    objects: Iterable[dict[str, Any]],
+    charts: list[ChartEntry],
+    *,
+    previous: list[str],
+) -> list[str]:
     """Write every object and ``charts.yaml``; return the relative paths written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     root = out_dir.resolve()
@@ -71,7 +76,8 @@ def write_tree(out_dir: Path, objects: Iterable[dict[str, Any]], charts: list[Ch
     chart_doc = {"charts": [c.as_dict() for c in charts]}
     written["charts.yaml"] = (
         "# Charts `mlplat up` installs (helm.v4.Chart), with the values it passes.\n"
-        + yaml.dump(_sorted(chart_doc), Dumper=_Dumper, sort_keys=False, width=100))
+        + yaml.dump(_sorted(chart_doc), Dumper=_Dumper, sort_keys=False, width=100)
+    )
     for rel in previous:
         target = (root / rel).resolve()
         if rel not in written and target.is_relative_to(root) and target.is_file():
@@ -81,7 +87,11 @@ def write_tree(out_dir: Path, objects: Iterable[dict[str, Any]], charts: list[Ch
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     for folder in sorted({(root / rel).parent for rel in previous}, reverse=True):
-        if folder != root and folder.is_dir() and folder.is_relative_to(root) \
-                and not any(folder.iterdir()):
+        if (
+            folder != root
+            and folder.is_dir()
+            and folder.is_relative_to(root)
+            and not any(folder.iterdir())
+        ):
             folder.rmdir()
     return sorted(written)

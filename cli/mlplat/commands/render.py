@@ -1,0 +1,58 @@
+"""``mlplat render --out DIR``: the platform's Kubernetes objects, offline, for review."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["render"]
+
+
+class Profile(StrEnum):
+    """Sizing profiles of the platform config."""
+
+    dev = "dev"
+    prod = "prod"
+
+
+def render(
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", metavar="DIR", help="Directory to write into (must be missing or empty)."
+        ),
+    ],
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            metavar="FILE",
+            help="Platform config YAML. Default: profile defaults.",
+        ),
+    ] = None,
+    profile: Annotated[
+        Profile | None,
+        typer.Option("--profile", "-p", help="Sizing profile; overrides the config file's."),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Write into a non-empty DIR, replacing a previous render's files."
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Write the platform's objects as YAML and its charts to charts.yaml, without a cluster.
+
+    Runs the same Pulumi program as `mlplat up` under Pulumi's mock runtime: no Pulumi CLI,
+    no network. Prints objects per kind and the CPU and memory the platform requests.
+    """
+    from mlplat.render import render_platform
+
+    summary = render_platform(out, config, profile.value if profile else None, force=force)
+    typer.echo(json.dumps(summary.as_dict(), indent=2) if as_json else summary.text())
