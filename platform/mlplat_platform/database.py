@@ -112,7 +112,7 @@ class Database(pulumi.ComponentResource):
                 "labels": labels(_CLUSTER, "database"),
             },
             type="kubernetes.io/basic-auth",
-            string_data={"username": args.owner, "password": password.result},
+            string_data={"username": args.owner, "password": pulumi.Output.secret(password.result)},
             opts=child(self, depends_on=[ns], additional_secret_outputs=["data", "stringData"]),
         )
         storage: dict[str, object] = {"size": args.size}
@@ -151,7 +151,7 @@ class Database(pulumi.ComponentResource):
             port=PG_PORT,
             name=args.database,
             user=args.owner,
-            password=password.result,
+            password=pulumi.Output.secret(password.result),
             sslmode="require",
             namespace=args.namespace,
         )

@@ -251,7 +251,7 @@ class Gateway(pulumi.ComponentResource):
                 f"{name}-oidc-hmac-secret",
                 metadata={"name": "envoy-oidc-hmac", "namespace": ns},
                 type="Opaque",
-                string_data={"hmac-secret": hmac.result},
+                string_data={"hmac-secret": pulumi.Output.secret(hmac.result)},
                 opts=pulumi.ResourceOptions.merge(
                     opts, pulumi.ResourceOptions(additional_secret_outputs=["data", "stringData"])
                 ),
@@ -429,7 +429,7 @@ class Gateway(pulumi.ComponentResource):
             generated = random.RandomPassword(
                 f"{name}-password", length=24, special=False, opts=child(self)
             )
-            password = generated.result
+            password = pulumi.Output.secret(generated.result)
             htpasswd = password.apply(lambda pw: htpasswd_line(args.username, pw) + "\n")
             secret = core.Secret(
                 f"{name}-htpasswd",

@@ -120,7 +120,10 @@ class ObjectStore(pulumi.ComponentResource):
         secret = random.RandomPassword(
             f"{name}-secret-key", length=40, special=False, opts=child(self)
         )
-        config = pulumi.Output.all(access.result, secret.result).apply(
+        # Generated keys are secret: mark them so explicitly, whatever the provider reports.
+        access_key_id = pulumi.Output.secret(access.result)
+        secret_access_key = pulumi.Output.secret(secret.result)
+        config = pulumi.Output.all(access_key_id, secret_access_key).apply(
             lambda keys: json.dumps(
                 {
                     "identities": [
@@ -193,8 +196,8 @@ class ObjectStore(pulumi.ComponentResource):
             bucket=args.bucket,
             region="us-east-1",
             insecure=True,
-            access_key_id=access.result,
-            secret_access_key=secret.result,
+            access_key_id=access_key_id,
+            secret_access_key=secret_access_key,
         )
         client_secret = self.endpoint.credentials_secret(
             f"{_NAME}-client", ns_name, parent=self, depends_on=[ns]

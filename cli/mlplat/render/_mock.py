@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,8 @@ class Registration:
         retain_on_delete: ``retainOnDelete`` option.
         parent: URN of the parent.
         urn: Its own URN.
+        dependencies: URNs of its explicit ``depends_on`` resources.
+        additional_secret_outputs: Outputs the program asked to be kept secret.
     """
 
     type: str
@@ -42,6 +45,8 @@ class Registration:
     retain_on_delete: bool
     parent: str
     urn: str
+    dependencies: tuple[str, ...] = ()
+    additional_secret_outputs: tuple[str, ...] = ()
 
 
 def run_mocked(
@@ -60,16 +65,30 @@ def _run(program: Callable[[], Any], project: str, stack: str) -> tuple[list[Reg
     from pulumi.runtime import mocks
 
     recorded: list[Registration] = []
-    options: dict[str, tuple[bool, bool, str]] = {}
+    pending: dict[tuple[str, str], tuple[dict[str, Any], bool]] = {}
+    lock = threading.Lock()
 
     class _Monitor(mocks.MockMonitor):
         def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
             response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
-            options[response.urn] = (
-                bool(request.protect),
-                bool(request.retainOnDelete),
-                request.parent,
-            )
+            if request.type == "pulumi:pulumi:Stack":
+                return response
+            with lock:
+                inputs, custom = pending.pop((request.type, request.name), ({}, request.custom))
+                recorded.append(
+                    Registration(
+                        type=request.type,
+                        name=request.name,
+                        inputs=inputs,
+                        custom=bool(custom),
+                        protect=bool(request.protect),
+                        retain_on_delete=bool(request.retainOnDelete),
+                        parent=request.parent,
+                        urn=response.urn,
+                        dependencies=tuple(request.dependencies),
+                        additional_secret_outputs=tuple(request.additionalSecretOutputs),
+                    )
+                )
             return response
 
     class _Mocks(mocks.Mocks):
@@ -77,18 +96,8 @@ def _run(program: Callable[[], Any], project: str, stack: str) -> tuple[list[Reg
             state = dict(args.inputs)
             if args.typ.startswith("random:"):
                 state["result"] = MOCK_SECRET
-            recorded.append(
-                Registration(
-                    type=args.typ,
-                    name=args.name,
-                    inputs=dict(args.inputs),
-                    custom=bool(args.custom),
-                    protect=False,
-                    retain_on_delete=False,
-                    parent="",
-                    urn="",
-                )
-            )
+            with lock:
+                pending[(args.typ, args.name)] = (dict(args.inputs), bool(args.custom))
             return f"{args.name}-id", state
 
         def call(self, args: Any) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
@@ -112,23 +121,4 @@ def _run(program: Callable[[], Any], project: str, stack: str) -> tuple[list[Reg
         return result["value"]
 
     _program()
-    by_key = {}
-    for urn, opts in options.items():
-        type_, name = urn.rsplit("::", 2)[-2].split("$")[-1], urn.rsplit("::", 1)[-1]
-        by_key[(type_, name)] = (urn, opts)
-    final = []
-    for reg in recorded:
-        urn, (protect, retain, parent) = by_key.get((reg.type, reg.name), ("", (False, False, "")))
-        final.append(
-            Registration(
-                type=reg.type,
-                name=reg.name,
-                inputs=reg.inputs,
-                custom=reg.custom,
-                protect=protect,
-                retain_on_delete=retain,
-                parent=parent,
-                urn=urn,
-            )
-        )
-    return final, result.get("value")
+    return recorded, result.get("value")

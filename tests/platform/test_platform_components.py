@@ -1,0 +1,268 @@
+"""Each component under Pulumi's mock runtime: inputs, wiring, secrets and protection."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+from conftest import Run, is_secret
+
+from mlplat_platform import versions
+from mlplat_platform.certmanager import CertManager, CertManagerArgs
+from mlplat_platform.database import Database, DatabaseArgs
+from mlplat_platform.endpoints import DatabaseEndpoint, GatewayRef, S3Endpoint
+from mlplat_platform.gateway import Backend, Gateway, GatewayArgs, htpasswd_line
+from mlplat_platform.objectstore import ObjectStore, ObjectStoreArgs
+from mlplat_platform.pipelines import ARGO_CRDS, Pipelines, PipelinesArgs
+from mlplat_platform.registry import Registry, RegistryArgs
+from mlplat_platform.serving import Serving, ServingArgs
+
+Runner = Callable[[Callable[[], Any]], Run]
+GATEWAY = GatewayRef(name="mlplat", namespace="mlplat-gateway", domain="ml.example.com")
+
+
+def _s3() -> S3Endpoint:
+    return S3Endpoint(
+        url="http://seaweedfs.mlplat-storage.svc.cluster.local:8333",
+        host="seaweedfs.mlplat-storage.svc.cluster.local:8333", bucket="mlplat",
+        region="us-east-1", insecure=True,
+        access_key_id=pulumi.Output.secret("AKID"), secret_access_key=pulumi.Output.secret("SK"))
+
+
+def _db() -> DatabaseEndpoint:
+    return DatabaseEndpoint(host="db.svc", port=5432, name="mlflow", user="mlflow",
+                            password=pulumi.Output.secret("pw"), sslmode="require",
+                            namespace="mlplat-database")
+
+
+def _chart(run: Run, chart: str) -> dict[str, Any]:
+    matches = [r.inputs for r in run.of_type(":Chart") if r.inputs["chart"] == chart]
+    assert len(matches) == 1
+    return matches[0]
+
+
+def test_object_store_protects_its_data_and_marks_credentials_secret(run: Runner) -> None:
+    result = run(lambda: ObjectStore("os", ObjectStoreArgs(
+        size="1Gi", cpu="10m", memory="64Mi", clients=("mlplat-registry",))))
+    component = result.one("mlplat:index:ObjectStore", "os")
+    volume = result.named("PersistentVolumeClaim", "seaweedfs-data")
+    namespace = result.named("Namespace", "mlplat-storage")
+    for reg in (volume, namespace):
+        assert reg.protect and reg.retain_on_delete
+    config = result.named("Secret", "seaweedfs-s3-config")
+    assert is_secret(config.inputs["stringData"])
+    for reg in result.registrations:
+        if reg.type.startswith("kubernetes:"):
+            assert reg.parent == component.urn, f"{reg.name} is not parented"
+    job = result.one(":Job", "os-buckets")
+    assert result.depends_on(job, result.named("Deployment", "seaweedfs"))
+    clients = result.named("NetworkPolicy", "allow-s3-clients").inputs["spec"]["ingress"][0]
+    names = [p.get("namespaceSelector", {}).get("matchLabels", {}).get(
+        "kubernetes.io/metadata.name") for p in clients["from"]]
+    assert "mlplat-registry" in names
+    assert clients["ports"] == [{"protocol": "TCP", "port": 8333.0}]
+
+
+@pulumi.runtime.test
+def test_object_store_outputs_secret_credentials() -> None:
+    pulumi.runtime.set_mocks(_EchoMocks(), preview=False)
+    store = ObjectStore("os2", ObjectStoreArgs(size="1Gi", cpu="10m", memory="64Mi"))
+
+    def check(args: list[Any]) -> None:
+        url, key, key_is_secret = args
+        assert url == "http://seaweedfs.mlplat-storage.svc.cluster.local:8333"
+        assert key == "mock" and key_is_secret
+
+    endpoint = store.endpoint
+    return pulumi.Output.all(
+        endpoint.url, endpoint.access_key_id, pulumi.Output.from_input(
+            endpoint.secret_access_key.is_secret())).apply(check)
+
+
+class _EchoMocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        if args.typ.startswith("random:"):
+            state["result"] = "mock"
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+        return {}, None
+
+
+def test_database_cluster_is_protected_and_password_generated(run: Runner) -> None:
+    result = run(lambda: Database("db", DatabaseArgs(
+        instances=3, size="20Gi", cpu="500m", memory="1Gi", storage_class="fast",
+        clients=("mlplat-registry",))))
+    cluster = result.one(":Cluster", "db-cluster")
+    assert cluster.protect and cluster.retain_on_delete
+    spec = cluster.inputs["spec"]
+    assert spec["instances"] == 3 and spec["imageName"] == versions.POSTGRES_IMAGE
+    assert spec["storage"] == {"size": "20Gi", "storageClass": "fast"}
+    assert spec["enableSuperuserAccess"] is False
+    assert spec["bootstrap"]["initdb"]["secret"]["name"] == "mlplat-db-mlflow"
+    secret = result.named("Secret", "mlplat-db-mlflow")
+    assert secret.inputs["type"] == "kubernetes.io/basic-auth"
+    assert is_secret(secret.inputs["stringData"])
+    assert result.depends_on(cluster, secret)
+    chart = _chart(result, versions.CLOUDNATIVE_PG.chart)
+    assert chart["version"] == versions.CLOUDNATIVE_PG.version
+    assert result.depends_on(cluster, result.one(":Chart", "db-operator"))
+    assert result.named("Namespace", "mlplat-database").protect
+
+
+@pulumi.runtime.test
+def test_database_uri_is_secret() -> None:
+    pulumi.runtime.set_mocks(_EchoMocks(), preview=False)
+    db = Database("db2", DatabaseArgs(instances=1, size="1Gi", cpu="10m", memory="64Mi"))
+
+    def check(args: list[Any]) -> None:
+        uri, secret = args
+        assert uri == ("postgresql://mlflow:mock@mlplat-db-rw.mlplat-database.svc.cluster.local"
+                       ":5432/mlflow?sslmode=require")
+        assert secret
+
+    uri = db.endpoint.uri()
+    return pulumi.Output.all(uri, pulumi.Output.from_input(uri.is_secret())).apply(check)
+
+
+def test_registry_wires_database_store_and_allowed_hosts(run: Runner) -> None:
+    result = run(lambda: Registry("reg", RegistryArgs(
+        database=_db(), object_store=_s3(), replicas=2, cpu="100m", memory="512Mi",
+        disruption_budget=True, gateway=GATEWAY, clients=("mlplat-gateway",))))
+    deployment = result.named("Deployment", "mlflow")
+    pod = deployment.inputs["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    hosts = env["MLFLOW_SERVER_ALLOWED_HOSTS"].split(",")
+    assert hosts[0] == "mlflow.ml.example.com" and "localhost:5000" in hosts
+    assert env["MLFLOW_S3_ENDPOINT_URL"] == _s3().url
+    assert "--artifacts-destination s3://mlplat/mlflow" in container["command"][2]
+    assert container["image"] == versions.MLFLOW_IMAGE
+    assert not any("valueFrom" in e for e in container["env"]), "credentials must be files"
+    backend = result.named("Secret", "mlflow-backend")
+    assert is_secret(backend.inputs["stringData"])
+    job = result.one(":Job", "reg-db-upgrade")
+    assert job.inputs["metadata"]["name"].startswith("mlflow-db-upgrade-v3-")
+    assert result.depends_on(deployment, job), "schema Job must finish before the server"
+    route = result.named("HTTPRoute", "mlflow").inputs["spec"]
+    assert route["hostnames"] == ["mlflow.ml.example.com"]
+    assert route["parentRefs"][0]["namespace"] == "mlplat-gateway"
+    assert result.named("PodDisruptionBudget", "mlflow")
+    assert result.named("Namespace", "mlplat-registry").inputs["metadata"]["labels"][
+        "mlplat.io/gateway-access"] == "true"
+
+
+def test_registry_without_gateway_is_internal_only(run: Runner) -> None:
+    result = run(lambda: Registry("reg", RegistryArgs(
+        database=_db(), object_store=_s3(), replicas=1, cpu="100m", memory="512Mi")))
+    assert not result.of_type(":HTTPRoute") and not result.of_type(":PodDisruptionBudget")
+    component = result.one("mlplat:index:Registry", "reg")
+    assert component.type == "mlplat:index:Registry"
+
+
+def test_pipelines_apply_crds_and_use_client_auth(run: Runner) -> None:
+    result = run(lambda: Pipelines("pl", PipelinesArgs(
+        object_store=_s3(), registry_namespace="mlplat-registry", gateway=GATEWAY)))
+    values = _chart(result, versions.ARGO_WORKFLOWS.chart)["values"]
+    assert values["crds"]["install"] is False
+    assert values["server"]["authModes"] == ["client"]
+    assert values["singleNamespace"] is True
+    s3 = values["artifactRepository"]["s3"]
+    assert s3["endpoint"] == _s3().host and s3["bucket"] == "mlplat" and s3["insecure"] is True
+    assert s3["accessKeySecret"] == {"name": "argo-s3", "key": "AWS_ACCESS_KEY_ID"}
+    group = result.one(":ConfigGroup", "pl-crds")
+    crds = list(yaml.safe_load_all(group.inputs["yaml"]))
+    assert sorted(c["spec"]["names"]["kind"] for c in crds) == sorted(k for k, *_ in ARGO_CRDS)
+    chart = result.one(":Chart", "pl-chart")
+    assert result.depends_on(chart, group)
+    assert result.named("HTTPRoute", "argo").inputs["spec"]["rules"][0]["backendRefs"][0] == {
+        "name": "argo-workflows-server", "port": 2746.0}
+
+
+def test_serving_gives_models_storage_credentials(run: Runner) -> None:
+    def program() -> None:
+        cm = CertManager("cm", CertManagerArgs())
+        Serving("sv", ServingArgs(object_store=_s3(), cert_manager=cm.chart, gateway=GATEWAY))
+
+    result = run(program)
+    values = _chart(result, versions.KSERVE.chart)["values"]["kserve"]["controller"]
+    assert values["deploymentMode"] == "RawDeployment"
+    assert values["gateway"]["ingressGateway"] == {
+        "enableGatewayApi": True, "kserveGateway": "mlplat-gateway/mlplat"}
+    assert values["gateway"]["domain"] == "models.ml.example.com"
+    secret = result.named("Secret", "mlplat-s3")
+    annotations = secret.inputs["metadata"]["annotations"]
+    assert annotations["serving.kserve.io/s3-endpoint"] == _s3().host
+    assert annotations["serving.kserve.io/s3-usehttps"] == "0"
+    assert is_secret(secret.inputs["stringData"])
+    account = result.named("ServiceAccount", "mlplat-models").inputs
+    assert account["secrets"] == [{"name": "mlplat-s3"}]
+    assert account["automountServiceAccountToken"] is False
+    kserve = result.one(":Chart", "sv-chart")
+    assert result.depends_on(kserve, result.one(":Chart", "cm-chart"))
+
+
+def test_htpasswd_line_uses_envoys_sha_format() -> None:
+    assert htpasswd_line("admin", "password") == "admin:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g="
+
+
+@pytest.mark.parametrize("oidc", [False, True])
+def test_gateway_authenticates_every_route(run: Runner, oidc: bool) -> None:
+    from mlplat_platform.config import Oidc
+
+    def program() -> None:
+        cm = CertManager("cm", CertManagerArgs())
+        Gateway("gw", GatewayArgs(
+            domain="ml.example.com", cert_manager=cm.chart,
+            backends=(Backend(namespace="mlplat-registry", port=5000),),
+            oidc=Oidc(issuer="https://id.example.com", client_id="mlplat") if oidc else None,
+            oidc_client_secret=pulumi.Output.secret("cs") if oidc else None))
+
+    result = run(program)
+    policy = result.named("SecurityPolicy", "mlplat-auth").inputs["spec"]
+    assert policy["targetRefs"] == [
+        {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "mlplat"}]
+    if oidc:
+        assert policy["oidc"]["provider"]["issuer"] == "https://id.example.com"
+        assert "basicAuth" not in policy
+        assert is_secret(result.named("Secret", "mlplat-oidc-client").inputs["stringData"])
+    else:
+        assert policy["basicAuth"] == {"users": {"name": "mlplat-basic-auth"}}
+        assert is_secret(result.named("Secret", "mlplat-basic-auth").inputs["stringData"])
+    gateway = result.named("Gateway", "mlplat").inputs["spec"]
+    https = next(li for li in gateway["listeners"] if li["name"] == "https")
+    assert https["tls"]["certificateRefs"][0]["name"] == "mlplat-gateway-tls"
+    # What Envoy Gateway's certgen hook would have created (helm.v4.Chart drops hooks).
+    certs = {r.inputs["spec"]["secretName"] for r in result.of_type(":Certificate")}
+    assert {"envoy-gateway", "envoy", "envoy-rate-limit", "mlplat-gateway-tls"} <= certs
+    assert result.named("Secret", "envoy-oidc-hmac")
+    egress = result.named("NetworkPolicy", "allow-backend-mlplat-registry").inputs["spec"]
+    assert egress["egress"][0]["ports"] == [{"protocol": "TCP", "port": 5000.0}]
+
+
+def test_cert_manager_chart_is_pinned_and_restricted(run: Runner) -> None:
+    result = run(lambda: CertManager("cm", CertManagerArgs(replicas=2)))
+    chart = _chart(result, versions.CERT_MANAGER.chart)
+    assert chart["version"] == versions.CERT_MANAGER.version
+    assert chart["repositoryOpts"] == {"repo": versions.CERT_MANAGER.repo}
+    values = chart["values"]
+    assert values["crds"]["enabled"] is True and values["replicaCount"] == 2.0
+    assert values["containerSecurityContext"]["readOnlyRootFilesystem"] is True
+    assert values["startupapicheck"]["enabled"] is False
+    labels = result.named("Namespace", "cert-manager").inputs["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    deny = result.named("NetworkPolicy", "default-deny").inputs["spec"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+def test_seaweedfs_s3_config_lists_one_identity(run: Runner) -> None:
+    """The S3 identity file is valid JSON with the generated keys (mocked here)."""
+    result = run(lambda: ObjectStore("os", ObjectStoreArgs(size="1Gi", cpu="1m", memory="1Mi")))
+    envelope = result.named("Secret", "seaweedfs-s3-config").inputs["stringData"]
+    config = json.loads(envelope["value"]["s3.json"])
+    assert [i["name"] for i in config["identities"]] == ["mlplat"]

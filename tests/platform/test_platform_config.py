@@ -1,0 +1,89 @@
+"""The typed platform config: profiles, overrides, and errors that name the key."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from mlplat_platform import ConfigError, load_config
+
+
+def test_defaults_are_the_dev_profile_with_nothing_exposed() -> None:
+    cfg = load_config(None)
+    assert cfg.profile == "dev"
+    assert cfg.domain is None and not cfg.exposed
+    assert cfg.sizing.replicas == 1 and cfg.sizing.database_instances == 1
+    assert all(dataclasses.asdict(cfg.components).values())
+
+
+def test_prod_profile_scales_out_and_adds_disruption_budgets() -> None:
+    cfg = load_config({"profile": "prod"})
+    assert cfg.sizing.replicas == 2 and cfg.sizing.database_instances == 3
+    assert cfg.sizing.disruption_budgets
+
+
+def test_profile_argument_overrides_the_file() -> None:
+    assert load_config({"profile": "prod"}, profile="dev").profile == "dev"
+
+
+def test_sizing_overrides_one_field_and_keeps_the_profile_rest() -> None:
+    cfg = load_config({"sizing": {"database_size": "50Gi"}}, profile="prod")
+    assert cfg.sizing.database_size == "50Gi"
+    assert cfg.sizing.replicas == 2
+
+
+def test_external_services_parse() -> None:
+    cfg = load_config({
+        "object_store": {"external": {"endpoint": "https://s3.example.com", "bucket": "ml"}},
+        "database": {"external": {"host": "db.example.com", "port": 6432}},
+        "components": {"object_store": False, "database": False},
+    })
+    assert cfg.object_store_external is not None and cfg.object_store_external.bucket == "ml"
+    assert cfg.database_external is not None and cfg.database_external.port == 6432
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"domian": "x.example.com"}, "domian"),
+        ({"components": {"registy": False}}, "components.registy"),
+        ({"components": {"registry": "no"}}, "components.registry"),
+        ({"sizing": {"replicas": 0}}, "sizing.replicas"),
+        ({"sizing": {"replicas": True}}, "sizing.replicas"),
+        ({"sizing": {"mlflow_memory": "lots"}}, "sizing.mlflow_memory"),
+        ({"domain": "Not A Domain"}, "domain"),
+        ({"storage_class": "Fast_SSD"}, "storage_class"),
+        ({"gateway_service_type": "Ingress"}, "gateway_service_type"),
+        ({"database": {"external": {"port": 5432}}}, "database.external.host"),
+        ({"database": {"external": {"host": "h", "port": 70000}}}, "database.external.port"),
+        ({"database": {"externl": {}}}, "database.externl"),
+        ({"object_store": {"external": {"endpoint": "s3.example.com", "bucket": "b"}}},
+         "object_store.external.endpoint"),
+        ({"oidc": {"issuer": "https://id.example.com", "client_id": "x"}}, "oidc"),
+        ({"oidc": {"issuer": "http://id.example.com", "client_id": "x"}, "domain": "a.example.com"},
+         "oidc.issuer"),
+        ({"components": {"database": False}}, "components.registry"),
+        ({"components": {"object_store": False}}, "components.registry"),
+        ({"components": {"cert_manager": False}}, "components.serving"),
+        ({"components": {"cert_manager": False, "serving": False}, "domain": "a.example.com"},
+         "components.gateway"),
+        ({"profile": "staging"}, "profile"),
+    ],
+)
+def test_invalid_config_names_the_key(data: dict[str, object], key: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(data)
+    assert caught.value.key == key
+    assert str(caught.value).startswith(f"{key}: ")
+
+
+def test_non_mapping_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_config(["domain"])  # type: ignore[arg-type]
+
+
+def test_config_is_frozen() -> None:
+    cfg = load_config(None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.domain = "x.example.com"  # type: ignore[misc]
