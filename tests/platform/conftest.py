@@ -41,7 +41,8 @@ class Run:
     def named(self, kind: str, name: str, namespace: str | None = None) -> Registration:
         """The Kubernetes object of ``kind`` named ``name`` (in ``namespace``, if given)."""
         matches = [
-            r for r in self.of_type(f":{kind}")
+            r
+            for r in self.of_type(f":{kind}")
             if r.inputs.get("metadata", {}).get("name") == name
             and namespace in (None, r.inputs.get("metadata", {}).get("namespace"))
         ]

@@ -28,15 +28,25 @@ GATEWAY = GatewayRef(name="mlplat", namespace="mlplat-gateway", domain="ml.examp
 def _s3() -> S3Endpoint:
     return S3Endpoint(
         url="http://seaweedfs.mlplat-storage.svc.cluster.local:8333",
-        host="seaweedfs.mlplat-storage.svc.cluster.local:8333", bucket="mlplat",
-        region="us-east-1", insecure=True,
-        access_key_id=pulumi.Output.secret("AKID"), secret_access_key=pulumi.Output.secret("SK"))
+        host="seaweedfs.mlplat-storage.svc.cluster.local:8333",
+        bucket="mlplat",
+        region="us-east-1",
+        insecure=True,
+        access_key_id=pulumi.Output.secret("AKID"),
+        secret_access_key=pulumi.Output.secret("SK"),
+    )
 
 
 def _db() -> DatabaseEndpoint:
-    return DatabaseEndpoint(host="db.svc", port=5432, name="mlflow", user="mlflow",
-                            password=pulumi.Output.secret("pw"), sslmode="require",
-                            namespace="mlplat-database")
+    return DatabaseEndpoint(
+        host="db.svc",
+        port=5432,
+        name="mlflow",
+        user="mlflow",
+        password=pulumi.Output.secret("pw"),
+        sslmode="require",
+        namespace="mlplat-database",
+    )
 
 
 def _chart(run: Run, chart: str) -> dict[str, Any]:
@@ -46,8 +56,12 @@ def _chart(run: Run, chart: str) -> dict[str, Any]:
 
 
 def test_object_store_protects_its_data_and_marks_credentials_secret(run: Runner) -> None:
-    result = run(lambda: ObjectStore("os", ObjectStoreArgs(
-        size="1Gi", cpu="10m", memory="64Mi", clients=("mlplat-registry",))))
+    result = run(
+        lambda: ObjectStore(
+            "os",
+            ObjectStoreArgs(size="1Gi", cpu="10m", memory="64Mi", clients=("mlplat-registry",)),
+        )
+    )
     component = result.one("mlplat:index:ObjectStore", "os")
     volume = result.named("PersistentVolumeClaim", "seaweedfs-data")
     namespace = result.named("Namespace", "mlplat-storage")
@@ -61,8 +75,10 @@ def test_object_store_protects_its_data_and_marks_credentials_secret(run: Runner
     job = result.one(":Job", "os-buckets")
     assert result.depends_on(job, result.named("Deployment", "seaweedfs"))
     clients = result.named("NetworkPolicy", "allow-s3-clients").inputs["spec"]["ingress"][0]
-    names = [p.get("namespaceSelector", {}).get("matchLabels", {}).get(
-        "kubernetes.io/metadata.name") for p in clients["from"]]
+    names = [
+        p.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+        for p in clients["from"]
+    ]
     assert "mlplat-registry" in names
     assert clients["ports"] == [{"protocol": "TCP", "port": 8333.0}]
 
@@ -79,8 +95,10 @@ def test_object_store_outputs_secret_credentials() -> None:
 
     endpoint = store.endpoint
     return pulumi.Output.all(
-        endpoint.url, endpoint.access_key_id, pulumi.Output.from_input(
-            endpoint.secret_access_key.is_secret())).apply(check)
+        endpoint.url,
+        endpoint.access_key_id,
+        pulumi.Output.from_input(endpoint.secret_access_key.is_secret()),
+    ).apply(check)
 
 
 class _EchoMocks(pulumi.runtime.Mocks):
@@ -95,9 +113,19 @@ class _EchoMocks(pulumi.runtime.Mocks):
 
 
 def test_database_cluster_is_protected_and_password_generated(run: Runner) -> None:
-    result = run(lambda: Database("db", DatabaseArgs(
-        instances=3, size="20Gi", cpu="500m", memory="1Gi", storage_class="fast",
-        clients=("mlplat-registry",))))
+    result = run(
+        lambda: Database(
+            "db",
+            DatabaseArgs(
+                instances=3,
+                size="20Gi",
+                cpu="500m",
+                memory="1Gi",
+                storage_class="fast",
+                clients=("mlplat-registry",),
+            ),
+        )
+    )
     cluster = result.one(":Cluster", "db-cluster")
     assert cluster.protect and cluster.retain_on_delete
     spec = cluster.inputs["spec"]
@@ -122,8 +150,10 @@ def test_database_uri_is_secret() -> None:
 
     def check(args: list[Any]) -> None:
         uri, secret = args
-        assert uri == ("postgresql://mlflow:mock@mlplat-db-rw.mlplat-database.svc.cluster.local"
-                       ":5432/mlflow?sslmode=require")
+        assert uri == (
+            "postgresql://mlflow:mock@mlplat-db-rw.mlplat-database.svc.cluster.local"
+            ":5432/mlflow?sslmode=require"
+        )
         assert secret
 
     uri = db.endpoint.uri()
@@ -131,9 +161,21 @@ def test_database_uri_is_secret() -> None:
 
 
 def test_registry_wires_database_store_and_allowed_hosts(run: Runner) -> None:
-    result = run(lambda: Registry("reg", RegistryArgs(
-        database=_db(), object_store=_s3(), replicas=2, cpu="100m", memory="512Mi",
-        disruption_budget=True, gateway=GATEWAY, clients=("mlplat-gateway",))))
+    result = run(
+        lambda: Registry(
+            "reg",
+            RegistryArgs(
+                database=_db(),
+                object_store=_s3(),
+                replicas=2,
+                cpu="100m",
+                memory="512Mi",
+                disruption_budget=True,
+                gateway=GATEWAY,
+                clients=("mlplat-gateway",),
+            ),
+        )
+    )
     deployment = result.named("Deployment", "mlflow")
     pod = deployment.inputs["spec"]["template"]["spec"]
     container = pod["containers"][0]
@@ -153,21 +195,37 @@ def test_registry_wires_database_store_and_allowed_hosts(run: Runner) -> None:
     assert route["hostnames"] == ["mlflow.ml.example.com"]
     assert route["parentRefs"][0]["namespace"] == "mlplat-gateway"
     assert result.named("PodDisruptionBudget", "mlflow")
-    assert result.named("Namespace", "mlplat-registry").inputs["metadata"]["labels"][
-        "mlplat.io/gateway-access"] == "true"
+    assert (
+        result.named("Namespace", "mlplat-registry").inputs["metadata"]["labels"][
+            "mlplat.io/gateway-access"
+        ]
+        == "true"
+    )
 
 
 def test_registry_without_gateway_is_internal_only(run: Runner) -> None:
-    result = run(lambda: Registry("reg", RegistryArgs(
-        database=_db(), object_store=_s3(), replicas=1, cpu="100m", memory="512Mi")))
+    result = run(
+        lambda: Registry(
+            "reg",
+            RegistryArgs(
+                database=_db(), object_store=_s3(), replicas=1, cpu="100m", memory="512Mi"
+            ),
+        )
+    )
     assert not result.of_type(":HTTPRoute") and not result.of_type(":PodDisruptionBudget")
     component = result.one("mlplat:index:Registry", "reg")
     assert component.type == "mlplat:index:Registry"
 
 
 def test_pipelines_apply_crds_and_use_client_auth(run: Runner) -> None:
-    result = run(lambda: Pipelines("pl", PipelinesArgs(
-        object_store=_s3(), registry_namespace="mlplat-registry", gateway=GATEWAY)))
+    result = run(
+        lambda: Pipelines(
+            "pl",
+            PipelinesArgs(
+                object_store=_s3(), registry_namespace="mlplat-registry", gateway=GATEWAY
+            ),
+        )
+    )
     values = _chart(result, versions.ARGO_WORKFLOWS.chart)["values"]
     assert values["crds"]["install"] is False
     assert values["server"]["authModes"] == ["client"]
@@ -181,7 +239,9 @@ def test_pipelines_apply_crds_and_use_client_auth(run: Runner) -> None:
     chart = result.one(":Chart", "pl-chart")
     assert result.depends_on(chart, group)
     assert result.named("HTTPRoute", "argo").inputs["spec"]["rules"][0]["backendRefs"][0] == {
-        "name": "argo-workflows-server", "port": 2746.0}
+        "name": "argo-workflows-server",
+        "port": 2746.0,
+    }
 
 
 def test_serving_gives_models_storage_credentials(run: Runner) -> None:
@@ -193,7 +253,9 @@ def test_serving_gives_models_storage_credentials(run: Runner) -> None:
     values = _chart(result, versions.KSERVE.chart)["values"]["kserve"]["controller"]
     assert values["deploymentMode"] == "RawDeployment"
     assert values["gateway"]["ingressGateway"] == {
-        "enableGatewayApi": True, "kserveGateway": "mlplat-gateway/mlplat"}
+        "enableGatewayApi": True,
+        "kserveGateway": "mlplat-gateway/mlplat",
+    }
     assert values["gateway"]["domain"] == "models.ml.example.com"
     secret = result.named("Secret", "mlplat-s3")
     annotations = secret.inputs["metadata"]["annotations"]
@@ -217,16 +279,22 @@ def test_gateway_authenticates_every_route(run: Runner, oidc: bool) -> None:
 
     def program() -> None:
         cm = CertManager("cm", CertManagerArgs())
-        Gateway("gw", GatewayArgs(
-            domain="ml.example.com", cert_manager=cm.chart,
-            backends=(Backend(namespace="mlplat-registry", port=5000),),
-            oidc=Oidc(issuer="https://id.example.com", client_id="mlplat") if oidc else None,
-            oidc_client_secret=pulumi.Output.secret("cs") if oidc else None))
+        Gateway(
+            "gw",
+            GatewayArgs(
+                domain="ml.example.com",
+                cert_manager=cm.chart,
+                backends=(Backend(namespace="mlplat-registry", port=5000),),
+                oidc=Oidc(issuer="https://id.example.com", client_id="mlplat") if oidc else None,
+                oidc_client_secret=pulumi.Output.secret("cs") if oidc else None,
+            ),
+        )
 
     result = run(program)
     policy = result.named("SecurityPolicy", "mlplat-auth").inputs["spec"]
     assert policy["targetRefs"] == [
-        {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "mlplat"}]
+        {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "mlplat"}
+    ]
     if oidc:
         assert policy["oidc"]["provider"]["issuer"] == "https://id.example.com"
         assert "basicAuth" not in policy

@@ -34,11 +34,13 @@ def test_sizing_overrides_one_field_and_keeps_the_profile_rest() -> None:
 
 
 def test_external_services_parse() -> None:
-    cfg = load_config({
-        "object_store": {"external": {"endpoint": "https://s3.example.com", "bucket": "ml"}},
-        "database": {"external": {"host": "db.example.com", "port": 6432}},
-        "components": {"object_store": False, "database": False},
-    })
+    cfg = load_config(
+        {
+            "object_store": {"external": {"endpoint": "https://s3.example.com", "bucket": "ml"}},
+            "database": {"external": {"host": "db.example.com", "port": 6432}},
+            "components": {"object_store": False, "database": False},
+        }
+    )
     assert cfg.object_store_external is not None and cfg.object_store_external.bucket == "ml"
     assert cfg.database_external is not None and cfg.database_external.port == 6432
 
@@ -58,16 +60,25 @@ def test_external_services_parse() -> None:
         ({"database": {"external": {"port": 5432}}}, "database.external.host"),
         ({"database": {"external": {"host": "h", "port": 70000}}}, "database.external.port"),
         ({"database": {"externl": {}}}, "database.externl"),
-        ({"object_store": {"external": {"endpoint": "s3.example.com", "bucket": "b"}}},
-         "object_store.external.endpoint"),
+        (
+            {"object_store": {"external": {"endpoint": "s3.example.com", "bucket": "b"}}},
+            "object_store.external.endpoint",
+        ),
         ({"oidc": {"issuer": "https://id.example.com", "client_id": "x"}}, "oidc"),
-        ({"oidc": {"issuer": "http://id.example.com", "client_id": "x"}, "domain": "a.example.com"},
-         "oidc.issuer"),
+        (
+            {
+                "oidc": {"issuer": "http://id.example.com", "client_id": "x"},
+                "domain": "a.example.com",
+            },
+            "oidc.issuer",
+        ),
         ({"components": {"database": False}}, "components.registry"),
         ({"components": {"object_store": False}}, "components.registry"),
         ({"components": {"cert_manager": False}}, "components.serving"),
-        ({"components": {"cert_manager": False, "serving": False}, "domain": "a.example.com"},
-         "components.gateway"),
+        (
+            {"components": {"cert_manager": False, "serving": False}, "domain": "a.example.com"},
+            "components.gateway",
+        ),
         ({"profile": "staging"}, "profile"),
     ],
 )

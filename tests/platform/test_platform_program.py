@@ -25,15 +25,26 @@ def test_without_a_domain_nothing_is_exposed(run: Runner) -> None:
     exports = result.result
     assert "nothing is exposed" in exports["exposure"]
     assert exports["mlflow_port_forward"] == (
-        "kubectl -n mlplat-registry port-forward svc/mlflow 5000:5000")
+        "kubectl -n mlplat-registry port-forward svc/mlflow 5000:5000"
+    )
     assert exports["mlflow_url"] is None and exports["argo_url"] is None
 
 
 def test_every_component_is_a_typed_component_resource(run: Runner) -> None:
     result = run(lambda: build_platform(load_config({"domain": "ml.example.com"})))
     components = {r.type for r in result.registrations if r.type.startswith("mlplat:")}
-    assert components == {f"mlplat:index:{n}" for n in (
-        "CertManager", "Gateway", "ObjectStore", "Database", "Registry", "Pipelines", "Serving")}
+    assert components == {
+        f"mlplat:index:{n}"
+        for n in (
+            "CertManager",
+            "Gateway",
+            "ObjectStore",
+            "Database",
+            "Registry",
+            "Pipelines",
+            "Serving",
+        )
+    }
     component_urns = {r.urn for r in result.registrations if r.type.startswith("mlplat:")}
     for reg in result.registrations:
         if not reg.type.startswith("mlplat:"):
@@ -50,33 +61,54 @@ def test_disabled_components_are_not_deployed(run: Runner) -> None:
 
 
 def test_external_services_replace_the_in_cluster_ones(run: Runner) -> None:
-    cfg = load_config({
-        "components": {"object_store": False, "database": False},
-        "object_store": {"external": {"endpoint": "https://s3.example.com", "bucket": "ml"}},
-        "database": {"external": {"host": "pg.example.com"}},
-    })
+    cfg = load_config(
+        {
+            "components": {"object_store": False, "database": False},
+            "object_store": {"external": {"endpoint": "https://s3.example.com", "bucket": "ml"}},
+            "database": {"external": {"host": "pg.example.com"}},
+        }
+    )
     secrets = PlatformSecrets(
-        s3_access_key_id=pulumi.Output.secret("a"), s3_secret_access_key=pulumi.Output.secret("b"),
-        db_password=pulumi.Output.secret("c"))
+        s3_access_key_id=pulumi.Output.secret("a"),
+        s3_secret_access_key=pulumi.Output.secret("b"),
+        db_password=pulumi.Output.secret("c"),
+    )
     result = run(lambda: build_platform(cfg, secrets))
     assert not result.of_type("mlplat:index:ObjectStore") and not result.of_type(":Cluster")
-    env = {e["name"]: e["value"] for e in result.named("Deployment", "mlflow").inputs[
-        "spec"]["template"]["spec"]["containers"][0]["env"]}
+    env = {
+        e["name"]: e["value"]
+        for e in result.named("Deployment", "mlflow").inputs["spec"]["template"]["spec"][
+            "containers"
+        ][0]["env"]
+    }
     assert env["MLFLOW_S3_ENDPOINT_URL"] == "https://s3.example.com"
-    egress = result.named("NetworkPolicy", "allow-object-store", "mlplat-registry").inputs["spec"]["egress"][0]
+    egress = result.named("NetworkPolicy", "allow-object-store", "mlplat-registry").inputs["spec"][
+        "egress"
+    ][0]
     assert egress["ports"] == [{"protocol": "TCP", "port": 443.0}]
 
 
 @pytest.mark.parametrize(
     ("data", "key"),
     [
-        ({"components": {"object_store": False},
-          "object_store": {"external": {"endpoint": "https://s3.example.com", "bucket": "b"}}},
-         "object_store.external"),
-        ({"components": {"database": False}, "database": {"external": {"host": "pg"}}},
-         "database.external"),
-        ({"domain": "ml.example.com",
-          "oidc": {"issuer": "https://id.example.com", "client_id": "c"}}, "oidc"),
+        (
+            {
+                "components": {"object_store": False},
+                "object_store": {"external": {"endpoint": "https://s3.example.com", "bucket": "b"}},
+            },
+            "object_store.external",
+        ),
+        (
+            {"components": {"database": False}, "database": {"external": {"host": "pg"}}},
+            "database.external",
+        ),
+        (
+            {
+                "domain": "ml.example.com",
+                "oidc": {"issuer": "https://id.example.com", "client_id": "c"},
+            },
+            "oidc",
+        ),
     ],
 )
 def test_external_services_need_their_secrets(run: Runner, data: dict[str, Any], key: str) -> None:

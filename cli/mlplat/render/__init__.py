@@ -139,7 +139,7 @@ def render_platform(
     from mlplat_platform import ConfigError, build_platform
 
     try:
-        registrations, exports = run_mocked(lambda: build_platform(config))
+        registrations, exports = run_mocked(lambda: build_platform(config, _mock_secrets()))
     except ConfigError as exc:
         raise UsageError(
             f"invalid platform config: {exc}", hint="Fix the key in the file given with --config."
@@ -165,6 +165,17 @@ def render_platform(
         exports=_plain_exports(exports or {}, normalise),
         seconds=time.perf_counter() - started,
     )
+
+
+def _mock_secrets() -> Any:
+    """Stand-ins for external secrets, so any config renders; every value is redacted."""
+    import pulumi
+
+    from mlplat.render._mock import MOCK_SECRET
+    from mlplat_platform import PlatformSecrets
+
+    names = ("s3_access_key_id", "s3_secret_access_key", "db_password", "oidc_client_secret")
+    return PlatformSecrets(**{n: pulumi.Output.secret(MOCK_SECRET) for n in names})
 
 
 def _plain_exports(exports: dict[str, Any], normalise: Any) -> dict[str, Any]:
