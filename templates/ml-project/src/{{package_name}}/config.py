@@ -45,8 +45,6 @@ class DataConfig(_Model):
     source: str = Field(
         description="'builtin:<name>' for a bundled sample, or a .parquet/.csv path"
     )
-    target: str
-    key: str
     sensitive_columns: tuple[str, ...] = ()
     slice_columns: tuple[str, ...] = ()
     n_rows: int = Field(default=4000, ge=100, le=1_000_000)
@@ -120,6 +118,20 @@ class ProjectConfig(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> ProjectConfig:
+        from .contract import COLUMNS, FEATURES
+
+        names = {c.name for c in COLUMNS}
+        for key, columns, allowed in (
+            ("data.sensitive_columns", self.data.sensitive_columns, names),
+            ("data.slice_columns", self.data.slice_columns, names),
+            ("features.log_columns", self.features.log_columns, set(FEATURES)),
+        ):
+            unknown = [c for c in columns if c not in allowed]
+            if unknown:
+                raise ValueError(
+                    f"{key} names {', '.join(unknown)}, not in the data contract "
+                    f"(contract.py has {', '.join(sorted(allowed))})"
+                )
         classification = self.problem_type == "classification"
         metric = self.evaluate.fairness.metric
         if classification == (metric == "mae"):

@@ -24,7 +24,7 @@ from typing import Any
 
 from .config import load_config, project_root
 from .context import ARTIFACTS, RunContext, read_json, write_json
-from .errors import PipelineError
+from .errors import ConfigError, PipelineError
 from .stages import evaluate, features, ingest, register, split, train, validate
 
 
@@ -180,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PipelineError as error:
         if args.verbose:
             raise
-        code = 2 if type(error).__name__ == "ConfigError" else 1
+        code = 2 if isinstance(error, ConfigError) else 1
         print(f"error: {error}", file=sys.stderr)
         if code == 1:
             print(

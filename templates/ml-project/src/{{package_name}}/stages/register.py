@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..context import RunContext, read_json, write_json
+from ..errors import PipelineError
 from ..modelcard import render_card
 
 
@@ -22,7 +23,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     evaluation = read_json(ctx.require("evaluation", producer="evaluate"))
     snapshot = read_json(ctx.require("snapshot", producer="ingest"))
     if evaluation["run_id"] != trained["run_id"]:
-        raise_stale()
+        raise PipelineError("the evaluation report is from another training run: rerun 'evaluate'")
     name = ctx.config.registry.model_name
     client = ctx.client
     version = mlflow.register_model(
@@ -76,10 +77,3 @@ def run(ctx: RunContext) -> dict[str, Any]:
         "version": str(version),
         "champion": "moved" if promoted else "unchanged: " + "; ".join(reasons),
     }
-
-
-def raise_stale() -> None:
-    """The evaluation belongs to another training run: evaluate this one first."""
-    from ..errors import PipelineError
-
-    raise PipelineError("the evaluation report is from another training run: rerun 'evaluate'")
