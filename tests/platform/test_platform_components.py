@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
-from conftest import Run, is_secret
+from platform_helpers import Run, is_secret
 
 from mlplat_platform import versions
 from mlplat_platform.certmanager import CertManager, CertManagerArgs

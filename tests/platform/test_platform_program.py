@@ -7,7 +7,7 @@ from typing import Any
 
 import pulumi
 import pytest
-from conftest import Run
+from platform_helpers import Run
 
 from mlplat_platform import ConfigError, PlatformSecrets, build_platform, load_config
 

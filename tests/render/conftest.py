@@ -1,38 +1,12 @@
-"""Renders shared by the render tests: each variant is rendered once per session."""
+"""The renders shared by the render tests: each variant is rendered once per session."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-from typing import Any
-
 import pytest
 import yaml
+from render_helpers import VARIANTS
 
 from mlplat.render import RenderSummary, render_platform
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-#: name -> (config mapping or None, profile)
-VARIANTS: dict[str, tuple[dict[str, Any] | None, str]] = {
-    "dev": (None, "dev"),
-    "dev-exposed": ({"domain": "ml.example.com", "gateway_service_type": "NodePort"}, "dev"),
-    "prod-exposed": (
-        {"domain": "ml.example.com", "cluster_issuer": "letsencrypt", "storage_class": "fast-ssd"},
-        "prod",
-    ),
-    "external-oidc": (
-        {
-            "domain": "ml.example.com",
-            "oidc": {"issuer": "https://id.example.com", "client_id": "mlplat"},
-            "components": {"object_store": False, "database": False},
-            "object_store": {"external": {"endpoint": "https://s3.example.com", "bucket": "ml"}},
-            "database": {"external": {"host": "pg.example.com"}},
-        },
-        "prod",
-    ),
-}
 
 
 @pytest.fixture(scope="session")
@@ -46,27 +20,3 @@ def renders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, RenderSummary
             config.write_text(yaml.safe_dump(data), encoding="utf-8")
         out[name] = render_platform(root / "out" / name, config, profile)
     return out
-
-
-def load_objects(out_dir: Path) -> list[dict[str, Any]]:
-    docs = []
-    for path in sorted(out_dir.rglob("*.yaml")):
-        if path.name != "charts.yaml":
-            docs.extend(d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d)
-    return docs
-
-
-def checkov_binary() -> str | None:
-    """checkov from MLPLAT_CHECKOV, else the repo's .venv-checkov; None when absent."""
-    candidate = os.environ.get("MLPLAT_CHECKOV") or str(REPO_ROOT / ".venv-checkov/bin/checkov")
-    return candidate if Path(candidate).is_file() or shutil.which(candidate) else None
-
-
-def require_tool(binary: str | None, name: str) -> str:
-    """Skip locally when a validator is missing; in CI (CI=true) that is a failure."""
-    if binary is None:
-        message = f"{name} is not installed"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}; CI must install it (see .ci/run)")
-        pytest.skip(message)
-    return binary

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import checkov_binary, require_tool
+from render_helpers import checkov_binary, require_tool
 
 from mlplat.render import RenderSummary
 

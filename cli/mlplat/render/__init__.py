@@ -159,7 +159,7 @@ def render_platform(
         out_dir=out_dir,
         profile=config.profile,
         kinds=count_kinds(objects),
-        charts=[f"{c.name}@{c.version}" for c in charts],
+        charts=sorted(f"{c.name}@{c.version}" for c in charts),
         footprint=footprint(objects, pins, config.sizing.replicas),
         files=files,
         exports=_plain_exports(exports or {}, normalise),

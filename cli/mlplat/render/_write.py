@@ -43,8 +43,9 @@ def _sorted(value: Any) -> Any:
 
 
 def dump_yaml(obj: dict[str, Any]) -> str:
-    """One object as YAML: top-level order kept, everything below sorted."""
-    body = {k: _sorted(v) for k, v in obj.items()}
+    """One object as YAML: apiVersion, kind and metadata first, every other key sorted."""
+    head = [k for k in ("apiVersion", "kind", "metadata") if k in obj]
+    body = {k: _sorted(obj[k]) for k in head + sorted(k for k in obj if k not in head)}
     return str(yaml.dump(body, Dumper=_Dumper, sort_keys=False, width=100))
 
 
@@ -73,10 +74,11 @@ def write_tree(
         if rel in written:
             raise ValueError(f"two rendered objects map to the same file {rel}")
         written[rel] = _HEADER + dump_yaml(obj)
-    chart_doc = {"charts": [c.as_dict() for c in charts]}
+    ordered = sorted(charts, key=lambda c: (c.namespace or "", c.name))
+    chart_doc = {"charts": [{**c.as_dict(), "values": _sorted(c.values)} for c in ordered]}
     written["charts.yaml"] = (
         "# Charts `mlplat up` installs (helm.v4.Chart), with the values it passes.\n"
-        + yaml.dump(_sorted(chart_doc), Dumper=_Dumper, sort_keys=False, width=100)
+        + yaml.dump(chart_doc, Dumper=_Dumper, sort_keys=False, width=100)
     )
     for rel in previous:
         target = (root / rel).resolve()

@@ -1,0 +1,50 @@
+"""Helpers for the platform's mock-runtime tests.
+
+`run` executes a program under Pulumi's mocks (the same runner `mlplat render` uses) and
+returns every registration with its inputs and options; `SECRET` recognises the envelope in
+which the engine receives secret values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlplat.render._mock import Registration
+
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+
+
+def is_secret(value: Any) -> bool:
+    """Whether an input arrived at the engine marked secret."""
+    return isinstance(value, dict) and SECRET_SIG_KEY in value
+
+
+class Run:
+    """Registrations of one mocked program run, with lookups by type and name."""
+
+    def __init__(self, registrations: list[Registration], result: Any) -> None:
+        self.registrations = registrations
+        self.result = result
+        self.by_urn = {r.urn: r for r in registrations}
+
+    def of_type(self, suffix: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type.endswith(suffix)]
+
+    def one(self, suffix: str, name: str) -> Registration:
+        matches = [r for r in self.of_type(suffix) if r.name == name]
+        assert len(matches) == 1, f"{suffix} {name}: {[r.name for r in self.of_type(suffix)]}"
+        return matches[0]
+
+    def named(self, kind: str, name: str, namespace: str | None = None) -> Registration:
+        """The Kubernetes object of ``kind`` named ``name`` (in ``namespace``, if given)."""
+        matches = [
+            r
+            for r in self.of_type(f":{kind}")
+            if r.inputs.get("metadata", {}).get("name") == name
+            and namespace in (None, r.inputs.get("metadata", {}).get("namespace"))
+        ]
+        assert len(matches) == 1, f"{kind}/{name}: {len(matches)} matches"
+        return matches[0]
+
+    def depends_on(self, reg: Registration, other: Registration) -> bool:
+        return other.urn in reg.dependencies

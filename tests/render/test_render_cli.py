@@ -1,0 +1,123 @@
+"""`mlplat render` through the CLI: flags reach the core, bad input exits 2, files are safe."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from typer.testing import CliRunner
+
+from mlplat._cli import app
+from mlplat.render import RenderSummary
+
+runner = CliRunner()
+
+
+def test_render_writes_objects_and_prints_the_summary(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["render", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "NetworkPolicy" in result.stdout and "total, steady state" in result.stdout
+    assert "port-forward svc/mlflow" in result.stdout
+    assert (out / "charts.yaml").is_file()
+    assert (out / "_cluster" / "namespace-mlplat-registry.yaml").is_file()
+
+
+def test_every_flag_reaches_the_core(tmp_path: Path) -> None:
+    config = tmp_path / "platform.yaml"
+    config.write_text("domain: ml.example.com\n", encoding="utf-8")
+    fake = mock.MagicMock(spec=RenderSummary)
+    fake.as_dict.return_value = {"objects": 1}
+    with mock.patch("mlplat.render.render_platform", return_value=fake) as core:
+        result = runner.invoke(
+            app,
+            [
+                "render",
+                "--out",
+                str(tmp_path / "o"),
+                "--config",
+                str(config),
+                "--profile",
+                "prod",
+                "--force",
+                "--json",
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    core.assert_called_once_with(tmp_path / "o", config, "prod", force=True)
+    assert json.loads(result.stdout) == {"objects": 1}
+
+
+def test_defaults_reach_the_core(tmp_path: Path) -> None:
+    fake = mock.MagicMock(spec=RenderSummary)
+    fake.text.return_value = "summary"
+    with mock.patch("mlplat.render.render_platform", return_value=fake) as core:
+        result = runner.invoke(app, ["render", "-o", str(tmp_path)])
+    assert result.exit_code == 0
+    core.assert_called_once_with(tmp_path, None, None, force=False)
+    assert result.stdout.strip() == "summary"
+
+
+def test_non_empty_directory_is_refused_and_left_alone(tmp_path: Path) -> None:
+    mine = tmp_path / "notes.txt"
+    mine.write_text("keep me", encoding="utf-8")
+    result = runner.invoke(app, ["render", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "is not empty" in result.stderr and "--force" in result.stderr
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_force_replaces_a_previous_render_but_never_user_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["render", "-o", str(out), "--profile", "prod"]).exit_code == 0
+    pdb = out / "mlplat-registry" / "poddisruptionbudget-mlflow.yaml"
+    assert pdb.is_file()
+    (out / "README.md").write_text("mine", encoding="utf-8")
+    result = runner.invoke(app, ["render", "-o", str(out), "--profile", "dev", "--force"])
+    assert result.exit_code == 0, result.output
+    assert not pdb.exists(), "a file only the previous render had must go"
+    assert (out / "README.md").read_text(encoding="utf-8") == "mine"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("domain: Not_Valid\n", "domain:"),
+        ("components: {registy: false}\n", "components.registy"),
+        ("domain: [unclosed\n", "not valid YAML"),
+        ("- a list\n", "expected a mapping"),
+    ],
+)
+def test_bad_config_exits_2_naming_the_problem(tmp_path: Path, content: str, message: str) -> None:
+    config = tmp_path / "platform.yaml"
+    config.write_text(content, encoding="utf-8")
+    result = runner.invoke(app, ["render", "-o", str(tmp_path / "out"), "-c", str(config)])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_config_file_exits_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["render", "-o", str(tmp_path / "o"), "-c", str(tmp_path / "no")])
+    assert result.exit_code == 2
+    assert "cannot read config file" in result.stderr
+
+
+def test_bad_profile_is_a_usage_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["render", "-o", str(tmp_path / "o"), "--profile", "staging"])
+    assert result.exit_code == 2
+
+
+def test_json_summary_is_machine_readable(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["render", "-o", str(tmp_path / "o"), "--json"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["profile"] == "dev" and data["kinds"]["Namespace"] == 8
+    assert data["requests"]["cpu_millicores"] == (
+        data["requests"]["objects"]["cpu_millicores"]
+        + data["requests"]["chart_pods"]["cpu_millicores"]
+    )
