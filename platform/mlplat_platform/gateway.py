@@ -435,7 +435,7 @@ class Gateway(pulumi.ComponentResource):
                 f"{name}-htpasswd",
                 metadata={"name": "mlplat-basic-auth", "namespace": args.namespace},
                 type="Opaque",
-                string_data={".htpasswd": pulumi.Output.secret(htpasswd)},
+                string_data={".htpasswd": htpasswd},  # secret: derived from the password
                 opts=secret_opts,
             )
             spec = {**target, "basicAuth": {"users": {"name": "mlplat-basic-auth"}}}
