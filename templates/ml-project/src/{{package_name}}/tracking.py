@@ -32,9 +32,10 @@ def _local_uri() -> str:
 
 
 def configure(uri: str | None = None) -> ModuleType:
-    """Import MLflow without usage telemetry, pointed at ``uri`` (default :func:`tracking_uri`)."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("DO_NOT_TRACK", "true")
+    """Import MLflow pointed at ``uri`` (default :func:`tracking_uri`).
+
+    Usage telemetry is already off: the package's ``__init__`` sees to it before MLflow loads.
+    """
     import mlflow
 
     mlflow.set_tracking_uri(uri or tracking_uri())
