@@ -93,6 +93,17 @@ def measure_cost(model: LoadedModel, rows: np.ndarray, rounds: int = 5) -> CostM
     return CostModel(max(t_one - per_row, 0.0), per_row)
 
 
+def _fast_sklearn() -> None:
+    """Skip sklearn's per-call parameter validation in the model thread (config is per thread).
+
+    Inputs reaching the model already passed the data contract, and the fitted estimator's
+    parameters were validated when it was trained.
+    """
+    import sklearn
+
+    sklearn.set_config(skip_parameter_validation=True)
+
+
 class Batcher:
     """Queue, admission control and the model thread for one worker."""
 
@@ -115,7 +126,9 @@ class Batcher:
         self._busy_rows = 0
         self._busy_since = 0.0
         self.inflight = 0
-        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="model")
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            1, thread_name_prefix="model", initializer=_fast_sklearn
+        )
 
     def submit(self, job: Job) -> None:
         """Queue `job` or raise Overloaded; the job's callback runs later on the loop."""

@@ -12,6 +12,19 @@ from typing import Any
 
 import numpy as np
 
+# Classifiers whose `predict` is, by their implementation, the class of the largest probability:
+# for them one `predict_proba` call gives both outputs (half the model time on small batches).
+ARGMAX_EXACT = frozenset(
+    {
+        "LogisticRegression",
+        "HistGradientBoostingClassifier",
+        "GradientBoostingClassifier",
+        "RandomForestClassifier",
+        "ExtraTreesClassifier",
+        "DecisionTreeClassifier",
+    }
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Predictions:
@@ -48,12 +61,15 @@ def predict_arrays(estimator: Any, features: np.ndarray) -> Predictions:
         for _, step in steps[:-1]:
             if step is not None and step != "passthrough":
                 transformed = step.transform(transformed)
-    predicted = np.asarray(final.predict(transformed))
     if hasattr(final, "predict_proba"):
         proba = np.asarray(final.predict_proba(transformed), dtype=np.float64)
         classes = [c.item() if hasattr(c, "item") else c for c in final.classes_]
+        if type(final).__name__ in ARGMAX_EXACT:
+            predicted = np.asarray(final.classes_).take(proba.argmax(axis=1))
+        else:
+            predicted = np.asarray(final.predict(transformed))
         return Predictions(predict=predicted, proba=proba, classes=classes)
-    return Predictions(predict=predicted, proba=None, classes=None)
+    return Predictions(predict=np.asarray(final.predict(transformed)), proba=None, classes=None)
 
 
 __all__ = ["Predictions", "predict_arrays"]
