@@ -142,6 +142,7 @@ class PlatformConfig:
             creates a self-signed one.
         gateway_service_type: Service type of the Envoy proxy.
         auth_username: User name for basic auth at the gateway.
+        kube_context: kubeconfig context to deploy to; ``None`` uses the current one.
     """
 
     profile: Profile = "dev"
@@ -150,6 +151,7 @@ class PlatformConfig:
     cluster_issuer: str | None = None
     gateway_service_type: str = "LoadBalancer"
     auth_username: str = "mlplat"
+    kube_context: str | None = None
     components: Components = field(default_factory=Components)
     sizing: Sizing
     object_store_external: ExternalS3 | None = None
@@ -250,6 +252,7 @@ _SCALARS: dict[str, Any] = {
     "cluster_issuer": str | None,
     "gateway_service_type": str,
     "auth_username": str,
+    "kube_context": str | None,
 }
 _KNOWN = {*_SCALARS, *_SECTIONS, "components", "sizing", "oidc", "profile"}
 

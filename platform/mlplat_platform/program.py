@@ -86,10 +86,11 @@ def build_platform(
         ConfigError: When an external service is configured without its secret.
     """
     secrets = secrets or PlatformSecrets()
+    k8s = pulumi.ResourceOptions(providers=[_provider(config)])
     c, size = config.components, config.sizing
     ns = NAMESPACES
     cert_manager = (
-        CertManager("cert-manager", CertManagerArgs(replicas=size.replicas))
+        CertManager("cert-manager", CertManagerArgs(replicas=size.replicas), opts=k8s)
         if c.cert_manager
         else None
     )
@@ -120,18 +121,19 @@ def build_platform(
                 replicas=size.replicas,
                 disruption_budget=size.disruption_budgets,
             ),
+            opts=k8s,
         )
         gateway_ref = gateway.ref
         exports["auth_username"] = gateway.username
         if gateway.password is not None:
             exports["auth_password"] = pulumi.Output.secret(gateway.password)
-    s3, s3_after = _object_store(config, secrets)
+    s3, s3_after = _object_store(config, secrets, k8s)
     registry_ns = ns.registry if c.registry else None
     if c.registry and s3 is not None:
         registry = Registry(
             "registry",
             RegistryArgs(
-                database=_database(config, secrets),
+                database=_database(config, secrets, k8s),
                 object_store=s3,
                 replicas=size.replicas,
                 cpu=size.mlflow_cpu,
@@ -149,6 +151,7 @@ def build_platform(
                     if on
                 ),
             ),
+            opts=k8s,
         )
         exports.update(
             mlflow_internal_url=registry.internal_url,
@@ -165,6 +168,7 @@ def build_platform(
                 gateway=gateway_ref,
                 after=s3_after,
             ),
+            opts=k8s,
         )
         exports.update(
             argo_namespace=pipelines.namespace,
@@ -180,6 +184,7 @@ def build_platform(
                 registry_namespace=registry_ns,
                 gateway=gateway_ref,
             ),
+            opts=k8s,
         )
         exports.update(
             models_namespace=serving.models_namespace,
@@ -196,9 +201,31 @@ def build_platform(
     return exports
 
 
+def _provider(config: PlatformConfig) -> pulumi.ProviderResource:
+    """The Kubernetes provider every component uses.
+
+    ``upsert_existing_objects``: pulumi-kubernetes refuses to create an object that already
+    exists (since 4.29). The platform must adopt what ``mlplat down`` deliberately kept (the
+    data namespaces, volumes and database, retained on delete), so a later ``mlplat up``
+    updates them in place instead of failing. Renames use aliases, which is what the
+    provider's default guards against.
+    """
+    import pulumi_kubernetes as kubernetes
+
+    provider: pulumi.ProviderResource = kubernetes.Provider(
+        "kubernetes",
+        context=config.kube_context,
+        enable_server_side_apply=True,
+        upsert_existing_objects=True,
+        suppress_helm_hook_warnings=True,
+    )
+    return provider
+
+
 def _object_store(
     config: PlatformConfig,
     secrets: PlatformSecrets,
+    k8s: pulumi.ResourceOptions,
 ) -> tuple[S3Endpoint | None, tuple[pulumi.Resource, ...]]:
     external = config.object_store_external
     if external is not None:
@@ -232,11 +259,14 @@ def _object_store(
                 if on
             ),
         ),
+        opts=k8s,
     )
     return store.endpoint, (store.bucket_job,)
 
 
-def _database(config: PlatformConfig, secrets: PlatformSecrets) -> DatabaseEndpoint:
+def _database(
+    config: PlatformConfig, secrets: PlatformSecrets, k8s: pulumi.ResourceOptions
+) -> DatabaseEndpoint:
     external = config.database_external
     if external is not None:
         return DatabaseEndpoint(
@@ -259,5 +289,6 @@ def _database(config: PlatformConfig, secrets: PlatformSecrets) -> DatabaseEndpo
             storage_class=config.storage_class,
             clients=(NAMESPACES.registry,),
         ),
+        opts=k8s,
     )
     return database.endpoint

@@ -47,7 +47,7 @@ def test_every_component_is_a_typed_component_resource(run: Runner) -> None:
     }
     component_urns = {r.urn for r in result.registrations if r.type.startswith("mlplat:")}
     for reg in result.registrations:
-        if not reg.type.startswith("mlplat:"):
+        if not reg.type.startswith(("mlplat:", "pulumi:providers:")):
             assert reg.parent in component_urns, f"{reg.type} {reg.name} has no component parent"
     assert "auth_password" in result.result
 
@@ -117,3 +117,13 @@ def test_external_services_need_their_secrets(run: Runner, data: dict[str, Any],
         run(lambda: build_platform(cfg))
     assert caught.value.key == key
     assert "pulumi config set --secret mlplat:" in str(caught.value)
+
+
+def test_every_kubernetes_object_uses_the_upserting_provider(run: Runner) -> None:
+    result = run(lambda: build_platform(load_config({"kube_context": "kind-mlplat"})))
+    (provider,) = result.of_type("pulumi:providers:kubernetes")
+    assert provider.inputs["upsertExistingObjects"] == "true"
+    assert provider.inputs["context"] == "kind-mlplat"
+    for reg in result.registrations:
+        if reg.type.startswith("kubernetes:") and reg.custom:
+            assert reg.provider.startswith(provider.urn), f"{reg.type} {reg.name}"

@@ -35,6 +35,7 @@ class Registration:
         urn: Its own URN.
         dependencies: URNs of its explicit ``depends_on`` resources.
         additional_secret_outputs: Outputs the program asked to be kept secret.
+        provider: Reference (``urn::id``) of the provider it was registered with.
     """
 
     type: str
@@ -47,6 +48,7 @@ class Registration:
     urn: str
     dependencies: tuple[str, ...] = ()
     additional_secret_outputs: tuple[str, ...] = ()
+    provider: str = ""
 
 
 def run_mocked(
@@ -87,6 +89,7 @@ def _run(program: Callable[[], Any], project: str, stack: str) -> tuple[list[Reg
                         urn=response.urn,
                         dependencies=tuple(request.dependencies),
                         additional_secret_outputs=tuple(request.additionalSecretOutputs),
+                        provider=request.provider,
                     )
                 )
             return response
