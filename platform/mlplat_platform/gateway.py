@@ -272,6 +272,9 @@ class Gateway(pulumi.ComponentResource):
                         "allowPrivilegeEscalation": False,
                         "readOnlyRootFilesystem": True,
                         "runAsNonRoot": True,
+                        # Envoy Gateway's default proxy user; the image itself runs as root.
+                        "runAsUser": 65532,
+                        "runAsGroup": 65532,
                         "capabilities": {"drop": ["ALL"]},
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },

@@ -208,6 +208,7 @@ class Pipelines(pulumi.ComponentResource):
         pods = versions.chart_pods("argo-workflows")
         restricted = container_security()
         workflow_pod_security = pod_security()
+        chart_pod_security = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
         return {
             "fullnameOverride": _FULLNAME,
             "crds": {"install": False},
@@ -219,6 +220,8 @@ class Pipelines(pulumi.ComponentResource):
             },
             "controller": {
                 "replicas": args.replicas,
+                "podSecurityContext": chart_pod_security,
+                "securityContext": restricted,
                 "workflowNamespaces": [ns],
                 "resources": pods["workflow-controller"].resources(),
                 "workflowDefaults": {
@@ -239,6 +242,7 @@ class Pipelines(pulumi.ComponentResource):
             },
             "server": {
                 "replicas": args.replicas,
+                "podSecurityContext": chart_pod_security,
                 "authModes": ["client"],
                 "secure": False,
                 "resources": pods["argo-server"].resources(),
