@@ -56,15 +56,13 @@ def test_wheel_contains_templates_and_platform(wheel: Path) -> None:
     assert not any(n.startswith(("platform/", "cli/")) for n in names)
 
 
-def test_mlplat_new_from_installed_wheel(wheel: Path, tmp_path: Path) -> None:
+def _install_wheel(wheel: Path, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A fresh venv holding only the wheel (dependencies borrowed); its python and env."""
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
-    site = Path(
-        _run(
-            python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp_path
-        ).strip()
-    )
+    purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    site = Path(_run(python, "-c", purelib, cwd=tmp_path).strip())
     _run(
         sys.executable,
         "-m",
@@ -78,14 +76,27 @@ def test_mlplat_new_from_installed_wheel(wheel: Path, tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     (site / "borrowed-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    where = _run(python, "-c", "import mlplat; print(mlplat.__file__)", cwd=tmp_path)
-    assert where.startswith(str(site)), where
-
+    for package in ("mlplat", "mlplat_platform"):
+        where = _run(python, "-c", f"import {package}; print({package}.__file__)", cwd=tmp_path)
+        assert where.startswith(str(site)), where
     env = {
         "PATH": f"{env_dir / 'bin'}:/usr/bin:/bin",
         "MLPLAT_HOME": str(tmp_path / "home"),
         "HOME": str(tmp_path),
     }
+    return python, env
+
+
+def test_mlplat_new_from_installed_wheel(wheel: Path, tmp_path: Path) -> None:
+    python, env = _install_wheel(wheel, tmp_path)
     _run(python, "-m", "mlplat", "new", "demo", "--defaults", cwd=tmp_path, env=env)
     assert (tmp_path / "demo" / "pyproject.toml").is_file()
     assert (tmp_path / "demo" / ".git").is_dir()
+
+
+def test_mlplat_render_from_installed_wheel(wheel: Path, tmp_path: Path) -> None:
+    python, env = _install_wheel(wheel, tmp_path)
+    _run(python, "-m", "mlplat", "render", "--out", "rendered", cwd=tmp_path, env=env)
+    rendered = tmp_path / "rendered"
+    assert (rendered / "charts.yaml").is_file()
+    assert len(list(rendered.rglob("*.yaml"))) > 10
