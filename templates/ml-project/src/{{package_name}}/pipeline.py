@@ -103,27 +103,11 @@ def run_pipeline(
     With ``resume``, stages that already succeeded with the same config are skipped. A failing
     stage is recorded as failed, and its error propagates after the timings are printed.
     """
-    names = [s.name for s in STAGES]
-    if only is not None and only not in names:
-        raise PipelineError(f"unknown stage '{only}': choose one of {', '.join(names)}")
     state_path = ctx.artifacts_dir / _STATE
     state = read_json(state_path) if state_path.exists() else {}
     if state.get("config_hash") != _config_hash(ctx):
         state = {"config_hash": _config_hash(ctx), "stages": {}}
-    if only is not None:
-        selected = [s for s in STAGES if s.name == only]
-    elif resume:
-        start = _first_to_run(ctx, state)
-        if start:
-            echo(
-                f"resuming at stage '{names[start]}'"
-                if start < len(STAGES)
-                else "nothing to resume"
-            )
-        selected = list(STAGES[start:])
-    else:
-        state["stages"] = {}
-        selected = list(STAGES)
+    selected = _select(ctx, state, only=only, resume=resume, echo=echo)
     timings: dict[str, float] = {}
     try:
         for stage in selected:
@@ -148,6 +132,31 @@ def run_pipeline(
         if timings:
             echo(_timing_table(timings))
     return timings
+
+
+def _select(
+    ctx: RunContext,
+    state: dict[str, Any],
+    *,
+    only: str | None,
+    resume: bool,
+    echo: Callable[[str], None],
+) -> list[Stage]:
+    """The stages this invocation runs; a full run forgets earlier stage results."""
+    names = [s.name for s in STAGES]
+    if only is not None:
+        if only not in names:
+            raise PipelineError(f"unknown stage '{only}': choose one of {', '.join(names)}")
+        return [s for s in STAGES if s.name == only]
+    if resume:
+        start = _first_to_run(ctx, state)
+        if start == len(STAGES):
+            echo("nothing to resume: every stage succeeded with this config")
+        elif start:
+            echo(f"resuming at stage '{names[start]}'")
+        return list(STAGES[start:])
+    state["stages"] = {}
+    return list(STAGES)
 
 
 def _timing_table(timings: dict[str, float]) -> str:

@@ -69,6 +69,42 @@ def predict(config: ProjectConfig, model: Pipeline, frame: pd.DataFrame) -> tupl
     return y_pred, y_score
 
 
+def _params(config: ProjectConfig, model: Pipeline) -> dict[str, Any]:
+    estimator = model.named_steps["model"]
+    return {
+        "estimator": type(estimator).__name__,
+        "seed": config.seed,
+        "test_fraction": config.split.test_fraction,
+        "split_salt": config.split.salt,
+        "log_columns": ",".join(config.features.log_columns),
+        **{f"model.{k}": v for k, v in estimator.get_params().items()},
+    }
+
+
+def _tags(ctx: RunContext, data_hash: str, versions: dict[str, str]) -> dict[str, str]:
+    code = code_version(ctx.root)
+    return {
+        "data_hash": data_hash,
+        "data_source": ctx.config.data.source,
+        "code_version": str(code["version"]),
+        "git_sha": str(code["git_sha"]),
+        "problem_type": ctx.config.problem_type,
+        "python": platform.python_version(),
+        **{f"package.{k}": v for k, v in versions.items()},
+    }
+
+
+def _metadata(config: ProjectConfig, train: pd.DataFrame, data_hash: str) -> dict[str, Any]:
+    """What serving reads from the model alone: inputs, contract and training reference."""
+    return {
+        "features": list(contract.FEATURES),
+        "problem_type": config.problem_type,
+        "data_hash": data_hash,
+        "reference_profile": build_profile(train, contract.FEATURES),
+        "contract": contract.as_dict(),
+    }
+
+
 def run(ctx: RunContext) -> dict[str, Any]:
     """Train, log the run and the model, and write ``train_run`` with their URIs."""
     import mlflow
@@ -76,65 +112,32 @@ def run(ctx: RunContext) -> dict[str, Any]:
 
     config = ctx.config
     snapshot = read_json(ctx.require("snapshot", producer="ingest"))
+    data_hash = snapshot["data_hash"]
     train = pd.read_parquet(ctx.require("train_set", producer="split"))
     model = fit(config, train, joblib.load(ctx.require("transform", producer="features")))
     y_pred, y_score = predict(config, model, train)
     train_metrics = score(config.problem_type, train[contract.TARGET].to_numpy(), y_pred, y_score)
-
-    code = code_version(ctx.root)
     versions = package_versions()
     example = train.loc[:, list(contract.FEATURES)].head(5).astype("float64")
-    metadata = {
-        "features": list(contract.FEATURES),
-        "problem_type": config.problem_type,
-        "data_hash": snapshot["data_hash"],
-        "reference_profile": build_profile(train, contract.FEATURES),
-        "contract": contract.as_dict(),
-    }
+
     experiment_id = ensure_experiment(ctx.client, config.registry.experiment, root=ctx.root)
-    with mlflow.start_run(
-        experiment_id=experiment_id, run_name=f"train-{snapshot['data_hash'][:8]}"
-    ) as active:
-        mlflow.log_params(
-            {
-                "estimator": type(model.named_steps["model"]).__name__,
-                "seed": config.seed,
-                "test_fraction": config.split.test_fraction,
-                "split_salt": config.split.salt,
-                "log_columns": ",".join(config.features.log_columns),
-                **{f"model.{k}": v for k, v in model.named_steps["model"].get_params().items()},
-            }
-        )
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{data_hash[:8]}") as active:
+        mlflow.log_params(_params(config, model))
         mlflow.log_metrics({f"train_{k}": v for k, v in train_metrics.items()})
-        mlflow.set_tags(
-            {
-                "data_hash": snapshot["data_hash"],
-                "data_source": config.data.source,
-                "code_version": str(code["version"]),
-                "git_sha": str(code["git_sha"]),
-                "problem_type": config.problem_type,
-                "python": platform.python_version(),
-                **{f"package.{k}": v for k, v in versions.items()},
-            }
-        )
+        mlflow.set_tags(_tags(ctx, data_hash, versions))
         mlflow.log_dict(read_json(Path(snapshot["provenance"])), "data/provenance.json")
         info = mlflow.sklearn.log_model(
             sk_model=model,
             name="model",
             signature=infer_signature(example, model.predict(example)),
             input_example=example,
-            metadata=metadata,
+            metadata=_metadata(config, train, data_hash),
+            # skops (MLflow's safe format) loads only the types listed here besides sklearn's.
             skops_trusted_types=[f"{SelectFeatures.__module__}.{SelectFeatures.__qualname__}"],
+            # Pinned from this environment: inferring requirements would reload the model.
             pip_requirements=[f"{k}=={v}" for k, v in versions.items() if v != "not installed"],
         )
         run_id = active.info.run_id
-    write_json(
-        ctx.path("train_run"),
-        {
-            "run_id": run_id,
-            "experiment_id": experiment_id,
-            "model_uri": info.model_uri,
-            "data_hash": snapshot["data_hash"],
-        },
-    )
+    record = {"run_id": run_id, "experiment_id": experiment_id, "data_hash": data_hash}
+    write_json(ctx.path("train_run"), {**record, "model_uri": info.model_uri})
     return {"run_id": run_id[:8], **{k: round(v, 4) for k, v in train_metrics.items()}}
