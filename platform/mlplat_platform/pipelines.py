@@ -195,7 +195,18 @@ class Pipelines(pulumi.ComponentResource):
                     "parentRefs": [args.gateway.parent_ref()],
                     "hostnames": [args.gateway.host("argo")],
                     "rules": [
-                        {"backendRefs": [{"name": f"{_FULLNAME}-server", "port": SERVER_PORT}]}
+                        {
+                            "backendRefs": [{"name": f"{_FULLNAME}-server", "port": SERVER_PORT}],
+                            # The gateway's basic auth has consumed this header; Argo (client
+                            # mode) would read it as its own token, so the UI's token cookie
+                            # must be what reaches the server.
+                            "filters": [
+                                {
+                                    "type": "RequestHeaderModifier",
+                                    "requestHeaderModifier": {"remove": ["Authorization"]},
+                                }
+                            ],
+                        }
                     ],
                 },
                 opts=child(self, depends_on=[chart]),

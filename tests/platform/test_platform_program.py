@@ -127,3 +127,26 @@ def test_every_kubernetes_object_uses_the_upserting_provider(run: Runner) -> Non
     for reg in result.registrations:
         if reg.type.startswith("kubernetes:") and reg.custom:
             assert reg.provider.startswith(provider.urn), f"{reg.type} {reg.name}"
+
+
+def test_the_pulumi_cli_program_runs_the_same_platform(run: Runner, tmp_path: Any) -> None:
+    """platform/__main__.py (for `pulumi up`) reads its config file and builds the platform."""
+    import runpy
+    from pathlib import Path
+
+    config = tmp_path / "platform.yaml"
+    config.write_text("domain: ml.example.com\ncomponents: {serving: false}\n", encoding="utf-8")
+    main = Path(__file__).resolve().parents[2] / "platform" / "__main__.py"
+
+    def program() -> None:
+        pulumi.runtime.set_all_config({"mlplat:config_file": str(config), "mlplat:profile": "prod"})
+        try:
+            runpy.run_path(str(main), run_name="__main__")
+        finally:
+            pulumi.runtime.set_all_config({})
+
+    result = run(program)
+    assert result.named("Gateway", "mlplat")
+    assert not result.of_type("mlplat:index:Serving")
+    cluster = result.one(":Cluster", "database-cluster")
+    assert cluster.inputs["spec"]["instances"] == 3.0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from unittest import mock
 
@@ -11,6 +13,8 @@ from typer.testing import CliRunner
 
 from mlplat._cli import app
 from mlplat.render import RenderSummary
+from mlplat.render._mock import MOCK_SECRET
+from mlplat.render._objects import REDACTED
 
 runner = CliRunner()
 
@@ -121,3 +125,23 @@ def test_json_summary_is_machine_readable(tmp_path: Path) -> None:
         data["requests"]["objects"]["cpu_millicores"]
         + data["requests"]["chart_pods"]["cpu_millicores"]
     )
+
+
+def test_outputs_never_print_a_secret(tmp_path: Path) -> None:
+    config = tmp_path / "platform.yaml"
+    config.write_text("domain: ml.example.com\n", encoding="utf-8")
+    result = runner.invoke(app, ["render", "-o", str(tmp_path / "o"), "-c", str(config), "--json"])
+    assert result.exit_code == 0, result.output
+    exports = json.loads(result.stdout)["exports"]
+    assert exports["mlflow_url"] == "https://mlflow.ml.example.com"
+    assert exports["auth_password"] == REDACTED
+    assert MOCK_SECRET not in result.output
+
+
+def test_the_command_module_imports_no_pulumi() -> None:
+    """`mlplat --help` stays light: pulumi is imported inside the command only."""
+    code = (
+        "import sys, mlplat._cli, mlplat.commands.render; "
+        "sys.exit(int(any(m.split('.')[0].startswith('pulumi') for m in sys.modules)))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -99,7 +99,17 @@ class RenderSummary:
             ("jobs (run to completion)", fp.jobs_cpu, fp.jobs_memory),
         ):
             lines.append(f"  {label:<30} {cpu / 1000:6.2f} CPU  {mem / 2**30:6.2f} GiB")
-        for key in ("exposure", "mlflow_port_forward", "argo_port_forward"):
+        keys = (
+            "exposure",
+            "mlflow_url",
+            "argo_url",
+            "models_url_template",
+            "auth_username",
+            "mlflow_port_forward",
+            "argo_port_forward",
+        )
+        lines.append("")
+        for key in keys:
             if self.exports.get(key):
                 lines.append(f"{key}: {self.exports[key]}")
         return "\n".join(lines)
