@@ -10,10 +10,11 @@ Usage: ``python -m <package>.pipeline [--stage NAME] [--resume] [--config PATH] 
 
 from __future__ import annotations
 
-__all__ = ["STAGES", "Stage", "main", "run_pipeline"]
+__all__ = ["STAGES", "Stage", "describe", "main", "run_pipeline"]
 
 import argparse
 import hashlib
+import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -73,6 +74,28 @@ STAGES: tuple[Stage, ...] = (
 )
 
 _STATE = "pipeline_state.json"
+
+
+def describe() -> list[dict[str, Any]]:
+    """The DAG as data, for other runners: each stage's name, inputs and outputs with paths.
+
+    Paths are relative to the artefacts directory. A runner that gives every stage its own
+    container runs ``python -m <package>.pipeline --stage NAME`` with those paths on shared
+    storage; ``--describe`` prints this list as JSON.
+    """
+    return [
+        {
+            "name": stage.name,
+            "inputs": {name: ARTIFACTS[name] for name in stage.inputs},
+            "outputs": {name: ARTIFACTS[name] for name in stage.outputs},
+            "after": sorted({_producer(name) for name in stage.inputs}),
+        }
+        for stage in STAGES
+    ]
+
+
+def _producer(artifact: str) -> str:
+    return next(stage.name for stage in STAGES if artifact in stage.outputs)
 
 
 def _config_hash(ctx: RunContext) -> str:
@@ -177,12 +200,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", type=Path, help="config file (default: ./config.toml)")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks on failure")
+    parser.add_argument(
+        "--describe", action="store_true", help="print the stages and their artefacts as JSON"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit code (0 ok, 1 failure, 2 bad config)."""
     args = _parser().parse_args(argv)
+    if args.describe:
+        print(json.dumps(describe(), indent=2))
+        return 0
     try:
         ctx = RunContext(config=load_config(args.config), root=project_root())
         run_pipeline(ctx, only=args.stage, resume=args.resume)
