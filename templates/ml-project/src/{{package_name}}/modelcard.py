@@ -71,7 +71,8 @@ Decision: {decision}.
 - source: `{source}`
 - snapshot content hash: `{provenance.get("content_hash")}`
 - rows: {provenance.get("rows")}, snapshot created {provenance.get("created_at")}
-- code version: `{code.get("version")}` (git SHA `{code.get("git_sha")}`)
+- code version at ingest: `{code.get("version")}` (git SHA `{code.get("git_sha")}`); \
+at training: `{run.get("code_version", "unknown")}`
 - MLflow run: `{run["run_id"]}`, model `{run["model_uri"]}`
 - features ({len(contract.FEATURES)}): {", ".join(contract.FEATURES)}; target: {contract.TARGET}
 

@@ -124,7 +124,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{data_hash[:8]}") as active:
         mlflow.log_params(_params(config, model))
         mlflow.log_metrics({f"train_{k}": v for k, v in train_metrics.items()})
-        mlflow.set_tags(_tags(ctx, data_hash, versions))
+        tags = _tags(ctx, data_hash, versions)
+        mlflow.set_tags(tags)
         mlflow.log_dict(read_json(Path(snapshot["provenance"])), "data/provenance.json")
         info = mlflow.sklearn.log_model(
             sk_model=model,
@@ -138,6 +139,11 @@ def run(ctx: RunContext) -> dict[str, Any]:
             pip_requirements=[f"{k}=={v}" for k, v in versions.items() if v != "not installed"],
         )
         run_id = active.info.run_id
-    record = {"run_id": run_id, "experiment_id": experiment_id, "data_hash": data_hash}
+    record = {
+        "run_id": run_id,
+        "experiment_id": experiment_id,
+        "data_hash": data_hash,
+        "code_version": tags["code_version"],
+    }
     write_json(ctx.path("train_run"), {**record, "model_uri": info.model_uri})
     return {"run_id": run_id[:8], **{k: round(v, 4) for k, v in train_metrics.items()}}
