@@ -220,6 +220,7 @@ class Pipelines(pulumi.ComponentResource):
         restricted = container_security()
         workflow_pod_security = pod_security()
         chart_pod_security = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+        pdb = {"enabled": True, "minAvailable": 1} if args.replicas > 1 else {"enabled": False}
         return {
             "fullnameOverride": _FULLNAME,
             "crds": {"install": False},
@@ -233,6 +234,7 @@ class Pipelines(pulumi.ComponentResource):
                 "replicas": args.replicas,
                 "podSecurityContext": chart_pod_security,
                 "securityContext": restricted,
+                "pdb": pdb,
                 "workflowNamespaces": [ns],
                 "resources": pods["workflow-controller"].resources(),
                 "workflowDefaults": {
@@ -254,6 +256,7 @@ class Pipelines(pulumi.ComponentResource):
             "server": {
                 "replicas": args.replicas,
                 "podSecurityContext": chart_pod_security,
+                "pdb": pdb,
                 "authModes": ["client"],
                 "secure": False,
                 "resources": pods["argo-server"].resources(),

@@ -135,6 +135,12 @@ def test_prod_runs_more_replicas_than_dev(renders: dict[str, RenderSummary]) -> 
     assert cluster["spec"]["instances"] == 3
     assert cluster["spec"]["storage"]["storageClass"] == "fast-ssd"
     assert any(o["kind"] == "PodDisruptionBudget" for o in prod)
+    charts = yaml.safe_load((renders["prod-exposed"].out_dir / "charts.yaml").read_text("utf-8"))
+    argo = next(c for c in charts["charts"] if c["name"] == "argo-workflows")["values"]
+    assert (
+        argo["controller"]["pdb"] == argo["server"]["pdb"] == {"enabled": True, "minAvailable": 1}
+    )
+    assert argo["controller"]["replicas"] == 2
 
 
 def test_files_are_one_object_each(renders: dict[str, RenderSummary]) -> None:
