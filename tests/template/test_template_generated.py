@@ -47,6 +47,17 @@ def make(project: Path, target: str, timeout: int) -> subprocess.CompletedProces
     )
 
 
+def git_status(project: Path) -> list[str]:
+    result = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.splitlines()
+
+
 def assert_ok(result: subprocess.CompletedProcess[str]) -> None:
     assert result.returncode == 0, (
         f"{result.args}\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
@@ -76,6 +87,7 @@ def test_generated_project_installs_tests_and_trains(tmp_path: Path, name: str):
     assert_ok(make(project, "install", timeout=1200))
     assert_ok(make(project, "lint", timeout=120))
     assert_ok(make(project, "test", timeout=600))
+    assert git_status(project) == [], "the tests must not write into the project"
 
     result = make(project, "pipeline", timeout=300)
     assert_ok(result)
@@ -86,3 +98,5 @@ def test_generated_project_installs_tests_and_trains(tmp_path: Path, name: str):
     assert (project / "artifacts/register/model_card.md").is_file()
     assert list((project / "data/snapshots").glob("*/provenance.json"))
     assert (project / "mlflow.db").is_file()
+    # Everything else the pipeline writes is git-ignored; the reference profile is to be committed.
+    assert git_status(project) == ["?? data/reference/profile.json"]
