@@ -190,6 +190,18 @@ class Serving(pulumi.ComponentResource):
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
                 },
+                # The storage initializer runs inside each InferenceService pod, which the
+                # models namespace holds to Pod Security "restricted".
+                "storage": {
+                    "containerSecurityContext": {
+                        "allowPrivilegeEscalation": False,
+                        "capabilities": {"drop": ["ALL"]},
+                        "privileged": False,
+                        "runAsNonRoot": True,
+                        "runAsUser": 1000,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    }
+                },
                 "modelmesh": {"enabled": False},
                 "localmodel": {"enabled": False},
                 "security": {"autoMountServiceAccountToken": False},
