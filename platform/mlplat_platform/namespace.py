@@ -17,7 +17,7 @@ import pulumi_kubernetes.networking.v1 as networking
 
 from mlplat_platform.k8s import child
 
-__all__ = ["GATEWAY_ACCESS_LABEL", "Flow", "Peer", "secure_namespace"]
+__all__ = ["GATEWAY_ACCESS_LABEL", "Flow", "Peer", "kube_api_egress", "secure_namespace"]
 
 #: Namespaces carrying this label may attach routes to the platform's Gateway.
 GATEWAY_ACCESS_LABEL = "mlplat.io/gateway-access"
@@ -63,9 +63,12 @@ class Flow:
     pod_labels: dict[str, str] = field(default_factory=dict)
 
 
-#: Egress to the Kubernetes API server, which has no stable in-cluster selector.
 def kube_api_egress(pod_labels: dict[str, str] | None = None) -> Flow:
-    """Egress to the Kubernetes API server (443 on the service IP, 6443 on the endpoints)."""
+    """Egress to the Kubernetes API server (443 on the service IP, 6443 on the endpoints).
+
+    The API server has no in-cluster selector, so this allows those ports to any address:
+    the widest flow the platform grants, and only to namespaces whose pods call the API.
+    """
     return Flow(
         name="kube-api",
         direction="egress",
@@ -73,9 +76,6 @@ def kube_api_egress(pod_labels: dict[str, str] | None = None) -> Flow:
         peers=(Peer.anywhere(),),
         pod_labels=pod_labels or {},
     )
-
-
-__all__ += ["kube_api_egress"]
 
 
 def secure_namespace(

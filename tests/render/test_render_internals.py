@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mlplat.render._mock import Registration
+from mlplat.render._objects import objects_and_charts
 from mlplat.render._summary import footprint, parse_cpu, parse_memory
 from mlplat.render._write import dump_yaml, write_tree
 
@@ -75,3 +77,62 @@ def test_previous_files_outside_the_directory_are_never_removed(tmp_path: Path) 
     assert not stale.exists()
     assert written == ["charts.yaml", "ns/configmap-new.yaml"]
     assert json.dumps(written)  # plain strings, ready for the manifest
+
+
+def _registration(type_: str, name: str, inputs: dict[str, object]) -> Registration:
+    return Registration(
+        type=type_,
+        name=name,
+        inputs=inputs,
+        custom=True,
+        protect=False,
+        retain_on_delete=False,
+        parent="",
+        urn="",
+    )
+
+
+def test_auto_named_objects_get_their_logical_name_and_groups_are_expanded() -> None:
+    regs = [
+        _registration(
+            "kubernetes:core/v1:ConfigMap",
+            "settings",
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"namespace": "a"},
+                "data": {"replicas": "2"},
+            },
+        ),
+        _registration(
+            "kubernetes:yaml/v2:ConfigGroup",
+            "crds",
+            {
+                "yaml": "kind: A\napiVersion: v1\nmetadata: {name: x}\n---\n"
+                "kind: B\napiVersion: v1\nmetadata: {name: y}\n"
+            },
+        ),
+        _registration(
+            "kubernetes:helm.sh/v4:Chart",
+            "c",
+            {
+                "chart": "x",
+                "version": "1.0",
+                "values": {"n": 2.0},
+                "repositoryOpts": {"repo": "https://r"},
+                "namespace": "ns",
+            },
+        ),
+        _registration("random:index/randomPassword:RandomPassword", "pw", {"length": 20.0}),
+    ]
+    objects, charts = objects_and_charts(regs)
+    assert [o["metadata"]["name"] for o in objects] == ["settings", "x", "y"]
+    assert list(objects[0])[:3] == ["apiVersion", "kind", "metadata"]
+    assert charts[0].as_dict() == {
+        "name": "c",
+        "repo": "https://r",
+        "chart": "x",
+        "version": "1.0",
+        "namespace": "ns",
+        "values": {"n": 2},
+    }
