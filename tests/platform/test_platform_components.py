@@ -334,3 +334,39 @@ def test_seaweedfs_s3_config_lists_one_identity(run: Runner) -> None:
     envelope = result.named("Secret", "seaweedfs-s3-config").inputs["stringData"]
     config = json.loads(envelope["value"]["s3.json"])
     assert [i["name"] for i in config["identities"]] == ["mlplat"]
+
+
+@pulumi.runtime.test
+def test_gateway_password_output_is_secret_and_matches_the_htpasswd() -> None:
+    pulumi.runtime.set_mocks(_EchoMocks(), preview=False)
+    cm = CertManager("cm3", CertManagerArgs())
+    gateway = Gateway("gw3", GatewayArgs(domain="ml.example.com", cert_manager=cm.chart))
+    assert gateway.password is not None
+
+    def check(args: list[Any]) -> None:
+        password, secret, ref = args
+        assert password == "mock" and secret
+        assert ref == "mlflow.ml.example.com"
+
+    return pulumi.Output.all(
+        gateway.password,
+        pulumi.Output.from_input(gateway.password.is_secret()),
+        gateway.ref.host("mlflow"),
+    ).apply(check)
+
+
+@pulumi.runtime.test
+def test_registry_outputs_say_how_to_reach_it() -> None:
+    pulumi.runtime.set_mocks(_EchoMocks(), preview=False)
+    registry = Registry(
+        "reg3",
+        RegistryArgs(database=_db(), object_store=_s3(), replicas=1, cpu="100m", memory="512Mi"),
+    )
+
+    def check(args: list[Any]) -> None:
+        internal, forward = args
+        assert internal == "http://mlflow.mlplat-registry.svc.cluster.local:5000"
+        assert forward.endswith("port-forward svc/mlflow 5000:5000")
+
+    assert registry.url is None
+    return pulumi.Output.all(registry.internal_url, registry.port_forward).apply(check)
