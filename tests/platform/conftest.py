@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -17,3 +17,12 @@ def run() -> Callable[[Callable[[], Any]], Run]:
         return Run(*run_mocked(program))
 
     return _run
+
+
+@pytest.fixture(autouse=True)
+def _reset_pulumi_runtime() -> Iterator[None]:
+    """Tests that call set_mocks must not leave mocks behind for the rest of the session."""
+    yield
+    from pulumi.runtime import settings
+
+    settings.reset_options()
