@@ -94,6 +94,7 @@ class Worker:
         self.stopped: asyncio.Future[int] = loop.create_future()
         self._server: asyncio.AbstractServer | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self.supervisor: int | None = None  # parent pid to watch; a worker never outlives it
 
     async def start(self, sock: socket.socket) -> None:
         """Listen on `sock`, start the log writer and the sweeper, and begin loading the model."""
@@ -127,6 +128,9 @@ class Worker:
         while True:
             await asyncio.sleep(1.0)
             self.app.sweep()
+            if self.supervisor is not None and os.getppid() != self.supervisor:
+                log.error("the supervisor process is gone; draining and exiting")
+                self.request_stop()
 
 
 def run_worker(
@@ -145,6 +149,8 @@ def run_worker(
         loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     worker = Worker(settings, table=table, index=index, make_loader=make_loader, loop=loop)
+    if settings.workers > 1:
+        worker.supervisor = os.getppid()
     loop.add_signal_handler(signal.SIGTERM, worker.request_stop)
     loop.add_signal_handler(signal.SIGINT, worker.request_stop)
     loop.add_signal_handler(signal.SIGHUP, worker.app.start_loading)
