@@ -15,7 +15,7 @@ import pulumi
 from mlplat_platform.certmanager import CertManager, CertManagerArgs
 from mlplat_platform.config import ConfigError, PlatformConfig
 from mlplat_platform.database import Database, DatabaseArgs
-from mlplat_platform.endpoints import DatabaseEndpoint, GatewayRef, S3Endpoint
+from mlplat_platform.endpoints import DatabaseEndpoint, S3Endpoint
 from mlplat_platform.gateway import Backend, Gateway, GatewayArgs
 from mlplat_platform.k8s import NAMESPACES
 from mlplat_platform.objectstore import ObjectStore, ObjectStoreArgs
@@ -94,36 +94,10 @@ def build_platform(
         if c.cert_manager
         else None
     )
-    gateway_ref: GatewayRef | None = None
     exports: dict[str, Any] = {"profile": config.profile}
-    if config.exposed and cert_manager is not None and config.domain is not None:
-        backends = [
-            Backend(namespace=n, port=p)
-            for enabled, n, p in (
-                (c.registry, ns.registry, MLFLOW_PORT),
-                (c.pipelines, ns.pipelines, SERVER_PORT),
-                (c.serving, ns.models, MODEL_PORT),
-            )
-            if enabled
-        ]
-        oidc_secret = secrets.require("oidc_client_secret", "oidc") if config.oidc else None
-        gateway = Gateway(
-            "gateway",
-            GatewayArgs(
-                domain=config.domain,
-                cert_manager=cert_manager.chart,
-                backends=tuple(backends),
-                username=config.auth_username,
-                oidc=config.oidc,
-                oidc_client_secret=oidc_secret,
-                cluster_issuer=config.cluster_issuer,
-                service_type=config.gateway_service_type,
-                replicas=size.replicas,
-                disruption_budget=size.disruption_budgets,
-            ),
-            opts=k8s,
-        )
-        gateway_ref = gateway.ref
+    gateway = _gateway(config, secrets, cert_manager, k8s) if cert_manager else None
+    gateway_ref = gateway.ref if gateway is not None else None
+    if gateway is not None:
         exports["auth_username"] = gateway.username
         if gateway.password is not None:
             exports["auth_password"] = pulumi.Output.secret(gateway.password)
@@ -199,6 +173,44 @@ def build_platform(
     for key, value in exports.items():
         pulumi.export(key, value)
     return exports
+
+
+def _gateway(
+    config: PlatformConfig,
+    secrets: PlatformSecrets,
+    cert_manager: CertManager,
+    k8s: pulumi.ResourceOptions,
+) -> Gateway | None:
+    """The gateway, when there is a domain to serve; it may forward only to enabled apps."""
+    if not config.exposed or config.domain is None:
+        return None
+    c, ns, size = config.components, NAMESPACES, config.sizing
+    backends = tuple(
+        Backend(namespace=n, port=p)
+        for enabled, n, p in (
+            (c.registry, ns.registry, MLFLOW_PORT),
+            (c.pipelines, ns.pipelines, SERVER_PORT),
+            (c.serving, ns.models, MODEL_PORT),
+        )
+        if enabled
+    )
+    oidc_secret = secrets.require("oidc_client_secret", "oidc") if config.oidc else None
+    return Gateway(
+        "gateway",
+        GatewayArgs(
+            domain=config.domain,
+            cert_manager=cert_manager.chart,
+            backends=backends,
+            username=config.auth_username,
+            oidc=config.oidc,
+            oidc_client_secret=oidc_secret,
+            cluster_issuer=config.cluster_issuer,
+            service_type=config.gateway_service_type,
+            replicas=size.replicas,
+            disruption_budget=size.disruption_budgets,
+        ),
+        opts=k8s,
+    )
 
 
 def _provider(config: PlatformConfig) -> pulumi.ProviderResource:
