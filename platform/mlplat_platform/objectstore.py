@@ -256,7 +256,8 @@ class ObjectStore(pulumi.ComponentResource):
         after: list[pulumi.Resource],
     ) -> batch.Job:
         # The Job's name carries a hash of what it does, so a change runs a new Job.
-        digest = hashlib.sha256(f"{args.bucket}{_BUCKET_SCRIPT}".encode()).hexdigest()[:8]
+        spec = f"{args.bucket}|{versions.MLFLOW_IMAGE}|{_BUCKET_SCRIPT}"
+        digest = hashlib.sha256(spec.encode()).hexdigest()[:8]
         job_labels = labels(f"{_NAME}-buckets", "object-store")
         return batch.Job(
             f"{name}-buckets",
