@@ -145,3 +145,15 @@ def test_the_command_module_imports_no_pulumi() -> None:
         "sys.exit(int(any(m.split('.')[0].startswith('pulumi') for m in sys.modules)))"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_render_needs_no_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("network access attempted during render")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    result = runner.invoke(app, ["render", "-o", str(tmp_path / "o"), "--profile", "prod"])
+    assert result.exit_code == 0, result.output
