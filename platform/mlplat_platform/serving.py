@@ -202,7 +202,6 @@ class Serving(pulumi.ComponentResource):
                         "seccompProfile": {"type": "RuntimeDefault"},
                     }
                 },
-                "modelmesh": {"enabled": False},
                 "localmodel": {"enabled": False},
                 "security": {"autoMountServiceAccountToken": False},
             }
