@@ -157,3 +157,12 @@ def test_render_needs_no_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(socket, "create_connection", refuse)
     result = runner.invoke(app, ["render", "-o", str(tmp_path / "o"), "--profile", "prod"])
     assert result.exit_code == 0, result.output
+
+
+def test_out_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "file.yaml"
+    target.write_text("x", encoding="utf-8")
+    result = runner.invoke(app, ["render", "-o", str(target)])
+    assert result.exit_code == 2
+    assert "is not a directory" in result.stderr
+    assert target.read_text(encoding="utf-8") == "x"
