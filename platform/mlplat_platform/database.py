@@ -177,7 +177,6 @@ class Database(pulumi.ComponentResource):
         pin = versions.CLOUDNATIVE_PG
         values = {
             "crds": {"create": True},
-            "config": {"clusterWide": True},
             "monitoring": {"podMonitorEnabled": False},
             "resources": versions.chart_pods("cloudnative-pg")["operator"].resources(),
         }
