@@ -104,17 +104,18 @@ def build_platform(
     s3, s3_after = _object_store(config, secrets, k8s)
     registry_ns = ns.registry if c.registry else None
     if c.registry and s3 is not None:
+        database, database_after = _database(config, secrets, k8s)
         registry = Registry(
             "registry",
             RegistryArgs(
-                database=_database(config, secrets, k8s),
+                database=database,
                 object_store=s3,
                 replicas=size.replicas,
                 cpu=size.mlflow_cpu,
                 memory=size.mlflow_memory,
                 disruption_budget=size.disruption_budgets,
                 gateway=gateway_ref,
-                after=s3_after,
+                after=s3_after + database_after,
                 clients=tuple(
                     n
                     for on, n in (
@@ -278,7 +279,8 @@ def _object_store(
 
 def _database(
     config: PlatformConfig, secrets: PlatformSecrets, k8s: pulumi.ResourceOptions
-) -> DatabaseEndpoint:
+) -> tuple[DatabaseEndpoint, tuple[pulumi.Resource, ...]]:
+    """The database endpoint, and what must exist before a client's schema Job runs."""
     external = config.database_external
     if external is not None:
         return DatabaseEndpoint(
@@ -289,7 +291,7 @@ def _database(
             password=secrets.require("db_password", "database.external"),
             sslmode=external.sslmode,
             namespace=None,
-        )
+        ), ()
     size = config.sizing
     database = Database(
         "database",
@@ -303,4 +305,4 @@ def _database(
         ),
         opts=k8s,
     )
-    return database.endpoint
+    return database.endpoint, (database.cluster,)

@@ -150,3 +150,10 @@ def test_the_pulumi_cli_program_runs_the_same_platform(run: Runner, tmp_path: An
     assert not result.of_type("mlplat:index:Serving")
     cluster = result.one(":Cluster", "database-cluster")
     assert cluster.inputs["spec"]["instances"] == 3.0
+
+
+def test_schema_job_waits_for_the_bucket_and_the_database(run: Runner) -> None:
+    result = run(lambda: build_platform(load_config(None)))
+    job = result.one(":Job", "registry-db-upgrade")
+    assert result.depends_on(job, result.one(":Cluster", "database-cluster"))
+    assert result.depends_on(job, result.one(":Job", "object-store-buckets"))
