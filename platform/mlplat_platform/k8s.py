@@ -16,6 +16,7 @@ import pulumi
 __all__ = [
     "DIGEST_SKIP",
     "NAMESPACES",
+    "SLOW_START",
     "Namespaces",
     "checkov_skips",
     "child",
@@ -31,6 +32,10 @@ DIGEST_SKIP = (
     "CKV_K8S_43",
     "tag pinned in mlplat_platform/versions.py; digests cannot be resolved offline",
 )
+
+#: Await time for workloads whose first start pulls a large image (MLflow's ``-full`` image is
+#: over a gigabyte) or waits for a database: Pulumi's 10-minute default is too tight on a laptop.
+SLOW_START = pulumi.CustomTimeouts(create="30m", update="30m")
 
 #: The non-root user every mlplat-owned container runs as (above 10000, so it never
 #: collides with a host user; checkov CKV_K8S_40).

@@ -23,6 +23,7 @@ from mlplat_platform.endpoints import S3Endpoint
 from mlplat_platform.k8s import (
     DIGEST_SKIP,
     NAMESPACES,
+    SLOW_START,
     checkov_skips,
     child,
     container_security,
@@ -178,7 +179,9 @@ class ObjectStore(pulumi.ComponentResource):
                     "spec": self._pod_spec(args, s3_config_name=f"{_NAME}-s3-config"),
                 },
             },
-            opts=child(self, depends_on=[ns, self.volume, s3_config, sa]),
+            opts=child(
+                self, depends_on=[ns, self.volume, s3_config, sa], custom_timeouts=SLOW_START
+            ),
         )
         service = core.Service(
             f"{name}-service",
@@ -317,5 +320,5 @@ class ObjectStore(pulumi.ComponentResource):
                     },
                 },
             },
-            opts=child(self, depends_on=[credentials, *after]),
+            opts=child(self, depends_on=[credentials, *after], custom_timeouts=SLOW_START),
         )

@@ -24,6 +24,7 @@ from mlplat_platform.endpoints import DatabaseEndpoint, GatewayRef, S3Endpoint
 from mlplat_platform.k8s import (
     DIGEST_SKIP,
     NAMESPACES,
+    SLOW_START,
     checkov_skips,
     child,
     container_security,
@@ -164,7 +165,7 @@ class Registry(pulumi.ComponentResource):
                 "selector": {"matchLabels": selector},
                 "template": {"metadata": {"labels": app}, "spec": self._server_pod(args, env)},
             },
-            opts=child(self, depends_on=[upgrade]),
+            opts=child(self, depends_on=[upgrade], custom_timeouts=SLOW_START),
         )
         core.Service(
             f"{name}-service",
@@ -316,5 +317,5 @@ class Registry(pulumi.ComponentResource):
                     },
                 },
             },
-            opts=child(self, depends_on=after),
+            opts=child(self, depends_on=after, custom_timeouts=SLOW_START),
         )
