@@ -81,20 +81,30 @@ def compare_with_champion(
     }
 
 
-def _champion_primary(ctx: RunContext, frame: pd.DataFrame) -> tuple[float | None, str | None]:
-    """The current champion's primary metric on ``frame``, or ``None`` when there is none."""
+def _champion_primary(
+    ctx: RunContext, frame: pd.DataFrame
+) -> tuple[float | None, str | None, str | None]:
+    """The champion's primary metric on ``frame``, its version, and why it is missing if so.
+
+    A champion that cannot score this data (for example after a contract change renamed a
+    feature) is reported, not compared: moving ``champion`` then stays a deliberate decision.
+    """
     import mlflow
     from mlflow.exceptions import MlflowException
 
     name = ctx.config.registry.model_name
     try:
-        version = ctx.client.get_model_version_by_alias(name, "champion")
+        version = str(ctx.client.get_model_version_by_alias(name, "champion").version)
     except MlflowException:
-        return None, None
-    model = mlflow.sklearn.load_model(f"models:/{name}@champion")
-    y_pred, y_score = predict(ctx.config, model, frame)
+        return None, None, None
+    try:
+        model = mlflow.sklearn.load_model(f"models:/{name}@champion")
+        y_pred, y_score = predict(ctx.config, model, frame)
+    except (MlflowException, ValueError, KeyError, AttributeError) as error:
+        note = f"champion version {version} cannot score this test split ({error}): not compared"
+        return None, version, note
     metrics = score(ctx.config.problem_type, frame[contract.TARGET].to_numpy(), y_pred, y_score)
-    return metrics[ctx.config.evaluate.primary_metric], str(version.version)
+    return metrics[ctx.config.evaluate.primary_metric], version, None
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
@@ -107,9 +117,11 @@ def run(ctx: RunContext) -> dict[str, Any]:
     test = pd.read_parquet(ctx.require("test_set", producer="split"))
     model = mlflow.sklearn.load_model(trained["model_uri"])
     y_pred, y_score = predict(ctx.config, model, test)
-    champion, champion_version = _champion_primary(ctx, test)
+    champion, champion_version, note = _champion_primary(ctx, test)
     report = gates(ctx.config, test, y_pred, y_score, champion)
     report["champion"]["version"] = champion_version
+    if note:
+        report["champion"]["reason"] = note
     report.update(run_id=trained["run_id"], data_hash=trained["data_hash"], rows=len(test))
 
     out = ctx.path("evaluation").parent
