@@ -318,8 +318,9 @@ class ServingApp:
             if out is None:
                 return self._send(conn, slot, status, _error(message))
             self.metrics.observe_latency(self.loop.time() - started)
-            self._send(conn, slot, 200, encode(model, parsed, out))
+            # Queued before the reply goes out: a client that saw the reply can rely on the record.
             self.plog.offer(model.version, parsed.keys, parsed.features, out.predict, out.proba)
+            self._send(conn, slot, 200, encode(model, parsed, out))
 
         try:
             self.batcher.submit(Job(parsed.features, deadline, done))
