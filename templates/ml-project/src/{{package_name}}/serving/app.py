@@ -23,6 +23,7 @@ from .batcher import Batcher, Job, Overloaded, measure_cost
 from .codec import (
     Parsed,
     RequestError,
+    datatype,
     encode_infer,
     encode_invocations,
     parse_infer,
@@ -31,7 +32,7 @@ from .codec import (
 from .metrics import Metrics
 from .model import LoadedModel
 from .monitor import DriftMonitor, PredictionLog
-from .predict import Predictions
+from .predict import Predictions, predict_arrays
 from .settings import ServeSettings
 
 if TYPE_CHECKING:
@@ -85,6 +86,7 @@ class ServingApp:
         self._reload_lock = threading.Lock()
         self._closing_idle = False
         self.on_fatal: Callable[[], None] | None = None
+        self._outputs: list[dict[str, Any]] = []
 
     # loading -----------------------------------------------------------------------------------
     def start_loading(self) -> None:
@@ -98,6 +100,7 @@ class ServingApp:
         try:
             model = self.loader()
             cost = measure_cost(model, _warm_rows(model))
+            sample = predict_arrays(model.estimator, _warm_rows(model))
         except Exception as exc:  # reported on readiness and in the log; the old model stays
             self.load_error = str(exc)
             log.error("model load failed: %s", exc)
@@ -105,13 +108,23 @@ class ServingApp:
             return
         finally:
             self._reload_lock.release()
-        self.loop.call_soon_threadsafe(self._install, model, cost)
+        self.loop.call_soon_threadsafe(self._install, model, cost, sample)
 
     def _load_failed(self) -> None:
         if self.model is None and self.on_fatal is not None:
             self.on_fatal()
 
-    def _install(self, model: LoadedModel, cost: Any) -> None:
+    def _install(self, model: LoadedModel, cost: Any, sample: Predictions) -> None:
+        self._outputs = [{"name": "predict", "datatype": datatype(sample.predict), "shape": [-1]}]
+        if sample.proba is not None:
+            self._outputs.append(
+                {
+                    "name": "predict_proba",
+                    "datatype": "FP64",
+                    "shape": [-1, sample.proba.shape[1]],
+                    "parameters": {"classes": sample.classes},
+                }
+            )
         self.model = model
         self.batcher.model = model
         self.batcher.cost = cost
@@ -236,9 +249,7 @@ class ServingApp:
         return None
 
     def _model_metadata(self, model: LoadedModel) -> bytes:
-        outputs = [{"name": "predict", "datatype": "FP64", "shape": [-1]}]
-        if model.problem_type == "classification":
-            outputs.append({"name": "predict_proba", "datatype": "FP64", "shape": [-1, -1]})
+        outputs = self._outputs
         return orjson.dumps(
             {
                 "name": model.name,

@@ -252,7 +252,8 @@ def _columns_to_records(columns: dict[str, Any], model: LoadedModel, where: str)
     return [{c: columns[c][i] for c in columns} for i in range(n)]
 
 
-def _datatype(arr: np.ndarray) -> str:
+def datatype(arr: np.ndarray) -> str:
+    """The OIP datatype name of a numpy array's values."""
     kind = arr.dtype.kind
     if kind == "f":
         return "FP64"
@@ -274,7 +275,7 @@ def encode_infer(model: LoadedModel, parsed: Parsed, out: Predictions) -> bytes:
         {
             "name": "predict",
             "shape": [n],
-            "datatype": _datatype(out.predict),
+            "datatype": datatype(out.predict),
             "data": _plain(out.predict),
         }
     ]
@@ -310,6 +311,7 @@ def encode_invocations(model: LoadedModel, parsed: Parsed, out: Predictions) -> 
 
 __all__ = [
     "Parsed",
+    "datatype",
     "RequestError",
     "encode_infer",
     "encode_invocations",

@@ -71,6 +71,8 @@ class Worker:
     ) -> None:
         self.loop = loop
         self.metrics = Metrics(table, index)
+        self.metrics.set("ready", 0)  # a restarted worker starts unready, whatever its row held
+        self.metrics.set("draining", 0)
         self.registry = CircuitBreaker("registry", failure_threshold=3, reset_s=30.0)
         self.sink_breaker = CircuitBreaker("log_sink", failure_threshold=5, reset_s=10.0)
         sink = FileSink(settings.log_dir, worker=index) if settings.log_dir else None
