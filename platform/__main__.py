@@ -1,10 +1,11 @@
 """The Pulumi program for those who prefer the Pulumi CLI (``pulumi up`` in this folder).
 
 It only wires configuration into `mlplat_platform.build_platform`, the same function that
-``mlplat up`` and ``mlplat render`` run. Configuration: ``mlplat:profile`` (dev or prod),
-``mlplat:config_file`` (a platform config YAML), and the secrets ``mlplat:db_password``,
-``mlplat:s3_access_key_id``, ``mlplat:s3_secret_access_key`` and ``mlplat:oidc_client_secret``
-when the config uses external services or OIDC.
+``mlplat up`` and ``mlplat render`` run. The project is named ``mlplat``, so its own keys
+(declared in Pulumi.yaml) are ``mlplat:profile`` (dev or prod; empty keeps the config file's
+``profile``) and ``mlplat:config_file`` (a platform config YAML), next to the secrets
+``mlplat:db_password``, ``mlplat:s3_access_key_id``, ``mlplat:s3_secret_access_key`` and
+``mlplat:oidc_client_secret`` when the config uses external services or OIDC.
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ class Registration:
 
 
 def run_mocked(
-    program: Callable[[], Any], *, project: str = "mlplat-platform", stack: str = "render"
+    program: Callable[[], Any], *, project: str = "mlplat", stack: str = "render"
 ) -> tuple[list[Registration], Any]:
     """Run ``program`` under mocks in a fresh context; return registrations and its result.
 
