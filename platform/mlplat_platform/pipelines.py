@@ -246,6 +246,17 @@ class Pipelines(pulumi.ComponentResource):
                     }
                 },
             },
+            # Workflow pods run in this namespace under Pod Security "restricted": the pod
+            # context above is not enough, every container needs its own. The controller
+            # merges these defaults into each step's main container and into the executor's
+            # init and wait containers; a step may still override them in its template.
+            "mainContainer": {
+                "securityContext": restricted,
+                "resources": {
+                    "requests": {"cpu": "100m", "memory": "256Mi"},
+                    "limits": {"cpu": "1", "memory": "1Gi"},
+                },
+            },
             "executor": {
                 "resources": {
                     "requests": {"cpu": "10m", "memory": "64Mi"},

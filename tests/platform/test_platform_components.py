@@ -244,6 +244,28 @@ def test_pipelines_apply_crds_and_use_client_auth(run: Runner) -> None:
     }
 
 
+def _assert_restricted(context: dict[str, Any], where: str) -> None:
+    """A container security context that Pod Security ``restricted`` admits, and more."""
+    assert context["allowPrivilegeEscalation"] is False, where
+    assert context["capabilities"] == {"drop": ["ALL"]}, where
+    assert context["runAsNonRoot"] is True, where
+    assert context["seccompProfile"] == {"type": "RuntimeDefault"}, where
+    assert context["readOnlyRootFilesystem"] is True, where
+
+
+def test_workflow_pods_pass_pod_security_restricted(run: Runner) -> None:
+    """Every container of a workflow pod (main, init, wait) gets a restricted context."""
+    result = run(lambda: Pipelines("pl", PipelinesArgs(object_store=_s3())))
+    values = _chart(result, versions.ARGO_WORKFLOWS.chart)["values"]
+    pod = values["controller"]["workflowDefaults"]["spec"]["securityContext"]
+    assert pod["runAsNonRoot"] is True and pod["seccompProfile"] == {"type": "RuntimeDefault"}
+    for key in ("mainContainer", "executor"):
+        _assert_restricted(values[key]["securityContext"], key)
+        assert set(values[key]["resources"]) == {"requests", "limits"}, key
+    labels = result.named("Namespace", "mlplat-pipelines").inputs["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
 def test_serving_gives_models_storage_credentials(run: Runner) -> None:
     def program() -> None:
         cm = CertManager("cm", CertManagerArgs())
