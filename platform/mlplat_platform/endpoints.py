@@ -14,7 +14,7 @@ import pulumi_kubernetes.core.v1 as core
 
 from mlplat_platform.k8s import child
 
-__all__ = ["DatabaseEndpoint", "GatewayRef", "S3Endpoint"]
+__all__ = ["DatabaseEndpoint", "GatewayRef", "S3Clients", "S3Endpoint"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,6 +74,30 @@ class S3Endpoint:
                 additional_secret_outputs=["data", "stringData"],
             ),
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class S3Clients:
+    """The object store as each consumer sees it: same bucket, its own credentials.
+
+    Separate identities keep a leaked key small: the models namespace (InferenceServices only
+    read) cannot write or delete, and none of the consumers can administer the store. An
+    external bucket comes with one key pair from config, which `shared` hands to all three.
+
+    Attributes:
+        registry: MLflow's endpoint (read, write, list, tag).
+        pipelines: Argo workflow pods' endpoint (read, write, list, tag).
+        models: KServe's storage initializer's endpoint (read and list only).
+    """
+
+    registry: S3Endpoint
+    pipelines: S3Endpoint
+    models: S3Endpoint
+
+    @classmethod
+    def shared(cls, endpoint: S3Endpoint) -> S3Clients:
+        """One endpoint for every consumer (an external bucket with one key pair)."""
+        return cls(registry=endpoint, pipelines=endpoint, models=endpoint)
 
 
 @dataclass(frozen=True, kw_only=True)

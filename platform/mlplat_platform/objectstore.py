@@ -8,6 +8,7 @@ created by a Job owned here, not by a Helm hook (``helm.v4.Chart`` drops hooks).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import pulumi_kubernetes.core.v1 as core
 import pulumi_random as random
 
 from mlplat_platform import versions
-from mlplat_platform.endpoints import S3Endpoint
+from mlplat_platform.endpoints import S3Clients, S3Endpoint
 from mlplat_platform.k8s import (
     DIGEST_SKIP,
     NAMESPACES,
@@ -37,6 +38,14 @@ __all__ = ["ObjectStore", "ObjectStoreArgs"]
 
 S3_PORT = 8333
 _NAME = "seaweedfs"
+#: The bucket Job's identity: creating buckets needs SeaweedFS's ``Admin`` action.
+_ADMIN_ACTIONS = ("Admin", "Read", "List", "Tagging", "Write")
+#: Consumer identities and their actions, each limited to the platform's bucket.
+_CONSUMERS: dict[str, tuple[str, ...]] = {
+    "mlflow": ("Read", "Write", "List", "Tagging"),
+    "argo": ("Read", "Write", "List", "Tagging"),
+    "models": ("Read", "List"),  # InferenceServices only read models
+}
 _BUCKET_SCRIPT = """
 import time, boto3, botocore.exceptions as e, os
 s3 = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"], region_name="us-east-1")
@@ -53,6 +62,12 @@ for bucket in os.environ["BUCKETS"].split(","):
         s3.create_bucket(Bucket=bucket)
     print("bucket ready:", bucket)
 """
+
+
+def _identities_digest(args: ObjectStoreArgs) -> str:
+    """A digest of who may do what (never of the keys), to restart SeaweedFS when it changes."""
+    shape = json.dumps([args.bucket, _ADMIN_ACTIONS, _CONSUMERS], sort_keys=True)
+    return hashlib.sha256(shape.encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,15 +94,15 @@ class ObjectStoreArgs:
 
 
 class ObjectStore(pulumi.ComponentResource):
-    """SeaweedFS with generated S3 credentials, a protected volume and its bucket.
+    """SeaweedFS with an S3 identity per consumer, a protected volume and its bucket.
 
     Attributes:
-        endpoint: The S3 endpoint, with secret credentials, for consumers.
+        clients: The S3 endpoint for each consumer, each with its own secret credentials.
         volume: The data volume (protected, retained on delete).
         bucket_job: The Job that creates the bucket; consumers depend on it.
     """
 
-    endpoint: S3Endpoint
+    clients: S3Clients
     volume: core.PersistentVolumeClaim
     bucket_job: batch.Job
 
@@ -115,29 +130,9 @@ class ObjectStore(pulumi.ComponentResource):
         ]
         ns = secure_namespace(ns_name, parent=self, flows=flows, protect=True)
         deps = child(self, depends_on=[ns])
-        access = random.RandomPassword(
-            f"{name}-access-key", length=20, special=False, lower=False, opts=child(self)
-        )
-        secret = random.RandomPassword(
-            f"{name}-secret-key", length=40, special=False, opts=child(self)
-        )
-        # Generated keys are secret: mark them so explicitly, whatever the provider reports.
-        access_key_id = pulumi.Output.secret(access.result)
-        secret_access_key = pulumi.Output.secret(secret.result)
-        config = pulumi.Output.all(access_key_id, secret_access_key).apply(
-            lambda keys: json.dumps(
-                {
-                    "identities": [
-                        {
-                            "name": "mlplat",
-                            "credentials": [{"accessKey": keys[0], "secretKey": keys[1]}],
-                            "actions": ["Admin", "Read", "List", "Tagging", "Write"],
-                        }
-                    ],
-                },
-                indent=2,
-            )
-        )
+        admin_keys = self._keys(name)
+        consumer_keys = {who: self._keys(f"{name}-{who}") for who in _CONSUMERS}
+        config = self._identities(args.bucket, admin_keys, consumer_keys)
         s3_config = core.Secret(
             f"{name}-s3-config",
             metadata={"name": f"{_NAME}-s3-config", "namespace": ns_name},
@@ -175,7 +170,11 @@ class ObjectStore(pulumi.ComponentResource):
                 "strategy": {"type": "Recreate"},
                 "selector": {"matchLabels": selector},
                 "template": {
-                    "metadata": {"labels": app},
+                    # SeaweedFS reads s3.json at start: a new identity set rolls the pod.
+                    "metadata": {
+                        "labels": app,
+                        "annotations": {"mlplat.io/s3-identities": _identities_digest(args)},
+                    },
                     "spec": self._pod_spec(args, s3_config_name=f"{_NAME}-s3-config"),
                 },
             },
@@ -193,20 +192,65 @@ class ObjectStore(pulumi.ComponentResource):
             opts=deps,
         )
         host = f"{_NAME}.{ns_name}.svc.cluster.local:{S3_PORT}"
-        self.endpoint = S3Endpoint(
+        admin = S3Endpoint(
             url=f"http://{host}",
             host=host,
             bucket=args.bucket,
             region="us-east-1",
             insecure=True,
-            access_key_id=access_key_id,
-            secret_access_key=secret_access_key,
+            access_key_id=admin_keys[0],
+            secret_access_key=admin_keys[1],
         )
-        client_secret = self.endpoint.credentials_secret(
+
+        def scoped(who: str) -> S3Endpoint:
+            access, secret = consumer_keys[who]
+            return dataclasses.replace(admin, access_key_id=access, secret_access_key=secret)
+
+        self.clients = S3Clients(
+            registry=scoped("mlflow"), pipelines=scoped("argo"), models=scoped("models")
+        )
+        # The admin key stays in this namespace, for the bucket Job only.
+        client_secret = admin.credentials_secret(
             f"{_NAME}-client", ns_name, parent=self, depends_on=[ns]
         )
-        self.bucket_job = self._bucket_job(name, args, client_secret, [server, service])
-        self.register_outputs({"endpoint": self.endpoint.url, "bucket": args.bucket})
+        self.bucket_job = self._bucket_job(name, args, admin.url, client_secret, [server, service])
+        self.register_outputs({"endpoint": admin.url, "bucket": args.bucket})
+
+    def _keys(self, prefix: str) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """A generated access key and secret key, marked secret whatever the provider says."""
+        access = random.RandomPassword(
+            f"{prefix}-access-key", length=20, special=False, lower=False, opts=child(self)
+        )
+        secret = random.RandomPassword(
+            f"{prefix}-secret-key", length=40, special=False, opts=child(self)
+        )
+        return pulumi.Output.secret(access.result), pulumi.Output.secret(secret.result)
+
+    @staticmethod
+    def _identities(
+        bucket: str,
+        admin: tuple[pulumi.Output[str], pulumi.Output[str]],
+        consumers: dict[str, tuple[pulumi.Output[str], pulumi.Output[str]]],
+    ) -> pulumi.Output[str]:
+        """SeaweedFS's ``s3.json``: the admin, and each consumer limited to ``bucket``."""
+        names = ["admin", *consumers]
+        actions = [list(_ADMIN_ACTIONS)] + [
+            [f"{action}:{bucket}" for action in _CONSUMERS[who]] for who in consumers
+        ]
+        keys = [admin, *consumers.values()]
+
+        def render(flat: list[str]) -> str:
+            identities = [
+                {
+                    "name": who,
+                    "credentials": [{"accessKey": flat[2 * i], "secretKey": flat[2 * i + 1]}],
+                    "actions": actions[i],
+                }
+                for i, who in enumerate(names)
+            ]
+            return json.dumps({"identities": identities}, indent=2)
+
+        return pulumi.Output.all(*(k for pair in keys for k in pair)).apply(render)
 
     @staticmethod
     def _pod_spec(args: ObjectStoreArgs, *, s3_config_name: str) -> dict[str, object]:
@@ -255,6 +299,7 @@ class ObjectStore(pulumi.ComponentResource):
         self,
         name: str,
         args: ObjectStoreArgs,
+        url: str,
         credentials: core.Secret,
         after: list[pulumi.Resource],
     ) -> batch.Job:
@@ -287,7 +332,7 @@ class ObjectStore(pulumi.ComponentResource):
                                 "imagePullPolicy": "Always",
                                 "command": ["python", "-c", _BUCKET_SCRIPT],
                                 "env": [
-                                    {"name": "S3_ENDPOINT", "value": self.endpoint.url},
+                                    {"name": "S3_ENDPOINT", "value": url},
                                     {"name": "BUCKETS", "value": args.bucket},
                                     {
                                         "name": "AWS_SHARED_CREDENTIALS_FILE",

@@ -15,7 +15,7 @@ import pulumi
 from mlplat_platform.certmanager import CertManager, CertManagerArgs
 from mlplat_platform.config import ConfigError, PlatformConfig
 from mlplat_platform.database import Database, DatabaseArgs
-from mlplat_platform.endpoints import DatabaseEndpoint, S3Endpoint
+from mlplat_platform.endpoints import DatabaseEndpoint, S3Clients, S3Endpoint
 from mlplat_platform.gateway import Backend, Gateway, GatewayArgs
 from mlplat_platform.k8s import NAMESPACES
 from mlplat_platform.objectstore import ObjectStore, ObjectStoreArgs
@@ -109,7 +109,7 @@ def build_platform(
             "registry",
             RegistryArgs(
                 database=database,
-                object_store=s3,
+                object_store=s3.registry,
                 replicas=size.replicas,
                 cpu=size.mlflow_cpu,
                 memory=size.mlflow_memory,
@@ -137,7 +137,7 @@ def build_platform(
         pipelines = Pipelines(
             "pipelines",
             PipelinesArgs(
-                object_store=s3,
+                object_store=s3.pipelines,
                 replicas=size.replicas,
                 registry_namespace=registry_ns,
                 gateway=gateway_ref,
@@ -154,7 +154,7 @@ def build_platform(
         serving = Serving(
             "serving",
             ServingArgs(
-                object_store=s3,
+                object_store=s3.models,
                 cert_manager=cert_manager.chart,
                 registry_namespace=registry_ns,
                 gateway=gateway_ref,
@@ -239,11 +239,12 @@ def _object_store(
     config: PlatformConfig,
     secrets: PlatformSecrets,
     k8s: pulumi.ResourceOptions,
-) -> tuple[S3Endpoint | None, tuple[pulumi.Resource, ...]]:
+) -> tuple[S3Clients | None, tuple[pulumi.Resource, ...]]:
+    """Each consumer's view of the object store, and what must exist before they use it."""
     external = config.object_store_external
     if external is not None:
         host = external.endpoint.split("://", 1)[1].rstrip("/")
-        return S3Endpoint(
+        shared = S3Endpoint(
             url=external.endpoint.rstrip("/"),
             host=host,
             bucket=external.bucket,
@@ -251,7 +252,8 @@ def _object_store(
             insecure=external.endpoint.startswith("http://"),
             access_key_id=secrets.require("s3_access_key_id", "object_store.external"),
             secret_access_key=secrets.require("s3_secret_access_key", "object_store.external"),
-        ), ()
+        )
+        return S3Clients.shared(shared), ()
     if not config.components.object_store:
         return None, ()
     c, ns = config.components, NAMESPACES
@@ -274,7 +276,7 @@ def _object_store(
         ),
         opts=k8s,
     )
-    return store.endpoint, (store.bucket_job,)
+    return store.clients, (store.bucket_job,)
 
 
 def _database(

@@ -84,20 +84,30 @@ def test_object_store_protects_its_data_and_marks_credentials_secret(run: Runner
 
 
 @pulumi.runtime.test
-def test_object_store_outputs_secret_credentials() -> None:
+def test_object_store_gives_each_consumer_its_own_secret_keys() -> None:
     pulumi.runtime.set_mocks(_EchoMocks(), preview=False)
     store = ObjectStore("os2", ObjectStoreArgs(size="1Gi", cpu="10m", memory="64Mi"))
+    clients = store.clients
+    endpoints = (clients.registry, clients.pipelines, clients.models)
 
     def check(args: list[Any]) -> None:
-        url, key, key_is_secret = args
-        assert url == "http://seaweedfs.mlplat-storage.svc.cluster.local:8333"
-        assert key == "mock" and key_is_secret
+        urls, keys, secret_flags = args[:3], args[3:9], args[9:]
+        assert set(urls) == {"http://seaweedfs.mlplat-storage.svc.cluster.local:8333"}
+        assert keys == [
+            "os2-mlflow-access-key",
+            "os2-mlflow-secret-key",
+            "os2-argo-access-key",
+            "os2-argo-secret-key",
+            "os2-models-access-key",
+            "os2-models-secret-key",
+        ]
+        assert all(secret_flags)
 
-    endpoint = store.endpoint
     return pulumi.Output.all(
-        endpoint.url,
-        endpoint.access_key_id,
-        pulumi.Output.from_input(endpoint.secret_access_key.is_secret()),
+        *(e.url for e in endpoints),
+        *(k for e in endpoints for k in (e.access_key_id, e.secret_access_key)),
+        *(pulumi.Output.from_input(e.secret_access_key.is_secret()) for e in endpoints),
+        *(pulumi.Output.from_input(e.access_key_id.is_secret()) for e in endpoints),
     ).apply(check)
 
 
@@ -105,7 +115,8 @@ class _EchoMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
         if args.typ.startswith("random:"):
-            state["result"] = "mock"
+            # Each generated value names its resource, so tests can tell which one flows where.
+            state["result"] = args.name
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
@@ -151,7 +162,7 @@ def test_database_uri_is_secret() -> None:
     def check(args: list[Any]) -> None:
         uri, secret = args
         assert uri == (
-            "postgresql://mlflow:mock@mlplat-db-rw.mlplat-database.svc.cluster.local"
+            "postgresql://mlflow:db2-password@mlplat-db-rw.mlplat-database.svc.cluster.local"
             ":5432/mlflow?sslmode=require"
         )
         assert secret
@@ -350,12 +361,28 @@ def test_cert_manager_chart_is_pinned_and_restricted(run: Runner) -> None:
     assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
 
 
-def test_seaweedfs_s3_config_lists_one_identity(run: Runner) -> None:
-    """The S3 identity file is valid JSON with the generated keys (mocked here)."""
+def test_seaweedfs_identities_are_least_privilege(run: Runner) -> None:
+    """Only the bucket Job's identity administers; consumers act on the bucket alone."""
     result = run(lambda: ObjectStore("os", ObjectStoreArgs(size="1Gi", cpu="1m", memory="1Mi")))
     envelope = result.named("Secret", "seaweedfs-s3-config").inputs["stringData"]
     config = json.loads(envelope["value"]["s3.json"])
-    assert [i["name"] for i in config["identities"]] == ["mlplat"]
+    actions = {i["name"]: i["actions"] for i in config["identities"]}
+    assert actions == {
+        "admin": ["Admin", "Read", "List", "Tagging", "Write"],
+        "mlflow": ["Read:mlplat", "Write:mlplat", "List:mlplat", "Tagging:mlplat"],
+        "argo": ["Read:mlplat", "Write:mlplat", "List:mlplat", "Tagging:mlplat"],
+        "models": ["Read:mlplat", "List:mlplat"],
+    }
+    for identity in config["identities"]:
+        assert len(identity["credentials"]) == 1, identity["name"]
+    # The admin key is written only into the object store's own namespace, for the Job.
+    job = result.one(":Job", "os-buckets")
+    volumes = job.inputs["spec"]["template"]["spec"]["volumes"]
+    assert {"secretName": "seaweedfs-client"} == {
+        k: v for k, v in volumes[0]["secret"].items() if k == "secretName"
+    }
+    template = result.named("Deployment", "seaweedfs").inputs["spec"]["template"]
+    assert template["metadata"]["annotations"]["mlplat.io/s3-identities"]
 
 
 @pulumi.runtime.test
@@ -367,7 +394,7 @@ def test_gateway_password_output_is_secret_and_matches_the_htpasswd() -> None:
 
     def check(args: list[Any]) -> None:
         password, secret, ref = args
-        assert password == "mock" and secret
+        assert password == "gw3-password" and secret
         assert ref == "mlflow.ml.example.com"
 
     return pulumi.Output.all(

@@ -157,3 +157,28 @@ def test_schema_job_waits_for_the_bucket_and_the_database(run: Runner) -> None:
     job = result.one(":Job", "registry-db-upgrade")
     assert result.depends_on(job, result.one(":Cluster", "database-cluster"))
     assert result.depends_on(job, result.one(":Job", "object-store-buckets"))
+
+
+def test_each_consumer_gets_its_own_object_store_identity(run: Runner) -> None:
+    """MLflow, workflow pods and model servers never share a key, and none holds the admin's."""
+    result = run(lambda: build_platform(load_config(None)))
+    keys = {
+        r.name: r.urn
+        for r in result.of_type("random:index/randomPassword:RandomPassword")
+        if r.name.startswith("object-store-")
+    }
+    admin = {keys["object-store-access-key"], keys["object-store-secret-key"]}
+    for namespace, secret, identity in (
+        ("mlplat-registry", "mlflow-s3", "mlflow"),
+        ("mlplat-pipelines", "argo-s3", "argo"),
+        ("mlplat-models", "mlplat-s3", "models"),
+    ):
+        reg = result.named("Secret", secret, namespace)
+        own = {
+            keys[f"object-store-{identity}-access-key"],
+            keys[f"object-store-{identity}-secret-key"],
+        }
+        used = set(reg.dependencies) & set(keys.values())
+        assert used == own, f"{namespace}/{secret} holds keys of {sorted(used)}"
+    client = result.named("Secret", "seaweedfs-client", "mlplat-storage")
+    assert set(client.dependencies) & set(keys.values()) == admin
