@@ -38,6 +38,7 @@ __all__ = ["Backend", "Gateway", "GatewayArgs", "htpasswd_line"]
 
 _XDS_PORT = 18000
 _GATEWAY = "mlplat"
+_HTTPS = "https"
 _CM = "cert-manager.io/v1"
 _EG = "gateway.envoyproxy.io/v1alpha1"
 _GW = "gateway.networking.k8s.io/v1"
@@ -89,7 +90,7 @@ def htpasswd_line(user: str, password: str) -> str:
 
 
 class Gateway(pulumi.ComponentResource):
-    """Envoy Gateway, a Gateway with TLS, and a SecurityPolicy authenticating every route.
+    """Envoy Gateway, a Gateway with TLS, and a SecurityPolicy on its HTTPS listener.
 
     Attributes:
         ref: What routes attach to.
@@ -155,7 +156,7 @@ class Gateway(pulumi.ComponentResource):
         )
         tls = self._certificate(name, args, after_cm)
         gateway = self._gateway(name, args, [chart, tls])
-        self.ref = GatewayRef(name=_GATEWAY, namespace=ns_name, domain=args.domain)
+        self.ref = GatewayRef(name=_GATEWAY, namespace=ns_name, domain=args.domain, section=_HTTPS)
         self._redirect(name, ns_name, child(self, depends_on=[gateway]))
         self.username = args.username
         self.password = self._auth(name, args, child(self, depends_on=[gateway]))
@@ -357,7 +358,7 @@ class Gateway(pulumi.ComponentResource):
                         "allowedRoutes": {"namespaces": {"from": "Same"}},
                     },
                     {
-                        "name": "https",
+                        "name": _HTTPS,
                         "protocol": "HTTPS",
                         "port": 443,
                         "hostname": f"*.{args.domain}",
@@ -398,13 +399,23 @@ class Gateway(pulumi.ComponentResource):
     def _auth(
         self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions
     ) -> pulumi.Output[str] | None:
-        """A SecurityPolicy on the whole Gateway: every route behind it needs a login."""
+        """A SecurityPolicy on the Gateway's HTTPS listener: every route there needs a login.
+
+        Only the HTTPS listener: on the HTTP listener a basic-auth challenge would have the
+        browser send the password in clear text before the redirect to HTTPS. The HTTP
+        listener admits only the redirect route from the gateway's own namespace.
+        """
         secret_opts = pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(additional_secret_outputs=["data", "stringData"])
         )
         target = {
             "targetRefs": [
-                {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": _GATEWAY}
+                {
+                    "group": "gateway.networking.k8s.io",
+                    "kind": "Gateway",
+                    "name": _GATEWAY,
+                    "sectionName": _HTTPS,
+                }
             ]
         }
         password: pulumi.Output[str] | None = None

@@ -325,8 +325,14 @@ def test_gateway_authenticates_every_route(run: Runner, oidc: bool) -> None:
 
     result = run(program)
     policy = result.named("SecurityPolicy", "mlplat-auth").inputs["spec"]
+    # The HTTPS listener only: a challenge on plain HTTP would send the password in clear.
     assert policy["targetRefs"] == [
-        {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "mlplat"}
+        {
+            "group": "gateway.networking.k8s.io",
+            "kind": "Gateway",
+            "name": "mlplat",
+            "sectionName": "https",
+        }
     ]
     if oidc:
         assert policy["oidc"]["provider"]["issuer"] == "https://id.example.com"

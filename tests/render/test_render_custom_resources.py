@@ -69,12 +69,20 @@ def test_routes_attach_to_the_gateway_under_the_domain(
         assert chart_made or (ns, backend["name"]) in services, backend
 
 
-def test_security_policy_protects_the_whole_gateway(
+def test_security_policy_protects_the_https_listener_only(
     exposed: dict[str, list[dict[str, Any]]], renders: dict[str, RenderSummary]
 ) -> None:
     (policy,) = exposed["SecurityPolicy"]
+    (gateway,) = exposed["Gateway"]
     assert policy["apiVersion"] == "gateway.envoyproxy.io/v1alpha1"
-    assert policy["spec"]["targetRefs"][0]["kind"] == "Gateway"
+    (target,) = policy["spec"]["targetRefs"]
+    assert (target["kind"], target["name"]) == ("Gateway", gateway["metadata"]["name"])
+    listeners = {li["name"]: li for li in gateway["spec"]["listeners"]}
+    # Credentials are asked for, and sent, only over TLS.
+    assert listeners[target["sectionName"]]["protocol"] == "HTTPS"
+    for route in exposed["HTTPRoute"]:
+        if route["metadata"]["name"] != "https-redirect":
+            assert {p["sectionName"] for p in route["spec"]["parentRefs"]} == {"https"}
     secret = policy["spec"]["basicAuth"]["users"]["name"]
     assert any(
         s["metadata"]["name"] == secret and ".htpasswd" in s["stringData"]
