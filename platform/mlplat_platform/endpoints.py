@@ -8,6 +8,7 @@ writes its own copy into its own namespace with `S3Endpoint.credentials_secret`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import pulumi
 import pulumi_kubernetes.core.v1 as core
@@ -123,12 +124,18 @@ class DatabaseEndpoint:
     namespace: str | None
 
     def uri(self) -> pulumi.Output[str]:
-        """The SQLAlchemy URI, as a secret output."""
+        """The SQLAlchemy URI, as a secret output.
+
+        User, password and database name are percent-encoded: an external database's
+        password may hold ``@``, ``:``, ``/`` or ``%``, which would otherwise split the URI
+        in the wrong place (SQLAlchemy decodes them again).
+        """
+        user, name = quote(self.user, safe=""), quote(self.name, safe="")
         return pulumi.Output.secret(
             self.password.apply(
                 lambda pw: (
-                    f"postgresql://{self.user}:{pw}@{self.host}:{self.port}/{self.name}"
-                    f"?sslmode={self.sslmode}"
+                    f"postgresql://{user}:{quote(pw, safe='')}@{self.host}:{self.port}/{name}"
+                    f"?sslmode={quote(self.sslmode, safe='')}"
                 )
             )
         )

@@ -171,6 +171,32 @@ def test_database_uri_is_secret() -> None:
     return pulumi.Output.all(uri, pulumi.Output.from_input(uri.is_secret())).apply(check)
 
 
+@pulumi.runtime.test
+def test_database_uri_percent_encodes_credentials() -> None:
+    """An external password with URI delimiters still yields the right user and password."""
+    from urllib.parse import unquote, urlsplit
+
+    password = "p@ss:w/rd%20?#"
+    db = DatabaseEndpoint(
+        host="pg.example.com",
+        port=5432,
+        name="ml flow",
+        user="ml@user",
+        password=pulumi.Output.secret(password),
+        sslmode="require",
+        namespace=None,
+    )
+
+    def check(uri: str) -> None:
+        parts = urlsplit(uri)
+        assert parts.hostname == "pg.example.com" and parts.port == 5432
+        assert unquote(parts.username or "") == "ml@user"
+        assert unquote(parts.password or "") == password
+        assert unquote(parts.path) == "/ml flow" and parts.query == "sslmode=require"
+
+    return db.uri().apply(check)
+
+
 def test_registry_wires_database_store_and_allowed_hosts(run: Runner) -> None:
     result = run(
         lambda: Registry(
