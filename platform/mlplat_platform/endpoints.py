@@ -170,3 +170,16 @@ class GatewayRef:
     def host(self, app: str) -> str:
         """The public host name of ``app``."""
         return f"{app}.{self.domain}"
+
+    @staticmethod
+    def strip_credentials() -> dict[str, object]:
+        """An HTTPRoute filter dropping ``Authorization`` once the gateway has checked it.
+
+        The gateway's shared login must never reach a backend (a compromised or logging app
+        would learn everyone's password). The gateway also strips it for every route on its
+        HTTPS listener, including routes KServe creates; our own routes say so explicitly.
+        """
+        return {
+            "type": "RequestHeaderModifier",
+            "requestHeaderModifier": {"remove": ["Authorization"]},
+        }

@@ -160,6 +160,7 @@ class Gateway(pulumi.ComponentResource):
         self._redirect(name, ns_name, child(self, depends_on=[gateway]))
         self.username = args.username
         self.password = self._auth(name, args, child(self, depends_on=[gateway]))
+        self._strip_credentials(name, args.namespace, child(self, depends_on=[gateway]))
         self.register_outputs({"gateway": _GATEWAY, "domain": args.domain})
 
     def _chart(self, name: str, args: GatewayArgs, after: list[pulumi.Resource]) -> helm.Chart:
@@ -176,6 +177,8 @@ class Gateway(pulumi.ComponentResource):
                     "gateway": {"controllerName": "gateway.envoyproxy.io/gatewayclass-controller"},
                     "provider": {"type": "Kubernetes"},
                     "logging": {"level": {"default": "info"}},
+                    # For the one EnvoyPatchPolicy that strips credentials (`_strip_credentials`).
+                    "extensionApis": {"enableEnvoyPatchPolicy": True},
                 }
             },
         }
@@ -390,6 +393,42 @@ class Gateway(pulumi.ComponentResource):
                                 "requestRedirect": {"scheme": "https", "statusCode": 301},
                             }
                         ]
+                    }
+                ],
+            },
+            opts=opts,
+        )
+
+    def _strip_credentials(self, name: str, ns: str, opts: pulumi.ResourceOptions) -> None:
+        """Drop ``Authorization`` on every route of the HTTPS listener, after authentication.
+
+        Routes we own remove it with an HTTPRoute filter, but KServe creates the inference
+        routes and they carry no such filter. Gateway API has no listener-wide header filter,
+        so this patches the listener's Envoy route table (named ``<ns>/<gateway>/<listener>``
+        by Envoy Gateway): ``request_headers_to_remove`` acts when the request is forwarded,
+        after the basic-auth filter has checked the header.
+        """
+        apiextensions.CustomResource(
+            f"{name}-strip-credentials",
+            api_version=_EG,
+            kind="EnvoyPatchPolicy",
+            metadata={"name": "mlplat-strip-credentials", "namespace": ns},
+            spec={
+                "targetRef": {
+                    "group": "gateway.networking.k8s.io",
+                    "kind": "Gateway",
+                    "name": _GATEWAY,
+                },
+                "type": "JSONPatch",
+                "jsonPatches": [
+                    {
+                        "type": "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
+                        "name": f"{ns}/{_GATEWAY}/{_HTTPS}",
+                        "operation": {
+                            "op": "add",
+                            "path": "/request_headers_to_remove",
+                            "value": ["authorization"],
+                        },
                     }
                 ],
             },

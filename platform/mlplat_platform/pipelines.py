@@ -200,12 +200,7 @@ class Pipelines(pulumi.ComponentResource):
                             # The gateway's basic auth has consumed this header; Argo (client
                             # mode) would read it as its own token, so the UI's token cookie
                             # must be what reaches the server.
-                            "filters": [
-                                {
-                                    "type": "RequestHeaderModifier",
-                                    "requestHeaderModifier": {"remove": ["Authorization"]},
-                                }
-                            ],
+                            "filters": [args.gateway.strip_credentials()],
                         }
                     ],
                 },

@@ -200,7 +200,12 @@ class Registry(pulumi.ComponentResource):
                 spec={
                     "parentRefs": [args.gateway.parent_ref()],
                     "hostnames": [args.gateway.host(_NAME)],
-                    "rules": [{"backendRefs": [{"name": _NAME, "port": MLFLOW_PORT}]}],
+                    "rules": [
+                        {
+                            "backendRefs": [{"name": _NAME, "port": MLFLOW_PORT}],
+                            "filters": [args.gateway.strip_credentials()],
+                        }
+                    ],
                 },
                 opts=deps,
             )

@@ -230,6 +230,9 @@ def test_registry_wires_database_store_and_allowed_hosts(run: Runner) -> None:
     assert result.depends_on(deployment, job), "schema Job must finish before the server"
     route = result.named("HTTPRoute", "mlflow").inputs["spec"]
     assert route["hostnames"] == ["mlflow.ml.example.com"]
+    assert route["rules"][0]["filters"] == [
+        {"type": "RequestHeaderModifier", "requestHeaderModifier": {"remove": ["Authorization"]}}
+    ], "the gateway's password must not reach MLflow"
     assert route["parentRefs"][0]["namespace"] == "mlplat-gateway"
     assert result.named("PodDisruptionBudget", "mlflow")
     assert (
@@ -367,6 +370,20 @@ def test_gateway_authenticates_every_route(run: Runner, oidc: bool) -> None:
     else:
         assert policy["basicAuth"] == {"users": {"name": "mlplat-basic-auth"}}
         assert is_secret(result.named("Secret", "mlplat-basic-auth").inputs["stringData"])
+    # Every route on the HTTPS listener (KServe's too) loses the Authorization header
+    # when forwarded, i.e. after the basic-auth filter has checked it.
+    patch = result.named("EnvoyPatchPolicy", "mlplat-strip-credentials").inputs["spec"]
+    assert patch["targetRef"]["name"] == "mlplat" and patch["type"] == "JSONPatch"
+    (op,) = patch["jsonPatches"]
+    assert op["type"].endswith("envoy.config.route.v3.RouteConfiguration")
+    assert op["name"] == "mlplat-gateway/mlplat/https"
+    assert op["operation"] == {
+        "op": "add",
+        "path": "/request_headers_to_remove",
+        "value": ["authorization"],
+    }
+    values = _chart(result, versions.ENVOY_GATEWAY.chart)["values"]
+    assert values["config"]["envoyGateway"]["extensionApis"] == {"enableEnvoyPatchPolicy": True}
     gateway = result.named("Gateway", "mlplat").inputs["spec"]
     https = next(li for li in gateway["listeners"] if li["name"] == "https")
     assert https["tls"]["certificateRefs"][0]["name"] == "mlplat-gateway-tls"

@@ -93,6 +93,29 @@ def test_security_policy_protects_the_https_listener_only(
     assert "basicAuth" not in oidc["spec"]
 
 
+def test_no_backend_receives_the_gateway_credentials(
+    exposed: dict[str, list[dict[str, Any]]],
+) -> None:
+    """Our routes drop Authorization, and the patch drops it on the whole HTTPS listener."""
+    strip = {
+        "type": "RequestHeaderModifier",
+        "requestHeaderModifier": {"remove": ["Authorization"]},
+    }
+    for route in exposed["HTTPRoute"]:
+        if route["metadata"]["name"] != "https-redirect":
+            for rule in route["spec"]["rules"]:
+                assert strip in rule.get("filters", []), route["metadata"]["name"]
+    (gateway,) = exposed["Gateway"]
+    (policy,) = exposed["SecurityPolicy"]
+    (patch,) = exposed["EnvoyPatchPolicy"]
+    assert patch["metadata"]["namespace"] == gateway["metadata"]["namespace"]
+    assert patch["spec"]["targetRef"]["name"] == gateway["metadata"]["name"]
+    listener = policy["spec"]["targetRefs"][0]["sectionName"]
+    route_table = f"{gateway['metadata']['namespace']}/{gateway['metadata']['name']}/{listener}"
+    assert [p["name"] for p in patch["spec"]["jsonPatches"]] == [route_table]
+    assert patch["spec"]["jsonPatches"][0]["operation"]["value"] == ["authorization"]
+
+
 def test_cnpg_cluster(renders: dict[str, RenderSummary]) -> None:
     (cluster,) = _by_kind(renders, "dev")["Cluster"]
     assert cluster["apiVersion"] == "postgresql.cnpg.io/v1"

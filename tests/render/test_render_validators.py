@@ -21,6 +21,7 @@ CUSTOM_KINDS = {
     "HTTPRoute",
     "SecurityPolicy",
     "EnvoyProxy",
+    "EnvoyPatchPolicy",
     "Certificate",
     "Issuer",
 }
