@@ -1,0 +1,47 @@
+"""The generated Dockerfile passes checkov's Dockerfile checks and keeps the house rules:
+multi-stage, a non-root user, and a HEALTHCHECK on the server's liveness endpoint."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.template.conftest import Render
+from tests.tools import checkov
+
+
+@pytest.mark.parametrize("python_version", ["3.11", "3.13"])
+def test_dockerfile_passes_checkov(render: Render, python_version: str) -> None:
+    project = render(python_version=python_version)
+    result = subprocess.run(
+        [
+            checkov(),
+            "-f",
+            str(project / "Dockerfile"),
+            "--framework",
+            "dockerfile",
+            "--skip-download",
+            "--quiet",
+            "--compact",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    report = json.loads(result.stdout)
+    failed = [(c["check_id"], c["check_name"]) for c in report["results"]["failed_checks"]]
+    assert failed == []
+    assert report["summary"]["passed"] > 0
+    assert f"ARG PYTHON_VERSION={python_version}" in (project / "Dockerfile").read_text()
+
+
+def test_dockerfile_is_multi_stage_non_root_with_healthcheck(render: Render) -> None:
+    text = (render() / "Dockerfile").read_text()
+    assert text.count("\nFROM ") + text.startswith("FROM ") >= 2
+    user_lines = [line for line in text.splitlines() if line.startswith("USER ")]
+    assert user_lines and all(not line.split()[1].startswith(("root", "0")) for line in user_lines)
+    assert "HEALTHCHECK" in text and "/v2/health/live" in text
