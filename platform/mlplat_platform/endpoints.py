@@ -14,6 +14,7 @@ import pulumi
 import pulumi_kubernetes.core.v1 as core
 
 from mlplat_platform.k8s import child
+from mlplat_platform.namespace import Flow, Peer
 
 __all__ = ["DatabaseEndpoint", "GatewayRef", "S3Clients", "S3Endpoint"]
 
@@ -30,6 +31,8 @@ class S3Endpoint:
         insecure: Whether the endpoint is plain HTTP.
         access_key_id: Secret output.
         secret_access_key: Secret output.
+        namespace: Namespace of the in-cluster store, for network policies; ``None`` for an
+            external endpoint (reached at any address, whatever its scheme).
     """
 
     url: str
@@ -39,6 +42,20 @@ class S3Endpoint:
     insecure: bool
     access_key_id: pulumi.Output[str]
     secret_access_key: pulumi.Output[str]
+    namespace: str | None = None
+
+    @property
+    def port(self) -> int:
+        """The TCP port clients connect to: explicit in ``host``, else the scheme's default."""
+        _, sep, port = self.host.rpartition(":")
+        if sep and port.isdigit():
+            return int(port)
+        return 80 if self.insecure else 443
+
+    def egress_flow(self) -> Flow:
+        """The NetworkPolicy flow a consumer namespace needs to reach this endpoint."""
+        peer = Peer.namespace(self.namespace) if self.namespace else Peer.anywhere()
+        return Flow(name="object-store", direction="egress", ports=(self.port,), peers=(peer,))
 
     def credentials_secret(
         self,

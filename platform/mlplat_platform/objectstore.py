@@ -200,6 +200,7 @@ class ObjectStore(pulumi.ComponentResource):
             insecure=True,
             access_key_id=admin_keys[0],
             secret_access_key=admin_keys[1],
+            namespace=ns_name,
         )
 
         def scoped(who: str) -> S3Endpoint:

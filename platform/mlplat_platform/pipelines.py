@@ -126,7 +126,6 @@ class Pipelines(pulumi.ComponentResource):
         super().__init__("mlplat:index:Pipelines", name, None, opts)
         ns_name = args.namespace
         s3 = args.object_store
-        s3_port = int(s3.host.rsplit(":", 1)[1]) if ":" in s3.host else 443
         server_peers = [Peer.same_namespace()]
         if args.gateway is not None:
             server_peers.append(Peer.namespace(args.gateway.namespace))
@@ -145,14 +144,7 @@ class Pipelines(pulumi.ComponentResource):
                 ports=(SERVER_PORT,),
                 peers=(Peer.same_namespace(),),
             ),
-            Flow(
-                name="object-store",
-                direction="egress",
-                ports=(s3_port,),
-                peers=(
-                    Peer.namespace(NAMESPACES.object_store) if s3.insecure else Peer.anywhere(),
-                ),
-            ),
+            s3.egress_flow(),
         ]
         if args.registry_namespace:
             flows.append(

@@ -103,7 +103,6 @@ class Registry(pulumi.ComponentResource):
         selector = {"app.kubernetes.io/name": _NAME}
         db, s3 = args.database, args.object_store
         db_peer = Peer.namespace(db.namespace) if db.namespace else Peer.anywhere()
-        s3_port = int(s3.host.rsplit(":", 1)[1]) if ":" in s3.host else 443
         flows = [
             Flow(
                 name="mlflow-clients",
@@ -113,14 +112,7 @@ class Registry(pulumi.ComponentResource):
                 pod_labels=selector,
             ),
             Flow(name="database", direction="egress", ports=(db.port,), peers=(db_peer,)),
-            Flow(
-                name="object-store",
-                direction="egress",
-                ports=(s3_port,),
-                peers=(
-                    Peer.namespace(NAMESPACES.object_store) if s3.insecure else Peer.anywhere(),
-                ),
-            ),
+            s3.egress_flow(),
         ]
         ns = secure_namespace(
             ns_name, parent=self, flows=flows, gateway_access=args.gateway is not None

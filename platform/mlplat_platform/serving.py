@@ -130,16 +130,8 @@ class Serving(pulumi.ComponentResource):
 
     def _models_namespace(self, args: ServingArgs) -> core.Namespace:
         s3 = args.object_store
-        s3_port = int(s3.host.rsplit(":", 1)[1]) if ":" in s3.host else 443
         flows = [
-            Flow(
-                name="object-store",
-                direction="egress",
-                ports=(s3_port,),
-                peers=(
-                    Peer.namespace(NAMESPACES.object_store) if s3.insecure else Peer.anywhere(),
-                ),
-            ),
+            s3.egress_flow(),
         ]
         if args.gateway is not None:
             flows.append(

@@ -34,6 +34,7 @@ def _s3() -> S3Endpoint:
         insecure=True,
         access_key_id=pulumi.Output.secret("AKID"),
         secret_access_key=pulumi.Output.secret("SK"),
+        namespace="mlplat-storage",
     )
 
 

@@ -182,3 +182,52 @@ def test_each_consumer_gets_its_own_object_store_identity(run: Runner) -> None:
         assert used == own, f"{namespace}/{secret} holds keys of {sorted(used)}"
     client = result.named("Secret", "seaweedfs-client", "mlplat-storage")
     assert set(client.dependencies) & set(keys.values()) == admin
+
+
+def _object_store_egress(result: Run, namespace: str) -> dict[str, Any]:
+    spec = result.named("NetworkPolicy", "allow-object-store", namespace).inputs["spec"]
+    rule: dict[str, Any] = spec["egress"][0]
+    return rule
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "port"),
+    [
+        ("http://minio.example.com:9000", 9000.0),
+        ("http://s3.example.com", 80.0),
+        ("https://s3.example.com", 443.0),
+        ("https://s3.example.com:8443/", 8443.0),
+    ],
+)
+def test_external_object_store_is_reachable_whatever_its_scheme(
+    run: Runner, endpoint: str, port: float
+) -> None:
+    """A plain-HTTP external bucket is still outside the cluster: egress to it, on its port."""
+    cfg = load_config(
+        {
+            "components": {"object_store": False},
+            "object_store": {"external": {"endpoint": endpoint, "bucket": "ml"}},
+        }
+    )
+    secrets = PlatformSecrets(
+        s3_access_key_id=pulumi.Output.secret("a"), s3_secret_access_key=pulumi.Output.secret("b")
+    )
+    result = run(lambda: build_platform(cfg, secrets))
+    for namespace in ("mlplat-registry", "mlplat-pipelines", "mlplat-models"):
+        rule = _object_store_egress(result, namespace)
+        assert rule["ports"] == [{"protocol": "TCP", "port": port}], namespace
+        assert rule["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0"}}], namespace
+
+
+def test_in_cluster_object_store_is_reached_only_in_its_namespace(run: Runner) -> None:
+    result = run(lambda: build_platform(load_config(None)))
+    for namespace in ("mlplat-registry", "mlplat-pipelines", "mlplat-models"):
+        rule = _object_store_egress(result, namespace)
+        assert rule["ports"] == [{"protocol": "TCP", "port": 8333.0}], namespace
+        assert rule["to"] == [
+            {
+                "namespaceSelector": {
+                    "matchLabels": {"kubernetes.io/metadata.name": "mlplat-storage"}
+                }
+            }
+        ], namespace
