@@ -140,7 +140,10 @@ class Registry(pulumi.ComponentResource):
             f"127.0.0.1:{MLFLOW_PORT}",
         ]
         if args.gateway is not None:
-            hosts.insert(0, args.gateway.host(_NAME))
+            # MLflow matches these with fnmatch. Behind a NodePort (or any non-default port)
+            # browsers send ``Host: mlflow.<domain>:<port>``, hence the port wildcard.
+            public = args.gateway.host(_NAME)
+            hosts[:0] = [public, f"{public}:*"]
         env = self._env(s3, hosts)
         upgrade = self._upgrade_job(name, ns_name, env, [backend, s3_secret, *args.after])
         app = labels(_NAME, "registry")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections.abc import Callable
 from typing import Any
@@ -220,6 +221,10 @@ def test_registry_wires_database_store_and_allowed_hosts(run: Runner) -> None:
     env = {e["name"]: e["value"] for e in container["env"]}
     hosts = env["MLFLOW_SERVER_ALLOWED_HOSTS"].split(",")
     assert hosts[0] == "mlflow.ml.example.com" and "localhost:5000" in hosts
+    # MLflow matches with fnmatch; a NodePort gateway's Host header carries its port.
+    for host in ("mlflow.ml.example.com", "mlflow.ml.example.com:30443"):
+        assert any(fnmatch.fnmatch(host, pattern) for pattern in hosts), host
+    assert not any(fnmatch.fnmatch("evil.example.com:30443", pattern) for pattern in hosts)
     assert env["MLFLOW_S3_ENDPOINT_URL"] == _s3().url
     assert "--artifacts-destination s3://mlplat/mlflow" in container["command"][2]
     assert container["image"] == versions.MLFLOW_IMAGE
