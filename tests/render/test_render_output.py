@@ -149,3 +149,22 @@ def test_files_are_one_object_each(renders: dict[str, RenderSummary]) -> None:
         if path.name != "charts.yaml":
             docs = [d for d in yaml.safe_load_all(path.read_text("utf-8")) if d]
             assert len(docs) == 1, path
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_secret_files_say_they_are_for_review_only(
+    renders: dict[str, RenderSummary], variant: str
+) -> None:
+    from mlplat.render._write import SECRET_HEADER
+
+    out = renders[variant].out_dir
+    secrets = 0
+    for path in out.rglob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        docs = [d for d in yaml.safe_load_all(text) if d]
+        is_secret = path.name != "charts.yaml" and docs[0]["kind"] == "Secret"
+        assert (SECRET_HEADER in text) == is_secret, path
+        secrets += is_secret
+    assert secrets == renders[variant].kinds["Secret"] > 0
+    assert "not for `kubectl apply`" in renders[variant].text()
+    assert renders[variant].as_dict()["redacted_secrets"] == secrets

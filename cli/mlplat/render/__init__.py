@@ -67,6 +67,8 @@ class RenderSummary:
             "kinds": self.kinds,
             "charts": self.charts,
             "exports": self.exports,
+            # Secret files hold placeholders: never apply them with kubectl.
+            "redacted_secrets": self.kinds.get("Secret", 0),
             "requests": {
                 "cpu_millicores": fp.total_cpu,
                 "memory_bytes": fp.total_memory,
@@ -91,7 +93,14 @@ class RenderSummary:
         ]
         width = max((len(k) for k in self.kinds), default=4)
         lines += [f"  {kind:<{width}}  {count:>3}" for kind, count in self.kinds.items()]
-        lines += ["", "Charts: " + (", ".join(self.charts) or "none"), "", "Requests:"]
+        lines += ["", "Charts: " + (", ".join(self.charts) or "none")]
+        if self.kinds.get("Secret"):
+            lines += [
+                "",
+                f"The {self.kinds['Secret']} Secret files hold redacted placeholders: they are for "
+                "review, not for `kubectl apply`; `mlplat up` generates the real values.",
+            ]
+        lines += ["", "Requests:"]
         for label, cpu, mem in (
             ("raw objects", fp.objects_cpu, fp.objects_memory),
             ("chart pods (documented table)", fp.charts_cpu, fp.charts_memory),
