@@ -14,7 +14,9 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes.apiextensions as apiextensions
+import pulumi_kubernetes.core.v1 as core
 import pulumi_kubernetes.helm.v4 as helm
+import pulumi_kubernetes.rbac.v1 as rbac
 import pulumi_kubernetes.yaml.v2 as kyaml
 import yaml
 
@@ -23,9 +25,11 @@ from mlplat_platform.endpoints import GatewayRef, S3Endpoint
 from mlplat_platform.k8s import NAMESPACES, RUN_AS_USER, child, container_security, pod_security
 from mlplat_platform.namespace import Flow, Peer, kube_api_egress, secure_namespace
 
-__all__ = ["ARGO_CRDS", "Pipelines", "PipelinesArgs", "argo_crds_yaml"]
+__all__ = ["ARGO_CRDS", "UI_ACCOUNT", "Pipelines", "PipelinesArgs", "argo_crds_yaml"]
 
 SERVER_PORT = 2746
+#: The service account whose token logs people in to the Argo UI.
+UI_ACCOUNT = "argo-ui"
 _FULLNAME = "argo-workflows"
 
 #: (kind, plural, short names, scope) of every Argo Workflows CRD.
@@ -114,11 +118,13 @@ class Pipelines(pulumi.ComponentResource):
         namespace: Where workflows are submitted.
         url: Public URL of the Argo UI, or ``None`` when not exposed.
         port_forward: The command that reaches the UI without a gateway.
+        token_command: The command that prints a login token for the UI.
     """
 
     namespace: str
     url: str | None
     port_forward: str
+    token_command: str
 
     def __init__(
         self, name: str, args: PipelinesArgs, opts: pulumi.ResourceOptions | None = None
@@ -171,7 +177,9 @@ class Pipelines(pulumi.ComponentResource):
             values=self._values(args, ns_name),
             opts=child(self, depends_on=[ns, crds, credentials, *args.after]),
         )
+        self._ui_account(name, ns_name, child(self, depends_on=[ns, crds]))
         self.namespace = ns_name
+        self.token_command = f"kubectl -n {ns_name} create token {UI_ACCOUNT}"
         self.port_forward = (
             f"kubectl -n {ns_name} port-forward svc/{_FULLNAME}-server {SERVER_PORT}:{SERVER_PORT}"
         )
@@ -198,7 +206,49 @@ class Pipelines(pulumi.ComponentResource):
                 },
                 opts=child(self, depends_on=[chart]),
             )
-        self.register_outputs({"namespace": ns_name, "url": self.url})
+        self.register_outputs(
+            {"namespace": ns_name, "url": self.url, "token_command": self.token_command}
+        )
+
+    @staticmethod
+    def _ui_account(name: str, ns: str, opts: pulumi.ResourceOptions) -> None:
+        """The identity people log in to the Argo UI with (client mode asks for a token).
+
+        Read-mostly and namespaced: watch and submit workflows, read templates and step logs;
+        no update or delete. ``kubectl create token`` issues a short-lived token for it.
+        """
+        read = ["get", "list", "watch"]
+        core.ServiceAccount(
+            f"{name}-ui-sa",
+            metadata={"name": UI_ACCOUNT, "namespace": ns},
+            automount_service_account_token=False,
+            opts=opts,
+        )
+        rbac.Role(
+            f"{name}-ui-role",
+            metadata={"name": UI_ACCOUNT, "namespace": ns},
+            rules=[
+                {
+                    "apiGroups": ["argoproj.io"],
+                    "resources": ["workflows"],
+                    "verbs": [*read, "create"],
+                },
+                {
+                    "apiGroups": ["argoproj.io"],
+                    "resources": ["workflowtemplates", "cronworkflows", "workfloweventbindings"],
+                    "verbs": read,
+                },
+                {"apiGroups": [""], "resources": ["pods", "pods/log", "events"], "verbs": read},
+            ],
+            opts=opts,
+        )
+        rbac.RoleBinding(
+            f"{name}-ui-binding",
+            metadata={"name": UI_ACCOUNT, "namespace": ns},
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": UI_ACCOUNT},
+            subjects=[{"kind": "ServiceAccount", "name": UI_ACCOUNT, "namespace": ns}],
+            opts=opts,
+        )
 
     @staticmethod
     def _values(args: PipelinesArgs, ns: str) -> dict[str, Any]:

@@ -149,6 +149,7 @@ def build_platform(
             argo_namespace=pipelines.namespace,
             argo_url=pipelines.url,
             argo_port_forward=pipelines.port_forward,
+            argo_token_command=pipelines.token_command,
         )
     if c.serving and s3 is not None and cert_manager is not None:
         serving = Serving(

@@ -312,6 +312,36 @@ def test_workflow_pods_pass_pod_security_restricted(run: Runner) -> None:
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
+def test_argo_ui_login_account_is_read_mostly_and_namespaced(run: Runner) -> None:
+    """Client auth mode asks for a token: one account to log in with, able to submit only."""
+    result = run(lambda: Pipelines("pl", PipelinesArgs(object_store=_s3())))
+    account = result.named("ServiceAccount", "argo-ui", "mlplat-pipelines").inputs
+    assert account["automountServiceAccountToken"] is False
+    rules = result.named("Role", "argo-ui", "mlplat-pipelines").inputs["rules"]
+    verbs = {
+        (group, resource): set(rule["verbs"])
+        for rule in rules
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+    }
+    assert verbs[("argoproj.io", "workflows")] == {"get", "list", "watch", "create"}
+    writes = {"create", "update", "patch", "delete", "deletecollection", "*"}
+    for key, granted in verbs.items():
+        if key != ("argoproj.io", "workflows"):
+            assert not granted & writes, key
+        assert key[1] != "secrets", "the UI account never reads secrets"
+    binding = result.named("RoleBinding", "argo-ui", "mlplat-pipelines").inputs
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": "argo-ui",
+    }
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "argo-ui", "namespace": "mlplat-pipelines"}
+    ]
+    assert not result.of_type(":ClusterRoleBinding")
+
+
 def test_serving_gives_models_storage_credentials(run: Runner) -> None:
     def program() -> None:
         cm = CertManager("cm", CertManagerArgs())

@@ -28,6 +28,7 @@ def test_without_a_domain_nothing_is_exposed(run: Runner) -> None:
         "kubectl -n mlplat-registry port-forward svc/mlflow 5000:5000"
     )
     assert exports["mlflow_url"] is None and exports["argo_url"] is None
+    assert exports["argo_token_command"] == "kubectl -n mlplat-pipelines create token argo-ui"
 
 
 def test_every_component_is_a_typed_component_resource(run: Runner) -> None:

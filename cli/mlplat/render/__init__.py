@@ -116,6 +116,7 @@ class RenderSummary:
             "auth_username",
             "mlflow_port_forward",
             "argo_port_forward",
+            "argo_token_command",
         )
         lines.append("")
         for key in keys:
