@@ -70,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
         default=d.log_sample_rate,
         help="fraction of requests recorded",
     )
+    p.add_argument(
+        "--cpu-affinity",
+        action=argparse.BooleanOptionalAction,
+        default=d.cpu_affinity,
+        help="pin each worker to its own CPU (default on; lower tail latency)",
+    )
     p.add_argument("--verbose", action="store_true", help="debug logs and tracebacks")
     return p
 
@@ -98,6 +104,7 @@ def _settings(args: argparse.Namespace) -> ServeSettings:
         drain_timeout_s=args.drain_timeout_s,
         log_dir=Path(args.log_dir) if args.log_dir else None,
         log_sample_rate=args.log_sample_rate,
+        cpu_affinity=args.cpu_affinity,
     )
 
 

@@ -36,6 +36,7 @@ class ServeSettings:
         drift_window: sampled rows per drift-check window.
         registry_timeout_s: timeout of one model-registry attempt.
         registry_attempts: attempts for the registry before start-up fails.
+        cpu_affinity: pin worker i to the i-th allowed CPU (Linux; only with several workers).
     """
 
     host: str = "127.0.0.1"
@@ -59,6 +60,7 @@ class ServeSettings:
     drift_window: int = 1000
     registry_timeout_s: float = 60.0
     registry_attempts: int = 3
+    cpu_affinity: bool = True
 
 
 __all__ = ["ServeSettings"]
