@@ -17,7 +17,6 @@ import pulumi_kubernetes.apiextensions as apiextensions
 import pulumi_kubernetes.core.v1 as core
 import pulumi_kubernetes.helm.v4 as helm
 import pulumi_kubernetes.rbac.v1 as rbac
-import pulumi_kubernetes.yaml.v2 as kyaml
 import yaml
 
 from mlplat_platform import versions
@@ -25,7 +24,14 @@ from mlplat_platform.endpoints import GatewayRef, S3Endpoint
 from mlplat_platform.k8s import NAMESPACES, RUN_AS_USER, child, container_security, pod_security
 from mlplat_platform.namespace import Flow, Peer, kube_api_egress, secure_namespace
 
-__all__ = ["ARGO_CRDS", "UI_ACCOUNT", "Pipelines", "PipelinesArgs", "argo_crds_yaml"]
+__all__ = [
+    "ARGO_CRDS",
+    "UI_ACCOUNT",
+    "Pipelines",
+    "PipelinesArgs",
+    "argo_crds",
+    "argo_crds_yaml",
+]
 
 SERVER_PORT = 2746
 #: The service account whose token logs people in to the Argo UI.
@@ -47,6 +53,11 @@ ARGO_CRDS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
 
 def argo_crds_yaml() -> str:
     """Argo's CRDs as one multi-document YAML string, schema-less (preserve unknown fields)."""
+    return yaml.safe_dump_all(argo_crds(), sort_keys=True)
+
+
+def argo_crds() -> list[dict[str, Any]]:
+    """Argo's CRDs as objects, schema-less (preserve unknown fields)."""
     docs = []
     for kind, plural, short, scope in ARGO_CRDS:
         schema: dict[str, Any] = {
@@ -87,7 +98,7 @@ def argo_crds_yaml() -> str:
                 },
             }
         )
-    return yaml.safe_dump_all(docs, sort_keys=True)
+    return docs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,7 +175,17 @@ class Pipelines(pulumi.ComponentResource):
         ns = secure_namespace(
             ns_name, parent=self, flows=flows, gateway_access=args.gateway is not None
         )
-        crds = kyaml.ConfigGroup(f"{name}-crds", yaml=argo_crds_yaml(), opts=child(self))
+        # Deleting a CRD deletes every object of its kind: `mlplat down` must never take the
+        # teams' workflows, templates and cron schedules with it, so the CRDs stay.
+        crds = [
+            apiextensions.v1.CustomResourceDefinition(
+                f"{name}-crd-{doc['spec']['names']['plural']}",
+                metadata=doc["metadata"],
+                spec=doc["spec"],
+                opts=child(self, retain_on_delete=True),
+            )
+            for doc in argo_crds()
+        ]
         credentials = s3.credentials_secret("argo-s3", ns_name, parent=self, depends_on=[ns])
         pin = versions.ARGO_WORKFLOWS
         chart = helm.Chart(
@@ -175,9 +196,9 @@ class Pipelines(pulumi.ComponentResource):
             namespace=ns_name,
             repository_opts={"repo": pin.repo},
             values=self._values(args, ns_name),
-            opts=child(self, depends_on=[ns, crds, credentials, *args.after]),
+            opts=child(self, depends_on=[ns, *crds, credentials, *args.after]),
         )
-        self._ui_account(name, ns_name, child(self, depends_on=[ns, crds]))
+        self._ui_account(name, ns_name, child(self, depends_on=[ns, *crds]))
         self.namespace = ns_name
         self.token_command = f"kubectl -n {ns_name} create token {UI_ACCOUNT}"
         self.port_forward = (

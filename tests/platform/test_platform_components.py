@@ -18,7 +18,7 @@ from mlplat_platform.database import Database, DatabaseArgs
 from mlplat_platform.endpoints import DatabaseEndpoint, GatewayRef, S3Endpoint
 from mlplat_platform.gateway import Backend, Gateway, GatewayArgs, htpasswd_line
 from mlplat_platform.objectstore import ObjectStore, ObjectStoreArgs
-from mlplat_platform.pipelines import ARGO_CRDS, Pipelines, PipelinesArgs
+from mlplat_platform.pipelines import ARGO_CRDS, Pipelines, PipelinesArgs, argo_crds_yaml
 from mlplat_platform.registry import Registry, RegistryArgs
 from mlplat_platform.serving import Serving, ServingArgs
 
@@ -279,11 +279,17 @@ def test_pipelines_apply_crds_and_use_client_auth(run: Runner) -> None:
     s3 = values["artifactRepository"]["s3"]
     assert s3["endpoint"] == _s3().host and s3["bucket"] == "mlplat" and s3["insecure"] is True
     assert s3["accessKeySecret"] == {"name": "argo-s3", "key": "AWS_ACCESS_KEY_ID"}
-    group = result.one(":ConfigGroup", "pl-crds")
-    crds = list(yaml.safe_load_all(group.inputs["yaml"]))
-    assert sorted(c["spec"]["names"]["kind"] for c in crds) == sorted(k for k, *_ in ARGO_CRDS)
+    crds = result.of_type(":CustomResourceDefinition")
+    kinds = sorted(c.inputs["spec"]["names"]["kind"] for c in crds)
+    assert kinds == sorted(k for k, *_ in ARGO_CRDS)
     chart = result.one(":Chart", "pl-chart")
-    assert result.depends_on(chart, group)
+    for crd in crds:
+        # Deleting a CRD deletes every Workflow, template and cron schedule of its kind.
+        assert crd.retain_on_delete, crd.name
+        assert result.depends_on(chart, crd), crd.name
+    by_name = {c.inputs["metadata"]["name"]: c.inputs for c in crds}
+    for doc in yaml.safe_load_all(argo_crds_yaml()):  # the same CRDs, as one YAML stream
+        assert by_name[doc["metadata"]["name"]]["spec"] == doc["spec"]
     assert result.named("HTTPRoute", "argo").inputs["spec"]["rules"][0]["backendRefs"][0] == {
         "name": "argo-workflows-server",
         "port": 2746.0,
