@@ -6,7 +6,8 @@ generated password (stored only as a Pulumi secret and an htpasswd hash), or OID
 configured. HTTP only redirects to HTTPS.
 
 Envoy Gateway's chart creates its control-plane certificates in a Helm hook Job (certgen);
-``helm.v4.Chart`` drops hooks, so this component issues the same secrets with cert-manager.
+``helm.v4.Chart`` drops hooks, so this component issues the same secrets with cert-manager
+(`mlplat_platform.gatewaycerts`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import pulumi_random as random
 from mlplat_platform import versions
 from mlplat_platform.config import Oidc
 from mlplat_platform.endpoints import GatewayRef
+from mlplat_platform.gatewaycerts import control_plane_certs
 from mlplat_platform.k8s import NAMESPACES, child
 from mlplat_platform.namespace import (
     GATEWAY_ACCESS_LABEL,
@@ -134,7 +136,7 @@ class Gateway(pulumi.ComponentResource):
         ]
         ns = secure_namespace(ns_name, parent=self, flows=flows)
         after_cm = child(self, depends_on=[ns, args.cert_manager])
-        control_certs = self._control_plane_certs(name, ns_name, after_cm)
+        control_certs = control_plane_certs(name, ns_name, after_cm)
         chart = self._chart(name, args, [ns, *control_certs])
         after_chart = child(self, depends_on=[chart])
         proxy = self._envoy_proxy(name, args, after_chart)
@@ -191,77 +193,6 @@ class Gateway(pulumi.ComponentResource):
             values=values,
             opts=child(self, depends_on=after),
         )
-
-    def _control_plane_certs(
-        self, name: str, ns: str, opts: pulumi.ResourceOptions
-    ) -> list[pulumi.Resource]:
-        """The secrets Envoy Gateway's certgen hook would have made: a CA and three certs."""
-
-        def cr(suffix: str, kind: str, spec: dict[str, Any], **kw: Any) -> pulumi.Resource:
-            resource: pulumi.Resource = apiextensions.CustomResource(
-                f"{name}-{suffix}",
-                api_version=_CM,
-                kind=kind,
-                metadata={"name": suffix, "namespace": ns},
-                spec=spec,
-                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(**kw)),
-            )
-            return resource
-
-        self_signed = cr("eg-selfsigned", "Issuer", {"selfSigned": {}})
-        ca = cr(
-            "eg-ca",
-            "Certificate",
-            {
-                "isCA": True,
-                "commonName": "envoy-gateway-ca",
-                "secretName": "eg-ca",
-                "duration": "87600h",
-                "privateKey": {"algorithm": "ECDSA", "size": 256},
-                "issuerRef": {"name": "eg-selfsigned", "kind": "Issuer"},
-            },
-            depends_on=[self_signed],
-        )
-        issuer = cr("eg-ca-issuer", "Issuer", {"ca": {"secretName": "eg-ca"}}, depends_on=[ca])
-        made: list[pulumi.Resource] = []
-        for secret, host in (
-            ("envoy-gateway", "envoy-gateway"),
-            ("envoy", "*"),
-            ("envoy-rate-limit", "*"),
-        ):
-            dns = [f"{host}.{ns}", f"{host}.{ns}.svc", f"{host}.{ns}.svc.cluster.local"]
-            if host != "*":
-                dns.insert(0, host)
-            made.append(
-                cr(
-                    secret,
-                    "Certificate",
-                    {
-                        "secretName": secret,
-                        "commonName": secret,
-                        "dnsNames": dns,
-                        "duration": "8760h",
-                        "privateKey": {"algorithm": "ECDSA", "size": 256},
-                        "issuerRef": {"name": "eg-ca-issuer", "kind": "Issuer"},
-                    },
-                    depends_on=[issuer],
-                )
-            )
-        hmac = random.RandomPassword(
-            f"{name}-oidc-hmac", length=32, special=False, opts=child(self)
-        )
-        made.append(
-            core.Secret(
-                f"{name}-oidc-hmac-secret",
-                metadata={"name": "envoy-oidc-hmac", "namespace": ns},
-                type="Opaque",
-                string_data={"hmac-secret": pulumi.Output.secret(hmac.result)},
-                opts=pulumi.ResourceOptions.merge(
-                    opts, pulumi.ResourceOptions(additional_secret_outputs=["data", "stringData"])
-                ),
-            )
-        )
-        return made
 
     def _envoy_proxy(
         self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions
