@@ -218,7 +218,8 @@ def bench_ours(
     env: dict[str, str],
     work: Path,
     args: argparse.Namespace,
-) -> dict[str, object]:
+    split: str | None,
+) -> list[dict[str, object]]:
     cmd = [
         str(py),
         "-m",
@@ -238,10 +239,15 @@ def bench_ours(
         found = re.findall(r'^model_server_ready\{worker="\d+"\} (\S+)$', text.decode(), re.M)
         return status == 200 and sum(float(r) for r in found) == workers
 
+    plural = "s" if workers > 1 else ""
+    out = []
     with Server("ours", cmd, ready, cwd=project, env=env, log=work / f"ours-{workers}.log"):
         url = f"http://{HOST}:{port}/v2/models/{info['name']}/infer"
-        label = f"ours (OIP, {workers} worker{'s' if workers > 1 else ''})"
-        return measure(url, body, args, label)
+        out.append(measure(url, body, args, f"ours (OIP, {workers} worker{plural})"))
+        if split is not None:  # the MLflow-compatible route, same body as for mlflow serve
+            url = f"http://{HOST}:{port}/invocations"
+            out.append(measure(url, split, args, f"ours (/invocations, {workers} worker{plural})"))
+    return out
 
 
 def main() -> None:
@@ -287,7 +293,8 @@ def main() -> None:
     port = 18080
     for workers in args.workers if "ours" in only else []:
         port += 1
-        results.append(bench_ours(py, pkg, info, oip, workers, port, project, env, work, args))
+        also = split if workers == max(args.workers) else None
+        results += bench_ours(py, pkg, info, oip, workers, port, project, env, work, args, also)
     if "mlflow" in only:
         port += 10
         cmd = [
