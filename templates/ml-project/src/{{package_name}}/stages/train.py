@@ -7,7 +7,7 @@ serving needs (features, contract, reference profile), so the model alone is eno
 
 from __future__ import annotations
 
-__all__ = ["build_estimator", "fit", "predict", "run"]
+__all__ = ["build_estimator", "fit", "predict", "run", "trusted_types"]
 
 import platform
 from pathlib import Path
@@ -53,6 +53,21 @@ def build_estimator(config: ProjectConfig) -> BaseEstimator:
         raise PipelineError(
             f"train.params: {error} (valid for {cls.__name__}: see its scikit-learn docs)"
         ) from None
+
+
+# Types skops (MLflow's safe model format) must be told to trust, per estimator, beyond the plain
+# scikit-learn estimators it trusts by default. A new estimator choice adds its entry here; MLflow
+# refuses to save a model holding a type missing from the list, so a gap cannot go unnoticed.
+_TRUSTED_TYPES: dict[str, tuple[str, ...]] = {
+    "linear": (),
+    "gradient_boosting": ("sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",),
+}
+
+
+def trusted_types(config: ProjectConfig) -> list[str]:
+    """The types the logged model of ``config.train.estimator`` holds that skops must trust."""
+    own = f"{SelectFeatures.__module__}.{SelectFeatures.__qualname__}"
+    return [own, *_TRUSTED_TYPES[config.train.estimator]]
 
 
 def fit(config: ProjectConfig, train: pd.DataFrame, transform: Pipeline) -> Pipeline:
@@ -133,8 +148,9 @@ def run(ctx: RunContext) -> dict[str, Any]:
             signature=infer_signature(example, model.predict(example)),
             input_example=example,
             metadata=_metadata(config, train, data_hash),
-            # skops (MLflow's safe format) loads only the types listed here besides sklearn's.
-            skops_trusted_types=[f"{SelectFeatures.__module__}.{SelectFeatures.__qualname__}"],
+            # skops, MLflow's safe format, loads only sklearn's types and the ones listed here.
+            serialization_format="skops",
+            skops_trusted_types=trusted_types(config),
             # Pinned from this environment: inferring requirements would reload the model.
             pip_requirements=[f"{k}=={v}" for k, v in versions.items() if v != "not installed"],
         )
