@@ -6,7 +6,7 @@ traceback (``--verbose`` shows one).
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "ContractViolation", "PipelineError", "Violation"]
+__all__ = ["ConfigError", "ContractViolation", "PipelineError", "StageFailed", "Violation"]
 
 from dataclasses import dataclass
 
@@ -17,6 +17,28 @@ class PipelineError(Exception):
 
 class ConfigError(PipelineError):
     """The project config is missing, unreadable or invalid; the message names the key."""
+
+
+class StageFailed(PipelineError):
+    """A stage raised; the message names the stage and the error, ``cause`` is the original.
+
+    Errors the project anticipates (``PipelineError``) already say what to do; anything else (an
+    MLflow or Parquet error, an unreachable tracking server) gets a generic next step.
+    """
+
+    def __init__(self, stage: str, cause: BaseException) -> None:
+        self.stage = stage
+        self.cause = cause
+        if isinstance(cause, PipelineError):
+            message = f"stage '{stage}' failed: {cause}"
+        else:
+            first_line = (str(cause).strip().splitlines() or [""])[0]
+            message = (
+                f"stage '{stage}' failed: {type(cause).__name__}: {first_line}\n"
+                "Fix the cause (rerun with --verbose for the traceback), then rerun with "
+                "--resume (make pipeline RESUME=1)."
+            )
+        super().__init__(message)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -25,7 +25,7 @@ from typing import Any
 
 from .config import load_config, project_root
 from .context import ARTIFACTS, RunContext, read_json, write_json
-from .errors import ConfigError, PipelineError
+from .errors import ConfigError, PipelineError, StageFailed
 from .stages import evaluate, features, ingest, register, split, train, validate
 
 
@@ -124,7 +124,8 @@ def run_pipeline(
     """Run the stages in order (or just ``only``); return seconds per stage that ran.
 
     With ``resume``, stages that already succeeded with the same config are skipped. A failing
-    stage is recorded as failed, and its error propagates after the timings are printed.
+    stage is recorded as failed, and its error propagates as ``StageFailed`` (naming the stage,
+    with the original as ``cause``) after the timings are printed.
     """
     state_path = ctx.artifacts_dir / _STATE
     state = read_json(state_path) if state_path.exists() else {}
@@ -137,10 +138,10 @@ def run_pipeline(
             started = time.perf_counter()
             try:
                 summary = stage.run(ctx)
-            except BaseException as error:
+            except Exception as error:
                 timings[stage.name] = time.perf_counter() - started
                 state["stages"][stage.name] = {"status": "failed", "error": str(error)}
-                raise
+                raise StageFailed(stage.name, error) from error
             timings[stage.name] = time.perf_counter() - started
             state["stages"][stage.name] = {
                 "status": "ok",
@@ -215,17 +216,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         ctx = RunContext(config=load_config(args.config), root=project_root())
         run_pipeline(ctx, only=args.stage, resume=args.resume)
-    except PipelineError as error:
+    except Exception as error:
         if args.verbose:
             raise
-        code = 2 if isinstance(error, ConfigError) else 1
-        print(f"error: {error}", file=sys.stderr)
-        if code == 1:
-            print(
-                "fix the cause, then rerun with --resume (make pipeline RESUME=1)", file=sys.stderr
-            )
-        return code
+        print(f"error: {_message(error)}", file=sys.stderr)
+        return 2 if isinstance(error, ConfigError) else 1
     return 0
+
+
+def _message(error: Exception) -> str:
+    """One message per failure: what happened and what to do (no traceback)."""
+    if isinstance(error, StageFailed | ConfigError):
+        return str(error)
+    if isinstance(error, PipelineError):
+        return f"{error}\nFix the cause, then rerun with --resume (make pipeline RESUME=1)."
+    return (
+        f"{type(error).__name__}: {error}\n"
+        "Rerun with --verbose for the traceback; report it if the cause is not yours."
+    )
 
 
 if __name__ == "__main__":
