@@ -6,7 +6,7 @@ through in-process state, so each stage can run alone, in a later process, or in
 
 from __future__ import annotations
 
-__all__ = ["ARTIFACTS", "RunContext", "read_json", "write_json"]
+__all__ = ["ARTIFACTS", "RunContext", "read_json", "require_same_snapshot", "write_json"]
 
 import json
 from dataclasses import dataclass, field
@@ -86,6 +86,26 @@ class RunContext:
         if self._client is None:
             self._client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
         return self._client
+
+
+def require_same_snapshot(data_hash: str, inputs: dict[str, tuple[str | None, str]]) -> None:
+    """Every input must come from the snapshot ``data_hash``; else say which stage to rerun.
+
+    Args:
+        data_hash: The hash of the snapshot this stage works on.
+        inputs: ``{input name: (snapshot hash it records, stage that produces it)}``.
+
+    Raises:
+        PipelineError: An input was made from another snapshot (for example an old validation
+            report after the data changed), naming the stage to rerun.
+    """
+    for name, (found, producer) in inputs.items():
+        if found != data_hash:
+            raise PipelineError(
+                f"input '{name}' comes from snapshot {str(found)[:16]}, not from the current "
+                f"snapshot {data_hash[:16]}: rerun '{producer}' and the stages after it "
+                "(make pipeline RESUME=1)"
+            )
 
 
 def write_json(path: Path, data: Any) -> None:

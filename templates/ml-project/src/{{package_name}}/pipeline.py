@@ -63,7 +63,10 @@ STAGES: tuple[Stage, ...] = (
         run=train.run,
     ),
     Stage(
-        name="evaluate", inputs=("train_run", "test_set"), outputs=("evaluation",), run=evaluate.run
+        name="evaluate",
+        inputs=("snapshot", "train_run", "test_set"),
+        outputs=("evaluation",),
+        run=evaluate.run,
     ),
     Stage(
         name="register",

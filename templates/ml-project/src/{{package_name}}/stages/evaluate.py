@@ -16,7 +16,7 @@ import pandas as pd
 
 from .. import contract
 from ..config import ProjectConfig
-from ..context import RunContext, read_json, write_json
+from ..context import RunContext, read_json, require_same_snapshot, write_json
 from ..metrics import HIGHER_IS_BETTER, fairness_gate, per_slice, score
 from ..plots import render
 from .train import predict
@@ -113,8 +113,16 @@ def run(ctx: RunContext) -> dict[str, Any]:
     from mlflow.entities import Metric
 
     client = ctx.client  # first: it also points MLflow's global API at this project's store
+    snapshot = read_json(ctx.require("snapshot", producer="ingest"))
     trained = read_json(ctx.require("train_run", producer="train"))
     test = pd.read_parquet(ctx.require("test_set", producer="split"))
+    require_same_snapshot(
+        snapshot["data_hash"],
+        {
+            "test_set": (test.attrs.get("data_hash"), "split"),
+            "train_run": (trained.get("data_hash"), "features"),
+        },
+    )
     model = mlflow.sklearn.load_model(trained["model_uri"])
     y_pred, y_score = predict(ctx.config, model, test)
     champion, champion_version, note = _champion_primary(ctx, test)

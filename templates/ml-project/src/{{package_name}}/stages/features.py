@@ -18,8 +18,14 @@ from ..features import build_transform
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
-    """Fit the feature transform on ``train_set`` and write ``transform``."""
+    """Fit the feature transform on ``train_set`` and write ``transform``.
+
+    The file holds ``{"transform": fitted, "data_hash": snapshot hash}``: the hash lets ``train``
+    refuse a transform fitted on another snapshot.
+    """
     train = pd.read_parquet(ctx.require("train_set", producer="split"))
     transform = build_transform(ctx.config.features.log_columns).fit(train)
-    joblib.dump(transform, ctx.path("transform"))
+    joblib.dump(
+        {"transform": transform, "data_hash": train.attrs.get("data_hash")}, ctx.path("transform")
+    )
     return {"features": len(transform.named_steps["select"].features), "rows": len(train)}

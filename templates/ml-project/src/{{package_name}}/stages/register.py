@@ -10,7 +10,7 @@ __all__ = ["run"]
 from pathlib import Path
 from typing import Any
 
-from ..context import RunContext, read_json, write_json
+from ..context import RunContext, read_json, require_same_snapshot, write_json
 from ..errors import PipelineError
 from ..modelcard import render_card
 
@@ -22,6 +22,13 @@ def run(ctx: RunContext) -> dict[str, Any]:
     trained = read_json(ctx.require("train_run", producer="train"))
     evaluation = read_json(ctx.require("evaluation", producer="evaluate"))
     snapshot = read_json(ctx.require("snapshot", producer="ingest"))
+    require_same_snapshot(
+        snapshot["data_hash"],
+        {
+            "train_run": (trained.get("data_hash"), "split"),
+            "evaluation": (evaluation.get("data_hash"), "evaluate"),
+        },
+    )
     if evaluation["run_id"] != trained["run_id"]:
         raise PipelineError("the evaluation report is from another training run: rerun 'evaluate'")
     name = ctx.config.registry.model_name

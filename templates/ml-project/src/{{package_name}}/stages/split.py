@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..context import RunContext, read_json
+from ..context import RunContext, read_json, require_same_snapshot
 from ..contract import KEY, validate_frame
 from ..errors import PipelineError
 
@@ -32,10 +32,13 @@ def assign(keys: Iterable[object], *, test_fraction: float, salt: str) -> np.nda
 
 def run(ctx: RunContext) -> dict[str, Any]:
     """Split the validated snapshot into ``train_set`` and ``test_set``."""
+    snapshot = read_json(ctx.require("snapshot", producer="ingest"))
     report = read_json(ctx.require("validation_report", producer="validate"))
+    require_same_snapshot(
+        snapshot["data_hash"], {"validation_report": (report.get("data_hash"), "validate")}
+    )
     if not report.get("passed"):
         raise PipelineError("the snapshot failed validation: fix the data and rerun 'validate'")
-    snapshot = read_json(ctx.require("snapshot", producer="ingest"))
     df = validate_frame(pd.read_parquet(snapshot["path"]))
     if KEY is None:
         raise PipelineError("the contract declares no key column: add one with role='key'")

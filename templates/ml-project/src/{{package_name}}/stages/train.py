@@ -20,7 +20,7 @@ from sklearn.pipeline import Pipeline
 
 from .. import contract
 from ..config import ProjectConfig
-from ..context import RunContext, read_json, write_json
+from ..context import RunContext, read_json, require_same_snapshot, write_json
 from ..errors import PipelineError
 from ..features import SelectFeatures
 from ..metrics import score
@@ -129,7 +129,15 @@ def run(ctx: RunContext) -> dict[str, Any]:
     snapshot = read_json(ctx.require("snapshot", producer="ingest"))
     data_hash = snapshot["data_hash"]
     train = pd.read_parquet(ctx.require("train_set", producer="split"))
-    model = fit(config, train, joblib.load(ctx.require("transform", producer="features")))
+    saved = joblib.load(ctx.require("transform", producer="features"))
+    require_same_snapshot(
+        data_hash,
+        {
+            "train_set": (train.attrs.get("data_hash"), "split"),
+            "transform": (saved.get("data_hash"), "features"),
+        },
+    )
+    model = fit(config, train, saved["transform"])
     y_pred, y_score = predict(config, model, train)
     train_metrics = score(config.problem_type, train[contract.TARGET].to_numpy(), y_pred, y_score)
     versions = package_versions()
