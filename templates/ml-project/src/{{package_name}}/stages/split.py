@@ -32,8 +32,8 @@ def assign(keys: Iterable[object], *, test_fraction: float, salt: str) -> np.nda
 
 def run(ctx: RunContext) -> dict[str, Any]:
     """Split the validated snapshot into ``train_set`` and ``test_set``."""
-    snapshot = read_json(ctx.require("snapshot", producer="ingest"))
     report = read_json(ctx.require("validation_report", producer="validate"))
+    snapshot = read_json(ctx.require("snapshot", producer="ingest"))
     require_same_snapshot(
         snapshot["data_hash"], {"validation_report": (report.get("data_hash"), "validate")}
     )
