@@ -105,14 +105,21 @@ def _config_hash(ctx: RunContext) -> str:
     return hashlib.sha256(ctx.config.model_dump_json().encode()).hexdigest()
 
 
+def _snapshot_hash(ctx: RunContext) -> str | None:
+    """The hash of the snapshot ``ingest`` last pointed at, or ``None`` before the first ingest."""
+    pointer = ctx.artifacts_dir / ARTIFACTS["snapshot"]
+    return str(read_json(pointer)["data_hash"]) if pointer.exists() else None
+
+
 def _first_to_run(ctx: RunContext, state: dict[str, Any]) -> int:
-    """Index of the first stage that has not succeeded with the current config."""
+    """Index of the first stage not yet run successfully with this config on this snapshot."""
     if state.get("config_hash") != _config_hash(ctx):
         return 0
+    current = _snapshot_hash(ctx)
     for index, stage in enumerate(STAGES):
         record = state.get("stages", {}).get(stage.name, {})
         outputs_exist = all((ctx.artifacts_dir / ARTIFACTS[o]).exists() for o in stage.outputs)
-        if record.get("status") != "ok" or not outputs_exist:
+        if record.get("status") != "ok" or not outputs_exist or record.get("data_hash") != current:
             return index
     return len(STAGES)
 
@@ -126,34 +133,32 @@ def run_pipeline(
 ) -> dict[str, float]:
     """Run the stages in order (or just ``only``); return seconds per stage that ran.
 
-    With ``resume``, stages that already succeeded with the same config are skipped. A failing
-    stage is recorded as failed, and its error propagates as ``StageFailed`` (naming the stage,
-    with the original as ``cause``) after the timings are printed.
+    With ``resume``, ``ingest`` always runs again (it is cheap and content-addressed), then stages
+    that already succeeded with the same config on the same snapshot are skipped: fixing the source
+    data and resuming reruns everything after ``ingest``. A failing stage is recorded as failed,
+    and its error propagates as ``StageFailed`` (naming the stage, with the original as ``cause``)
+    after the timings are printed.
     """
+    names = [s.name for s in STAGES]
+    if only is not None and only not in names:
+        raise PipelineError(f"unknown stage '{only}': choose one of {', '.join(names)}")
     state_path = ctx.artifacts_dir / _STATE
     state = read_json(state_path) if state_path.exists() else {}
     if state.get("config_hash") != _config_hash(ctx):
         state = {"config_hash": _config_hash(ctx), "stages": {}}
-    selected = _select(ctx, state, only=only, resume=resume, echo=echo)
     timings: dict[str, float] = {}
     try:
-        for stage in selected:
-            started = time.perf_counter()
-            try:
-                summary = stage.run(ctx)
-            except Exception as error:
-                timings[stage.name] = time.perf_counter() - started
-                state["stages"][stage.name] = {"status": "failed", "error": str(error)}
-                raise StageFailed(stage.name, error) from error
-            timings[stage.name] = time.perf_counter() - started
-            state["stages"][stage.name] = {
-                "status": "ok",
-                "seconds": round(timings[stage.name], 3),
-                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "summary": summary,
-            }
-            shown = ", ".join(f"{k}={v}" for k, v in summary.items())
-            echo(f"[{stage.name:>8}] {timings[stage.name]:6.2f}s  {shown}")
+        if only is not None:
+            _run_stage(ctx, STAGES[names.index(only)], state, timings, echo)
+        elif resume:
+            before = _snapshot_hash(ctx)
+            _run_stage(ctx, STAGES[0], state, timings, echo)
+            for stage in _resumed(ctx, state, before, echo):
+                _run_stage(ctx, stage, state, timings, echo)
+        else:
+            state["stages"] = {}
+            for stage in STAGES:
+                _run_stage(ctx, stage, state, timings, echo)
     finally:
         write_json(state_path, state)
         if timings:
@@ -161,29 +166,46 @@ def run_pipeline(
     return timings
 
 
-def _select(
+def _resumed(
+    ctx: RunContext, state: dict[str, Any], before: str | None, echo: Callable[[str], None]
+) -> tuple[Stage, ...]:
+    """The stages after a fresh ``ingest`` that a resumed run still has to run."""
+    start = _first_to_run(ctx, state)
+    current = _snapshot_hash(ctx)
+    if before is not None and before != current:
+        echo(f"the snapshot changed ({before[:16]} -> {str(current)[:16]}): stages after it rerun")
+    if start == len(STAGES):
+        echo("nothing to resume: every stage succeeded with this config and snapshot")
+    elif start > 1:
+        echo(f"resuming at stage '{STAGES[start].name}'")
+    return STAGES[max(start, 1) :]
+
+
+def _run_stage(
     ctx: RunContext,
+    stage: Stage,
     state: dict[str, Any],
-    *,
-    only: str | None,
-    resume: bool,
+    timings: dict[str, float],
     echo: Callable[[str], None],
-) -> list[Stage]:
-    """The stages this invocation runs; a full run forgets earlier stage results."""
-    names = [s.name for s in STAGES]
-    if only is not None:
-        if only not in names:
-            raise PipelineError(f"unknown stage '{only}': choose one of {', '.join(names)}")
-        return [s for s in STAGES if s.name == only]
-    if resume:
-        start = _first_to_run(ctx, state)
-        if start == len(STAGES):
-            echo("nothing to resume: every stage succeeded with this config")
-        elif start:
-            echo(f"resuming at stage '{names[start]}'")
-        return list(STAGES[start:])
-    state["stages"] = {}
-    return list(STAGES)
+) -> None:
+    """Run one stage; record its outcome and the snapshot it worked on in ``state``."""
+    started = time.perf_counter()
+    try:
+        summary = stage.run(ctx)
+    except Exception as error:
+        timings[stage.name] = time.perf_counter() - started
+        state["stages"][stage.name] = {"status": "failed", "error": str(error)}
+        raise StageFailed(stage.name, error) from error
+    timings[stage.name] = time.perf_counter() - started
+    state["stages"][stage.name] = {
+        "status": "ok",
+        "data_hash": _snapshot_hash(ctx),
+        "seconds": round(timings[stage.name], 3),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "summary": summary,
+    }
+    shown = ", ".join(f"{k}={v}" for k, v in summary.items())
+    echo(f"[{stage.name:>8}] {timings[stage.name]:6.2f}s  {shown}")
 
 
 def _timing_table(timings: dict[str, float]) -> str:
@@ -200,7 +222,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--stage", choices=[s.name for s in STAGES], help="run only this stage")
     parser.add_argument(
-        "--resume", action="store_true", help="skip stages that already succeeded with this config"
+        "--resume",
+        action="store_true",
+        help="ingest again, then skip stages that succeeded with this config on this snapshot",
     )
     parser.add_argument("--config", type=Path, help="config file (default: ./config.toml)")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks on failure")
