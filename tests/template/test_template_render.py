@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import py_compile
 import re
 import subprocess
@@ -74,6 +75,7 @@ def test_defaults_render_a_complete_project(render: Render):
         "Makefile",
         "README.md",
         "config.toml",
+        "data/reference/profile.json",
         "pyproject.toml",
         "src/ml_project/__init__.py",
         "src/ml_project/pipeline.py",
@@ -143,6 +145,10 @@ def test_every_choice_renders(render: Render, question: str, value: str):
         py_compile.compile(str(path), doraise=True)
     assert config["problem_type"] == answers["problem_type"]
     assert config["data"]["source"] == f"builtin:{answers['dataset']}"
+    # The validation reference of the chosen sample data ships with the project.
+    profile = json.loads((project / config["validate"]["reference_profile"]).read_text())
+    feature = {"credit": "income_k", "diabetes": "bmi"}[answers["dataset"]]
+    assert set(profile[feature]) == {"edges", "fractions"}
     python = answers["python_version"]
     assert pyproject["project"]["requires-python"] == f">={python}"
     assert pyproject["tool"]["ruff"]["target-version"] == "py" + python.replace(".", "")

@@ -40,11 +40,14 @@ class RunContext:
         config: The validated project config.
         root: The project root; relative paths in the config resolve against it.
         artifacts_dir: Where stage outputs go (``artifacts/`` in the root by default).
+        save_reference: ``validate`` saves this snapshot's profile as the reference instead of
+            comparing with the saved one (``--save-reference``: a deliberate new baseline).
     """
 
     config: ProjectConfig
     root: Path
     artifacts_dir: Path = field(default=Path())
+    save_reference: bool = False
     _tracking_uri: str | None = field(default=None, repr=False)
     _client: MlflowClient | None = field(default=None, repr=False)
 
@@ -57,6 +60,21 @@ class RunContext:
         path = self.artifacts_dir / ARTIFACTS[name]
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
+
+    def resolve(self, path: str) -> Path:
+        """A path recorded in an artefact: relative ones are relative to the project root.
+
+        Artefacts record project files relative to the root, so the project (or a container
+        mounting it elsewhere) can move without breaking them.
+        """
+        return self.root / path
+
+    def relative(self, path: Path) -> str:
+        """``path`` as recorded in artefacts: relative to the root when it lies inside it."""
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return str(path)
 
     def require(self, name: str, *, producer: str) -> Path:
         """The path of input ``name``, which must exist; else say which stage makes it."""

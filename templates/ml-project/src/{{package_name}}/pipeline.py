@@ -5,7 +5,8 @@ function that runs it. The in-process runner below executes them in order; anoth
 example Argo Workflows through Hera) can compile the same list into one container step per stage,
 because stages exchange only files and URIs.
 
-Usage: ``python -m <package>.pipeline [--stage NAME] [--resume] [--config PATH] [--verbose]``.
+Usage: ``python -m <package>.pipeline [--stage NAME] [--resume] [--save-reference] [--config PATH]
+[--verbose] [--describe]``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .config import load_config, project_root
+from .config import ProjectConfig, load_config, project_root
 from .context import ARTIFACTS, RunContext, read_json, write_json
 from .errors import ConfigError, PipelineError, StageFailed
 from .stages import evaluate, features, ingest, register, split, train, validate
@@ -38,22 +39,41 @@ class Stage:
         inputs: Artefact names it reads (each produced by an earlier stage).
         outputs: Artefact names it writes.
         run: The function; it returns a small summary to print.
+        reads: Project paths it reads, as config keys (for example ``data.snapshot_dir``).
+        writes: Project paths it writes, as config keys.
     """
 
     name: str
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     run: Callable[[RunContext], dict[str, Any]]
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage(name="ingest", inputs=(), outputs=("snapshot",), run=ingest.run),
-    Stage(name="validate", inputs=("snapshot",), outputs=("validation_report",), run=validate.run),
+    Stage(
+        name="ingest",
+        inputs=(),
+        outputs=("snapshot",),
+        run=ingest.run,
+        reads=("data.source",),
+        writes=("data.snapshot_dir",),
+    ),
+    Stage(
+        name="validate",
+        inputs=("snapshot",),
+        outputs=("validation_report",),
+        run=validate.run,
+        # --save-reference writes the reference profile instead of reading it.
+        reads=("data.snapshot_dir", "validate.reference_profile"),
+    ),
     Stage(
         name="split",
         inputs=("snapshot", "validation_report"),
         outputs=("train_set", "test_set"),
         run=split.run,
+        reads=("data.snapshot_dir",),
     ),
     Stage(name="features", inputs=("train_set",), outputs=("transform",), run=features.run),
     Stage(
@@ -61,6 +81,7 @@ STAGES: tuple[Stage, ...] = (
         inputs=("snapshot", "train_set", "transform"),
         outputs=("train_run",),
         run=train.run,
+        reads=("data.snapshot_dir",),
     ),
     Stage(
         name="evaluate",
@@ -73,28 +94,38 @@ STAGES: tuple[Stage, ...] = (
         inputs=("snapshot", "train_run", "evaluation"),
         outputs=("registration", "model_card"),
         run=register.run,
+        reads=("data.snapshot_dir",),
     ),
 )
 
 _STATE = "pipeline_state.json"
 
 
-def describe() -> list[dict[str, Any]]:
+def describe(config: ProjectConfig) -> list[dict[str, Any]]:
     """The DAG as data, for other runners: each stage's name, inputs and outputs with paths.
 
-    Paths are relative to the artefacts directory. A runner that gives every stage its own
-    container runs ``python -m <package>.pipeline --stage NAME`` with those paths on shared
-    storage; ``--describe`` prints this list as JSON.
+    ``inputs``/``outputs`` are artefacts, relative to the artefacts directory; ``reads``/``writes``
+    are project files and directories from the config (the snapshots, the reference profile),
+    relative to the project root. A runner that gives every stage its own container runs
+    ``python -m <package>.pipeline --stage NAME`` with all of them on shared storage;
+    ``--describe`` prints this list as JSON.
     """
     return [
         {
             "name": stage.name,
             "inputs": {name: ARTIFACTS[name] for name in stage.inputs},
             "outputs": {name: ARTIFACTS[name] for name in stage.outputs},
+            "reads": {key: _config_value(config, key) for key in stage.reads},
+            "writes": {key: _config_value(config, key) for key in stage.writes},
             "after": sorted({_producer(name) for name in stage.inputs}),
         }
         for stage in STAGES
     ]
+
+
+def _config_value(config: ProjectConfig, key: str) -> str:
+    section, name = key.split(".")
+    return str(config.model_dump(by_alias=True)[section][name])
 
 
 def _producer(artifact: str) -> str:
@@ -226,6 +257,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ingest again, then skip stages that succeeded with this config on this snapshot",
     )
+    parser.add_argument(
+        "--save-reference",
+        action="store_true",
+        help="validate saves this snapshot's profile as the reference (commit it) instead of "
+        "comparing with the saved one",
+    )
     parser.add_argument("--config", type=Path, help="config file (default: ./config.toml)")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks on failure")
     parser.add_argument(
@@ -237,11 +274,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit code (0 ok, 1 failure, 2 bad config)."""
     args = _parser().parse_args(argv)
-    if args.describe:
-        print(json.dumps(describe(), indent=2))
-        return 0
     try:
-        ctx = RunContext(config=load_config(args.config), root=project_root())
+        config = load_config(args.config)
+        if args.describe:
+            print(json.dumps(describe(config), indent=2))
+            return 0
+        ctx = RunContext(config=config, root=project_root(), save_reference=args.save_reference)
         run_pipeline(ctx, only=args.stage, resume=args.resume)
     except Exception as error:
         if args.verbose:

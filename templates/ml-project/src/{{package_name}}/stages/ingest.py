@@ -2,7 +2,9 @@
 
 The snapshot lives at ``<snapshot_dir>/<hash>/data.parquet`` with ``provenance.json`` beside it.
 The directory name is the content hash, so unchanged data maps to the same snapshot, which is
-never rewritten; every later artefact records that hash.
+never rewritten; every later artefact records that hash. The ``snapshot`` pointer records both
+paths relative to the project root, so a stage in another container (with the project mounted
+anywhere) finds them.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ def run(ctx: RunContext) -> dict[str, Any]:
         parquet.chmod(0o444)
     write_json(
         ctx.path("snapshot"),
-        {"path": str(parquet), "provenance": str(provenance_path), "data_hash": digest},
+        {
+            "path": ctx.relative(parquet),
+            "provenance": ctx.relative(provenance_path),
+            "data_hash": digest,
+        },
     )
     return {"rows": len(df), "data_hash": digest[:16], "snapshot": "reused" if reused else "new"}

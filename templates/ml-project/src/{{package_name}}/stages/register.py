@@ -7,7 +7,6 @@ from __future__ import annotations
 
 __all__ = ["run"]
 
-from pathlib import Path
 from typing import Any
 
 from ..context import RunContext, read_json, require_same_snapshot, write_json
@@ -51,7 +50,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         version=str(version),
         promoted=promoted,
         evaluation=evaluation,
-        provenance=read_json(Path(snapshot["provenance"])),
+        provenance=read_json(ctx.resolve(snapshot["provenance"])),
         run=trained,
         config=ctx.config.model_dump(by_alias=True),
     )

@@ -39,7 +39,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     )
     if not report.get("passed"):
         raise PipelineError("the snapshot failed validation: fix the data and rerun 'validate'")
-    df = validate_frame(pd.read_parquet(snapshot["path"]))
+    df = validate_frame(pd.read_parquet(ctx.resolve(snapshot["path"])))
     if KEY is None:
         raise PipelineError("the contract declares no key column: add one with role='key'")
     is_test = assign(

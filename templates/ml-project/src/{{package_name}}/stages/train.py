@@ -10,7 +10,6 @@ from __future__ import annotations
 __all__ = ["build_estimator", "fit", "predict", "run", "trusted_types"]
 
 import platform
-from pathlib import Path
 from typing import Any
 
 import joblib
@@ -149,7 +148,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         mlflow.log_metrics({f"train_{k}": v for k, v in train_metrics.items()})
         tags = _tags(ctx, data_hash, versions)
         mlflow.set_tags(tags)
-        mlflow.log_dict(read_json(Path(snapshot["provenance"])), "data/provenance.json")
+        mlflow.log_dict(read_json(ctx.resolve(snapshot["provenance"])), "data/provenance.json")
         info = mlflow.sklearn.log_model(
             sk_model=model,
             name="model",

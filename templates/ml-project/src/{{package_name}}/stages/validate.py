@@ -1,8 +1,9 @@
 """Stage 2, validate: the data contract and the distribution check, or the run stops.
 
-On the first run there is no reference profile yet: the stage saves one from this snapshot
-(``validate.reference_profile``, meant to be committed) and says so. Later snapshots are compared
-with it.
+Every snapshot is compared with the committed reference profile (``validate.reference_profile``;
+the template ships one for its sample data). A missing reference is a failure, never silently
+replaced by the profile of the data under test (which would always pass); ``--save-reference``
+saves this snapshot's profile as the new reference, deliberately.
 """
 
 from __future__ import annotations
@@ -22,27 +23,34 @@ from ..profile import build_profile, drift_violations
 def run(ctx: RunContext) -> dict[str, Any]:
     """Validate the snapshot; write a report either way, raise on any violation."""
     snapshot = read_json(ctx.require("snapshot", producer="ingest"))
-    df = pd.read_parquet(snapshot["path"])
+    df = pd.read_parquet(ctx.resolve(snapshot["path"]))
     report: dict[str, Any] = {"data_hash": snapshot["data_hash"], "rows": len(df)}
     try:
         validated = validate_frame(df)
     except ContractViolation as error:
         _fail(ctx, report, error)
     reference_path = ctx.root / ctx.config.validate_.reference_profile
-    if reference_path.exists():
+    if ctx.save_reference:
+        write_json(reference_path, build_profile(validated, FEATURES))
+        report["reference_profile"] = f"saved {ctx.relative(reference_path)} (commit it)"
+    elif not reference_path.exists():
+        raise PipelineError(
+            f"reference profile {ctx.relative(reference_path)} is missing, so the snapshot's "
+            "distribution cannot be checked: restore it from git, or save this snapshot as the "
+            "reference with --save-reference (make pipeline SAVE_REFERENCE=1) and commit it"
+        )
+    else:
         reference = read_json(reference_path)
         if set(reference) != set(FEATURES):
             raise PipelineError(
-                f"reference profile {reference_path} describes other features than the "
-                "contract: delete it to save a new one from this snapshot"
+                f"reference profile {ctx.relative(reference_path)} describes other features than "
+                "the contract: save a new one with --save-reference (make pipeline "
+                "SAVE_REFERENCE=1) and commit it"
             )
         drift = drift_violations(validated, reference, max_psi=ctx.config.validate_.max_psi)
         if drift:
             _fail(ctx, report, ContractViolation(drift, where="snapshot distribution"))
         report["reference_profile"] = "compared"
-    else:
-        write_json(reference_path, build_profile(validated, FEATURES))
-        report["reference_profile"] = f"created {reference_path} (commit it)"
     report["passed"] = True
     write_json(ctx.path("validation_report"), report)
     return {"rows": len(df), "reference": report["reference_profile"]}
