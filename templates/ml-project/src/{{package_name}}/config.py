@@ -93,6 +93,7 @@ class EvaluateConfig(_Model):
     min_primary: float | None = None
     max_primary: float | None = None
     max_drop_vs_champion: float = Field(default=0.01, ge=0)
+    allow_incomparable_champion: bool = False
     fairness: FairnessConfig
 
 

@@ -28,8 +28,14 @@ def gates(
     y_pred: np.ndarray,
     y_score: np.ndarray | None,
     champion_primary: float | None,
+    champion_note: str | None = None,
 ) -> dict[str, Any]:
-    """Score predictions on ``frame`` and apply every promotion gate; pure, no I/O."""
+    """Score predictions on ``frame`` and apply every promotion gate; pure, no I/O.
+
+    ``champion_note`` says why an existing champion could not be compared; that blocks promotion
+    unless ``evaluate.allow_incomparable_champion`` is set, so replacing a champion nobody could
+    compare stays a deliberate decision.
+    """
     evaluate = config.evaluate
     y_true = frame[contract.TARGET].to_numpy()
     overall = score(config.problem_type, y_true, y_pred, y_score)
@@ -49,7 +55,12 @@ def gates(
         reasons.append(f"quality: {name} {value:.4f} is below min_primary {evaluate.min_primary:g}")
     if evaluate.max_primary is not None and value > evaluate.max_primary:
         reasons.append(f"quality: {name} {value:.4f} is above max_primary {evaluate.max_primary:g}")
-    champion = compare_with_champion(name, value, champion_primary, evaluate.max_drop_vs_champion)
+    if champion_note is None:
+        champion = compare_with_champion(
+            name, value, champion_primary, evaluate.max_drop_vs_champion
+        )
+    else:
+        champion = _incomparable(champion_note, allowed=evaluate.allow_incomparable_champion)
     if not champion["passed"]:
         reasons.append(champion["reason"])
     return {
@@ -79,6 +90,17 @@ def compare_with_champion(
             f"({'within' if passed else 'worse than'} max_drop_vs_champion {max_drop:g})"
         ),
     }
+
+
+def _incomparable(note: str, *, allowed: bool) -> dict[str, Any]:
+    if allowed:
+        reason = f"champion: {note}; allowed by evaluate.allow_incomparable_champion"
+    else:
+        reason = (
+            f"champion: {note}; promotion blocked: set evaluate.allow_incomparable_champion = "
+            "true to replace it anyway"
+        )
+    return {"passed": allowed, "champion": None, "reason": reason}
 
 
 def _champion_primary(
@@ -126,10 +148,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
     model = mlflow.sklearn.load_model(trained["model_uri"])
     y_pred, y_score = predict(ctx.config, model, test)
     champion, champion_version, note = _champion_primary(ctx, test)
-    report = gates(ctx.config, test, y_pred, y_score, champion)
+    report = gates(ctx.config, test, y_pred, y_score, champion, champion_note=note)
     report["champion"]["version"] = champion_version
-    if note:
-        report["champion"]["reason"] = note
     report.update(run_id=trained["run_id"], data_hash=trained["data_hash"], rows=len(test))
 
     out = ctx.path("evaluation").parent
