@@ -1,7 +1,9 @@
 """Metrics overall and per slice, and the fairness gate over sensitive columns.
 
 Numeric slice columns with many values are cut into quartiles, so every slice has enough rows to
-mean something; groups smaller than ``min_group_size`` are reported but not gated.
+mean something; groups smaller than ``min_group_size`` are reported but not gated. A sensitive
+column with fewer than two groups of that size cannot be checked at all: it is "not evaluated",
+which blocks promotion like a failed check (an unchecked column must not count as fair).
 """
 
 from __future__ import annotations
@@ -86,7 +88,8 @@ def fairness_gate(
 
     For ``recall`` and ``selection_rate`` the gap is the largest absolute difference between two
     groups; for ``mae`` it is that difference divided by the overall MAE, so the threshold does not
-    depend on the target's units.
+    depend on the target's units. A column with fewer than two groups of ``min_group_size`` rows
+    gets ``evaluated: False`` and ``gap: None``, and fails the gate with the reason.
 
     Returns:
         ``{"passed": bool, "reasons": [...], "columns": {column: details}}``.
@@ -96,21 +99,28 @@ def fairness_gate(
         by_group = slices[column]
         gated = {g: v[metric] for g, v in by_group.items() if v["n"] >= min_group_size}
         skipped = sorted(g for g, v in by_group.items() if v["n"] < min_group_size)
-        if len(gated) < 2:
-            gap = 0.0
-        else:
-            gap = max(gated.values()) - min(gated.values())
-            if metric == "mae":
-                gap /= max(overall["mae"], 1e-12)
-        passed = gap <= max_gap
-        report["columns"][column] = {
+        details: dict[str, Any] = {
             "metric": metric,
             "by_group": gated,
-            "gap": gap,
             "max_gap": max_gap,
-            "passed": passed,
             "skipped_small_groups": skipped,
         }
+        report["columns"][column] = details
+        if len(gated) < 2:
+            details.update(gap=None, passed=False, evaluated=False)
+            report["passed"] = False
+            report["reasons"].append(
+                f"fairness: '{column}' not evaluated: {len(gated)} group(s) with at least "
+                f"min_group_size={min_group_size} rows, 2 needed (smaller groups: "
+                f"{', '.join(skipped) or 'none'}); get more rows per group or lower "
+                "evaluate.fairness.min_group_size"
+            )
+            continue
+        gap = max(gated.values()) - min(gated.values())
+        if metric == "mae":
+            gap /= max(overall["mae"], 1e-12)
+        passed = gap <= max_gap
+        details.update(gap=gap, passed=passed, evaluated=True)
         if not passed:
             worst = min(gated, key=gated.__getitem__)
             best = max(gated, key=gated.__getitem__)

@@ -28,6 +28,13 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _fairness_outcome(details: dict[str, Any]) -> list[str]:
+    """Gap and result of one sensitive column; an unevaluated column says so, never "pass"."""
+    if not details.get("evaluated", True):
+        return ["-", "NOT EVALUATED (too few rows per group; blocks promotion)"]
+    return [f"{details['gap']:.3f}", "pass" if details["passed"] else "FAIL"]
+
+
 def render_card(
     *,
     model_name: str,
@@ -40,7 +47,11 @@ def render_card(
 ) -> str:
     """Markdown for one registered version, from the artefacts of the run that produced it."""
     source = str(provenance.get("source", ""))
-    use = _INTENDED_USE.get(source.removeprefix("builtin:"), "Describe the intended use here.")
+    use = _INTENDED_USE.get(source.removeprefix("builtin:")) or (
+        f"Predicts `{contract.TARGET}` ({config['problem_type']}) from the features below, for "
+        f"rows that satisfy the data contract; trained on `{source}`. Use it only for the "
+        "population that source describes."
+    )
     decision = "promoted to `champion`" if promoted else "kept as `challenger` (not promoted)"
     reasons = "\n".join(f"- {r}" for r in evaluation["reasons"]) or "- every gate passed"
     metric_rows = [[k, f"{v:.4f}"] for k, v in sorted(evaluation["metrics"].items())]
@@ -50,10 +61,14 @@ def render_card(
             shown = ", ".join(f"{k}={v:.3f}" for k, v in values.items() if k != "n")
             slice_rows.append([column, group, str(int(values["n"])), shown])
     fairness_rows = [
-        [c, d["metric"], f"{d['gap']:.3f}", f"{d['max_gap']:g}", "pass" if d["passed"] else "FAIL"]
+        [c, d["metric"], *_fairness_outcome(d), f"{d['max_gap']:g}"]
         for c, d in evaluation["fairness"]["columns"].items()
     ]
+    column_rows = [[name, dtype] for name, dtype in provenance.get("columns", {}).items()]
+    packages = ", ".join(f"{k} {v}" for k, v in sorted(provenance.get("packages", {}).items()))
     code = provenance.get("code_version", {})
+    sha = code.get("git_sha")
+    at_ingest = f"`{code.get('version')}`" + (f" (git SHA `{sha}`)" if sha else "")
     fairness_columns = evaluation["fairness"]["columns"]
     fairness_metric = next(iter(fairness_columns.values()))["metric"] if fairness_columns else "-"
     return f"""# Model card: {model_name} version {version}
@@ -71,10 +86,12 @@ Decision: {decision}.
 - source: `{source}`
 - snapshot content hash: `{provenance.get("content_hash")}`
 - rows: {provenance.get("rows")}, snapshot created {provenance.get("created_at")}
-- code version at ingest: `{code.get("version")}` (git SHA `{code.get("git_sha")}`); \
-at training: `{run.get("code_version", "unknown")}`
+- code version at ingest: {at_ingest}; at training: `{run.get("code_version", "unknown")}`
+- packages at ingest: {packages or "not recorded"}
 - MLflow run: `{run["run_id"]}`, model `{run["model_uri"]}`
 - features ({len(contract.FEATURES)}): {", ".join(contract.FEATURES)}; target: {contract.TARGET}
+
+{_table(column_rows, ["column", "dtype"])}
 
 ## Training
 
@@ -92,7 +109,7 @@ seed: {config["seed"]}, params: {config["train"]["params"]}
 
 ## Fairness
 
-{_table(fairness_rows, ["sensitive column", "metric", "gap", "max gap", "result"])}
+{_table(fairness_rows, ["sensitive column", "metric", "gap", "result", "max gap"])}
 
 ## Champion comparison
 

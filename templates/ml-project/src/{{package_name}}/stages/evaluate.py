@@ -167,7 +167,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
     stamp = int(time.time() * 1000)
     metrics = [Metric(f"test_{k}", v, stamp, 0) for k, v in report["metrics"].items()]
     for column, details in report["fairness"]["columns"].items():
-        metrics.append(Metric(f"fairness_gap_{column}", details["gap"], stamp, 0))
+        if details["evaluated"]:
+            metrics.append(Metric(f"fairness_gap_{column}", details["gap"], stamp, 0))
     client.log_batch(trained["run_id"], metrics=metrics)
     client.log_artifacts(trained["run_id"], str(out), "evaluation")
     client.set_tag(trained["run_id"], "gates", "passed" if report["passed"] else "blocked")
