@@ -5,12 +5,14 @@ from __future__ import annotations
 __all__ = ["code_version", "content_hash", "package_versions"]
 
 import hashlib
+import os
 import subprocess
 from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
+_SHA_ENV = ("GIT_SHA", "GITHUB_SHA")  # set by image builds and by GitHub Actions
 _PACKAGES = ("mlflow", "scikit-learn", "pandas", "numpy", "pyarrow", "pandera")
 
 
@@ -27,10 +29,13 @@ def content_hash(df: pd.DataFrame) -> str:
 
 
 def code_version(root: Path) -> dict[str, str | bool | None]:
-    """The git commit of ``root`` and whether the work tree has uncommitted changes.
+    """The git commit of ``root`` and whether the work tree has changes not in that commit.
 
-    ``version`` is the commit SHA for a clean tree, ``"dirty"`` when there are uncommitted
-    changes, and ``"unknown"`` outside a git repository.
+    ``version`` is the commit SHA for a clean tree and ``"dirty"`` when any file differs from it,
+    untracked files included (a new module that was never committed changes what runs). Outside
+    a git work tree (a container image, an unpacked archive) the commit comes from ``$GIT_SHA``
+    or ``$GITHUB_SHA`` if the build set one, else ``version`` is ``"unknown"``. ``source`` says
+    where the answer came from.
     """
 
     def git(*args: str) -> str | None:
@@ -44,9 +49,13 @@ def code_version(root: Path) -> dict[str, str | bool | None]:
 
     sha = git("rev-parse", "HEAD")
     if sha is None:
-        return {"version": "unknown", "git_sha": None, "dirty": None}
-    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-    return {"version": "dirty" if dirty else sha, "git_sha": sha, "dirty": dirty}
+        for name in _SHA_ENV:
+            if os.environ.get(name):
+                value = os.environ[name].strip()
+                return {"version": value, "git_sha": value, "dirty": None, "source": name}
+        return {"version": "unknown", "git_sha": None, "dirty": None, "source": None}
+    dirty = bool(git("status", "--porcelain", "--untracked-files=all"))
+    return {"version": "dirty" if dirty else sha, "git_sha": sha, "dirty": dirty, "source": "git"}
 
 
 def package_versions() -> dict[str, str]:
