@@ -1,5 +1,6 @@
 -- wrk script: count responses by status class; timeouts come from wrk's own error counters.
--- Used by bench/serving/run.py; the JSON request body comes from the environment (BODY).
+-- Used by bench/serving/run.py; the JSON request body comes from the environment (BODY), and
+-- DEADLINE_MS, when set, becomes the X-Request-Timeout-Ms header (our server's deadline).
 local counts = {}
 local threads = {}
 
@@ -10,6 +11,9 @@ end
 wrk.method = "POST"
 wrk.body = os.getenv("BODY")
 wrk.headers["Content-Type"] = "application/json"
+if os.getenv("DEADLINE_MS") then
+  wrk.headers["X-Request-Timeout-Ms"] = os.getenv("DEADLINE_MS")
+end
 
 function init(args)
   codes = {}

@@ -152,6 +152,7 @@ def wrk(
     url: str,
     body: str,
     *,
+    deadline_ms: int | None = None,
     connections: int,
     duration: int,
     script: Path,
@@ -159,6 +160,8 @@ def wrk(
     threads: int = 2,
 ) -> dict[str, float]:
     env = os.environ | {"BODY": body}
+    if deadline_ms:
+        env["DEADLINE_MS"] = str(deadline_ms)
     cmd = [
         "wrk",
         f"-t{threads}",
@@ -184,7 +187,9 @@ def wrk(
     return res
 
 
-def measure(url: str, body: str, args: argparse.Namespace, label: str) -> dict[str, object]:
+def measure(
+    url: str, body: str, args: argparse.Namespace, label: str, *, deadlines: bool = False
+) -> dict[str, object]:
     simple = HERE / "post.lua"
     wrk(url, body, connections=args.connections, duration=3, script=simple)  # warm-up
     res = wrk(url, body, connections=args.connections, duration=args.duration, script=simple)
@@ -194,12 +199,24 @@ def measure(url: str, body: str, args: argparse.Namespace, label: str) -> dict[s
         flush=True,
     )
     overload = []
-    for conns in args.overload:
-        o = wrk(url, body, connections=conns, duration=args.duration, script=HERE / "overload.lua")
+    runs = [(conns, None) for conns in args.overload]
+    if deadlines and args.client_deadline_ms:  # clients that give up early: shedding shows
+        runs.append((max(args.overload), args.client_deadline_ms))
+    for conns, deadline in runs:
+        o = wrk(
+            url,
+            body,
+            connections=conns,
+            duration=args.duration,
+            script=HERE / "overload.lua",
+            deadline_ms=deadline,
+        )
         o["connections"] = conns
+        o["deadline_ms"] = deadline or 0
         overload.append(o)
         print(
-            f"   overload c={conns}: {o['rps']:.0f} req/s, 200={o.get('s200', 0):.0f} "
+            f"   overload c={conns} deadline={deadline}: {o['rps']:.0f} req/s, "
+            f"200={o.get('s200', 0):.0f} "
             f"503={o.get('s503', 0):.0f} timeouts={o['timeouts']:.0f} "
             f"p99 {o['p99']:.1f} ms",
             flush=True,
@@ -243,7 +260,9 @@ def bench_ours(
     out = []
     with Server("ours", cmd, ready, cwd=project, env=env, log=work / f"ours-{workers}.log"):
         url = f"http://{HOST}:{port}/v2/models/{info['name']}/infer"
-        out.append(measure(url, body, args, f"ours (OIP, {workers} worker{plural})"))
+        out.append(
+            measure(url, body, args, f"ours (OIP, {workers} worker{plural})", deadlines=True)
+        )
         if split is not None:  # the MLflow-compatible route, same body as for mlflow serve
             url = f"http://{HOST}:{port}/invocations"
             out.append(measure(url, split, args, f"ours (/invocations, {workers} worker{plural})"))
@@ -265,6 +284,12 @@ def main() -> None:
         type=lambda s: [int(x) for x in s.split(",") if x],
         default=[1, 2],
         help="our server's worker processes, one run per count",
+    )
+    parser.add_argument(
+        "--client-deadline-ms",
+        type=int,
+        default=20,
+        help="extra overload run of ours with this X-Request-Timeout-Ms (0: none)",
     )
     parser.add_argument("--mlserver-venv", type=Path, help="reuse a venv with mlserver 1.7")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -395,20 +420,22 @@ def print_table(results: list[dict[str, object]]) -> None:
     print("\noverload (closed loop, wrk --timeout 2s)")
     print(
         f"| {'server':34} | {'conns':>5} | {'req/s':>8} | {'200':>8} | {'503':>7} | "
-        f"{'other':>6} | {'timeouts':>8} | {'p99 ms':>8} |"
+        f"{'other':>6} | {'timeouts':>8} | {'p99 ms':>8} | {'deadline':>8} |"
     )
-    print(f"|{'-' * 36}|{'-' * 7}|{'-' * 10}|{'-' * 10}|{'-' * 9}|{'-' * 8}|{'-' * 10}|{'-' * 10}|")
+    print(
+        f"|{'-' * 36}|{'-' * 7}|{'-' * 10}|{'-' * 10}|{'-' * 9}|{'-' * 8}|{'-' * 10}|{'-' * 10}"
+        f"|{'-' * 10}|"
+    )
     for r in results:
         for o in r["overload"]:  # type: ignore[attr-defined]
             other = sum(
-                v
-                for k, v in o.items()
-                if k.startswith("s") and k not in ("s200", "s503", "socket_errors")
+                v for k, v in o.items() if re.fullmatch(r"s\d+", k) and k not in ("s200", "s503")
             )
             print(
                 f"| {r['server']:34} | {o['connections']:5} | {o['rps']:8.0f} | "
                 f"{o.get('s200', 0):8.0f} | {o.get('s503', 0):7.0f} | {other:6.0f} | "
-                f"{o['timeouts']:8.0f} | {o['p99']:8.1f} |"
+                f"{o['timeouts']:8.0f} | {o['p99']:8.1f} | "
+                f"{(str(o['deadline_ms']) + ' ms') if o['deadline_ms'] else 'default':>8} |"
             )
 
 

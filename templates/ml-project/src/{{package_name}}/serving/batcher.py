@@ -55,13 +55,29 @@ class CostModel:
     """Batch time ~ scale * (fixed + per_row * rows), fixed and per_row measured at warm-up.
 
     `scale` follows observed batches (an exponentially weighted mean), so the estimate adapts to
-    CPU contention without a fitting step on the hot path.
+    CPU contention without a fitting step on the hot path. Under a backlog the server's real
+    drain rate also includes parsing and answering requests, so `row_period_s` (seconds per row
+    between the ends of back-to-back batches) bounds the estimate from below.
     """
 
     def __init__(self, fixed_s: float, per_row_s: float) -> None:
         self.fixed_s = fixed_s
         self.per_row_s = per_row_s
         self.scale = 1.0
+        self.row_period_s = 0.0
+
+    def queue_delay(self, rows: int, batches: int) -> float:
+        """Expected seconds until `rows` queued rows (in `batches` calls) are answered."""
+        return max(self.cost(rows, batches), self.row_period_s * rows)
+
+    def observe_backlog(self, rows: int, seconds: float) -> None:
+        """Fold in one back-to-back cycle: `rows` rows answered `seconds` after the last batch."""
+        if rows > 0 and seconds > 0:
+            period = seconds / rows
+            if self.row_period_s == 0.0:
+                self.row_period_s = period
+            else:
+                self.row_period_s += 0.2 * (period - self.row_period_s)
 
     def cost(self, rows: int, batches: int = 1) -> float:
         """Expected seconds to predict `rows` rows in `batches` model calls."""
@@ -127,6 +143,8 @@ class Batcher:
         self._busy_since = 0.0
         self.inflight = 0
         self._kick_pending = False
+        self._backlogged = False
+        self._last_end = 0.0
         self._executor = concurrent.futures.ThreadPoolExecutor(
             1, thread_name_prefix="model", initializer=_fast_sklearn
         )
@@ -138,7 +156,7 @@ class Batcher:
             raise Overloaded(f"at the cap of {self.max_inflight} requests in flight", 1.0)
         now = self.loop.time()
         rows = self._queued_rows + job.rows.shape[0]
-        wait = self.cost.cost(rows, 1 + rows // self.max_batch_rows)
+        wait = self.cost.queue_delay(rows, 1 + rows // self.max_batch_rows)
         if self._busy_rows:
             wait += max(self._busy_since + self.cost.cost(self._busy_rows) - now, 0.0)
         if now + wait > job.deadline:
@@ -216,7 +234,11 @@ class Batcher:
         self._busy_rows = 0
         self.inflight -= len(jobs)
         self.metrics.set("inflight", self.inflight)
-        self.cost.observe(rows, self.loop.time() - started)
+        now = self.loop.time()
+        self.cost.observe(rows, now - started)
+        if self._backlogged:  # this batch started as soon as the previous one ended
+            self.cost.observe_backlog(rows, now - self._last_end)
+        self._last_end = now
         self.metrics.inc("batches")
         try:
             out, problems = future.result()
@@ -240,6 +262,7 @@ class Batcher:
                 proba = out.proba[start:end] if out.proba is not None else None
                 job.done(Predictions(out.predict[start:end], proba, out.classes), 200, "")
                 start = end
+        self._backlogged = bool(self._queue)
         if self._queue:
             self._kick_soon()
 
