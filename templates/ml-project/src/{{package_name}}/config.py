@@ -136,10 +136,10 @@ class ProjectConfig(_Model):
         classification = self.problem_type == "classification"
         metric = self.evaluate.fairness.metric
         if classification == (metric == "mae"):
-            allowed = "recall or selection_rate" if classification else "mae"
+            fitting = "recall or selection_rate" if classification else "mae"
             raise ValueError(
                 f"evaluate.fairness.metric '{metric}' does not fit problem_type "
-                f"'{self.problem_type}': use {allowed}"
+                f"'{self.problem_type}': use {fitting}"
             )
         primary = self.evaluate.primary_metric
         if classification != (primary in {"roc_auc", "accuracy", "f1"}):
