@@ -65,19 +65,28 @@ class CostModel:
         self.per_row_s = per_row_s
         self.scale = 1.0
         self.row_period_s = 0.0
+        self.observed_at = -math.inf
 
-    def queue_delay(self, rows: int, batches: int) -> float:
-        """Expected seconds until `rows` queued rows (in `batches` calls) are answered."""
-        return max(self.cost(rows, batches), self.row_period_s * rows)
+    def queue_delay(self, rows: int, batches: int, now: float) -> float:
+        """Expected seconds until `rows` queued rows (in `batches` calls) are answered.
 
-    def observe_backlog(self, rows: int, seconds: float) -> None:
+        The drain rate is used only while it is fresh (measured within the last second): a
+        stale rate must not keep refusing work after the backlog that produced it is gone.
+        """
+        model = self.cost(rows, batches)
+        if now - self.observed_at > 1.0:
+            return model
+        return max(model, self.row_period_s * rows)
+
+    def observe_backlog(self, rows: int, seconds: float, now: float) -> None:
         """Fold in one back-to-back cycle: `rows` rows answered `seconds` after the last batch."""
         if rows > 0 and seconds > 0:
             period = seconds / rows
-            if self.row_period_s == 0.0:
-                self.row_period_s = period
-            else:
-                self.row_period_s += 0.2 * (period - self.row_period_s)
+            fresh = now - self.observed_at <= 1.0
+            self.row_period_s = (
+                self.row_period_s + 0.2 * (period - self.row_period_s) if fresh else period
+            )
+            self.observed_at = now
 
     def cost(self, rows: int, batches: int = 1) -> float:
         """Expected seconds to predict `rows` rows in `batches` model calls."""
@@ -145,6 +154,8 @@ class Batcher:
         self._kick_pending = False
         self._backlogged = False
         self._last_end = 0.0
+        self._shed = 0
+        self._shed_at_last_end = 0
         self._executor = concurrent.futures.ThreadPoolExecutor(
             1, thread_name_prefix="model", initializer=_fast_sklearn
         )
@@ -156,11 +167,12 @@ class Batcher:
             raise Overloaded(f"at the cap of {self.max_inflight} requests in flight", 1.0)
         now = self.loop.time()
         rows = self._queued_rows + job.rows.shape[0]
-        wait = self.cost.queue_delay(rows, 1 + rows // self.max_batch_rows)
+        wait = self.cost.queue_delay(rows, 1 + rows // self.max_batch_rows, now)
         if self._busy_rows:
             wait += max(self._busy_since + self.cost.cost(self._busy_rows) - now, 0.0)
         if now + wait > job.deadline:
             self.metrics.inc("shed_queue_delay")
+            self._shed += 1
             raise Overloaded(
                 f"estimated queue delay {wait * 1000:.1f} ms exceeds the deadline", max(wait, 1.0)
             )
@@ -236,9 +248,12 @@ class Batcher:
         self.metrics.set("inflight", self.inflight)
         now = self.loop.time()
         self.cost.observe(rows, now - started)
-        if self._backlogged:  # this batch started as soon as the previous one ended
-            self.cost.observe_backlog(rows, now - self._last_end)
+        # A back-to-back cycle measures the drain rate, unless refusing requests took part of
+        # it: counting that time against admitted rows would feed shedding with itself.
+        if self._backlogged and self._shed == self._shed_at_last_end:
+            self.cost.observe_backlog(rows, now - self._last_end, now)
         self._last_end = now
+        self._shed_at_last_end = self._shed
         self.metrics.inc("batches")
         try:
             out, problems = future.result()
