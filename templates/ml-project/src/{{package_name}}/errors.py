@@ -67,5 +67,6 @@ class ContractViolation(PipelineError):
         lines = "\n".join(f"  - {v}" for v in violations)
         super().__init__(
             f"{where} broke the data contract ({len(violations)} violation(s)):\n{lines}\n"
-            "Fix the source data (or, if the change is intended, the contract in contract.py)."
+            "Fix the source data (or, if the change is intended, the contract in contract.py), "
+            "then rerun with --resume (make pipeline RESUME=1): it ingests the fixed data again."
         )

@@ -38,7 +38,10 @@ def run(ctx: RunContext) -> dict[str, Any]:
         snapshot["data_hash"], {"validation_report": (report.get("data_hash"), "validate")}
     )
     if not report.get("passed"):
-        raise PipelineError("the snapshot failed validation: fix the data and rerun 'validate'")
+        raise PipelineError(
+            "the snapshot failed validation: fix the data, then rerun with --resume "
+            "(make pipeline RESUME=1)"
+        )
     df = validate_frame(pd.read_parquet(ctx.resolve(snapshot["path"])))
     if KEY is None:
         raise PipelineError("the contract declares no key column: add one with role='key'")
