@@ -96,6 +96,7 @@ class Worker:
         self.stopped: asyncio.Future[int] = loop.create_future()
         self._server: asyncio.AbstractServer | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._stopping = False
         self.supervisor: int | None = None  # parent pid to watch; a worker never outlives it
 
     async def start(self, sock: socket.socket) -> None:
@@ -110,8 +111,9 @@ class Worker:
 
     def request_stop(self) -> None:
         """Begin the graceful drain (idempotent); `stopped` resolves with 0 when it is done."""
-        if self.app.draining or self._server is None:
+        if self._stopping or self._server is None:
             return
+        self._stopping = True  # SIGTERM may come from the supervisor and the process group both
         task = self.loop.create_task(self.app.drain(self._server))
         task.add_done_callback(lambda _: self._finish(0))
 
