@@ -8,7 +8,7 @@ ndarray already in ``FEATURES`` order.
 
 from __future__ import annotations
 
-__all__ = ["SelectFeatures", "build_transform", "feature_matrix"]
+__all__ = ["Log1pColumns", "SelectFeatures", "build_transform", "feature_matrix"]
 
 from collections.abc import Sequence
 from typing import Any
@@ -16,9 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.preprocessing import StandardScaler
 
 from .contract import FEATURES
 
@@ -54,19 +53,49 @@ class SelectFeatures(TransformerMixin, BaseEstimator):
         return matrix
 
 
+class Log1pColumns(TransformerMixin, BaseEstimator):
+    """Apply ``log1p`` to some columns of a float matrix, in place of a ``ColumnTransformer``.
+
+    The model server calls the whole transform once per batch, often for a single row, so its
+    fixed cost is the server's floor: a ``ColumnTransformer`` spends ~0.5 ms per call on
+    bookkeeping, this plain numpy step a few microseconds. Columns keep their order.
+
+    Args:
+        columns: Indices of the columns to transform.
+    """
+
+    def __init__(self, columns: Sequence[int] = ()) -> None:
+        self.columns = columns
+
+    def fit(self, X: Any, y: Any = None) -> Log1pColumns:
+        """Nothing to learn; checks the indices against the input width."""
+        width = np.shape(X)[1]
+        bad = [i for i in self.columns if not 0 <= i < width]
+        if bad:
+            raise ValueError(f"log1p column indices {bad} are outside 0..{width - 1}")
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Return a copy of ``X`` with ``log1p`` applied to the chosen columns."""
+        out = np.array(X, dtype="float64", copy=True)
+        if self.columns:
+            index = list(self.columns)
+            out[:, index] = np.log1p(out[:, index])
+        return out
+
+
 def build_transform(log_columns: Sequence[str] = ()) -> Pipeline:
     """An unfitted transform: select, log1p the skewed columns, then standardise everything."""
     unknown = sorted(set(log_columns) - set(FEATURES))
     if unknown:
         raise ValueError(f"features.log_columns names non-features: {', '.join(unknown)}")
     log_idx = [FEATURES.index(name) for name in log_columns]
-    shape = ColumnTransformer(
-        [("log1p", FunctionTransformer(np.log1p, feature_names_out="one-to-one"), log_idx)],
-        remainder="passthrough",
-        verbose_feature_names_out=False,
-    )
     return Pipeline(
-        [("select", SelectFeatures(FEATURES)), ("shape", shape), ("scale", StandardScaler())]
+        [
+            ("select", SelectFeatures(FEATURES)),
+            ("log1p", Log1pColumns(log_idx)),
+            ("scale", StandardScaler()),
+        ]
     )
 
 

@@ -21,7 +21,7 @@ from .. import contract
 from ..config import ProjectConfig
 from ..context import RunContext, read_json, require_same_snapshot, write_json
 from ..errors import PipelineError
-from ..features import SelectFeatures
+from ..features import Log1pColumns, SelectFeatures
 from ..metrics import score
 from ..profile import build_profile
 from ..provenance import code_version, package_versions
@@ -65,8 +65,8 @@ _TRUSTED_TYPES: dict[str, tuple[str, ...]] = {
 
 def trusted_types(config: ProjectConfig) -> list[str]:
     """The types the logged model of ``config.train.estimator`` holds that skops must trust."""
-    own = f"{SelectFeatures.__module__}.{SelectFeatures.__qualname__}"
-    return [own, *_TRUSTED_TYPES[config.train.estimator]]
+    own = [f"{kind.__module__}.{kind.__qualname__}" for kind in (SelectFeatures, Log1pColumns)]
+    return [*own, *_TRUSTED_TYPES[config.train.estimator]]
 
 
 def fit(config: ProjectConfig, train: pd.DataFrame, transform: Pipeline) -> Pipeline:
