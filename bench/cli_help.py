@@ -34,9 +34,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bare = Path(tmp) / "bare_typer.py"
         bare.write_text(BARE_APP)
+        # mlplat turns Rich markup off (plain help, no colour codes in CI logs); the same bare
+        # app with that setting is the like-for-like anchor.
+        plain = Path(tmp) / "bare_typer_plain.py"
+        plain.write_text(BARE_APP.replace("typer.Typer()", "typer.Typer(rich_markup_mode=None)"))
         times = compare(
             [
                 Case("bare Typer app --help", lambda run: [sys.executable, str(bare), "--help"]),
+                Case(
+                    "bare Typer app, no Rich, --help",
+                    lambda run: [sys.executable, str(plain), "--help"],
+                ),
                 Case("mlplat --help", lambda run: [mlplat, "--help"]),
                 Case("python -c pass (interpreter)", lambda run: [sys.executable, "-c", "pass"]),
             ],
