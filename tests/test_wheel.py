@@ -52,6 +52,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_contains_templates_and_platform(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "mlplat/_bundled/templates/ml-project/copier.yml" in names
+    assert "mlplat/_bundled/template-history/ml-project.bundle" in names
     assert any(n.startswith("mlplat_platform/") for n in names)
     assert not any(n.startswith(("platform/", "cli/")) for n in names)
 

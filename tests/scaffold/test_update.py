@@ -208,3 +208,19 @@ def test_same_template_content_gives_same_commit_everywhere(
     assert run_git(first.repo, "rev-parse", "v0.1.0") == run_git(second.repo, "rev-parse", "v0.1.0")
     # Edited content under the same version becomes a post-release, not a silent overwrite.
     assert first.ensure_version(bundled_versions["0.2.0"], "0.1.0") == "v0.1.0.post1"
+
+
+def test_shipped_history_is_fetched_into_a_fresh_cache(tmp_path: Path) -> None:
+    from mlplat.scaffold.cache import TemplateCache
+    from mlplat.settings import load_settings
+
+    shipped = resources.template_history_bundle()
+    assert shipped is not None, "templates/history/ml-project.bundle is missing"
+    released = {
+        line.split()[1].removeprefix("refs/tags/")
+        for line in run_git(tmp_path, "bundle", "list-heads", str(shipped)).splitlines()
+    }
+    assert released, "the history bundle holds no released version"
+    assert runner.invoke(app, ["new", str(tmp_path / "demo"), "--defaults"]).exit_code == 0
+    cache = TemplateCache.at(load_settings().template_cache_dir, "ml-project")
+    assert released <= set(cache.tags())
