@@ -188,7 +188,27 @@ class ServingApp:
         headers: dict[bytes, bytes],
         body: bytes,
     ) -> None:
-        """Route one request; predictions complete later through the batcher."""
+        """Route one request; every request is answered, even when routing itself fails.
+
+        An exception escaping here would leave the request's response slot unfilled: the client
+        would wait forever and the connection would never be swept. So it is logged and answered.
+        """
+        try:
+            self._route(conn, slot, method, path, headers, body)
+        except Exception:
+            log.exception("unexpected error answering %s %r", method.decode(), path)
+            if slot.data is None:
+                self._send(conn, slot, 500, _error("internal error; see the server log"))
+
+    def _route(
+        self,
+        conn: HttpConnection,
+        slot: _Slot,
+        method: bytes,
+        path: bytes,
+        headers: dict[bytes, bytes],
+        body: bytes,
+    ) -> None:
         if method == b"POST":
             if path == b"/invocations":
                 return self._predict(
@@ -322,6 +342,9 @@ class ServingApp:
             parsed = parse(body, model)
         except RequestError as exc:
             return self._send(conn, slot, exc.status, _error(exc.message))
+        except Exception as exc:  # the body is the only input here: a shape the checks missed
+            log.warning("unreadable request body (%s: %s)", type(exc).__name__, exc)
+            return self._send(conn, slot, 400, _error(f"could not read the request: {exc}"))
         if parsed.features.shape[0] == 0:
             return self._send(conn, slot, 400, _error("the request has no rows"))
 

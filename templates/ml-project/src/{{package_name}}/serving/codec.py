@@ -109,7 +109,8 @@ def _tensor(inputs: Any, i: int) -> tuple[str, dict[str, Any]]:
     name = tensor.get("name")
     if not isinstance(name, str):
         raise _bad(f"{where}.name: expected a string")
-    if tensor.get("datatype") not in KEY_DATATYPES:
+    dtype = tensor.get("datatype")
+    if not isinstance(dtype, str) or dtype not in KEY_DATATYPES:
         raise _bad(f"{where}.datatype: expected one of {sorted(KEY_DATATYPES)}")
     return name, tensor
 
@@ -203,6 +204,8 @@ def _split(split: Any, model: LoadedModel) -> Parsed:
     data = split.get("data")
     if not isinstance(data, list):
         raise _bad(f"{where}.data: expected a list of rows")
+    if not all(isinstance(c, str) for c in columns) or len(set(columns)) != len(columns):
+        raise _bad(f"{where}.columns: expected unique column names")
     if columns == list(model.features):
         matrix = _floats(data, f"{where}.data")
         if matrix.ndim != 2 or matrix.shape[1] != len(columns):
@@ -213,8 +216,6 @@ def _split(split: Any, model: LoadedModel) -> Parsed:
         if not isinstance(row, list) or len(row) != len(columns):
             raise _bad(f"{where}.data[{i}]: expected {len(columns)} values")
         records.append(dict(zip(columns, row, strict=True)))
-    if not all(isinstance(c, str) for c in columns) or len(set(columns)) != len(columns):
-        raise _bad(f"{where}.columns: expected unique column names")
     return _records(records, model, where)
 
 
