@@ -25,22 +25,43 @@ class BatchError(Exception):
     """Bad input for batch scoring; the message names the file, column or rows."""
 
 
-def _columns(chunk: Any, model: LoadedModel) -> np.ndarray:
-    arrays = [
-        chunk.column(f).to_numpy(zero_copy_only=False).astype(np.float64) for f in model.features
-    ]
+def _columns(chunk: Any, model: LoadedModel, where: str) -> np.ndarray:
+    arrays = []
+    for feature in model.features:
+        try:
+            arrays.append(chunk.column(feature).to_numpy(zero_copy_only=False).astype(np.float64))
+        except (ValueError, TypeError) as exc:
+            raise BatchError(
+                f"{where}: column {feature!r} is not numeric ({exc}); features are numbers, "
+                "with null for missing"
+            ) from None
     return np.column_stack(arrays) if arrays else np.empty((chunk.num_rows, 0))
 
 
 def score_file(model: LoadedModel, source: Path, target: Path, *, chunk_rows: int = 65536) -> int:
     """Score every row of `source` into `target`; return the number of rows scored.
 
-    The output has the key column (when the input has it), `prediction`, one `proba_<class>`
-    column per class for classifiers, and `model_name` / `model_version` on every row.
+    The output is written next to `target` and renamed into place when every row is scored, so
+    a failure never leaves a partial file that looks complete. It has the key column (when the
+    input has it), `prediction`, one `proba_<class>` column per class for classifiers, and
+    `model_name` / `model_version` on every row.
 
     Raises:
-        BatchError: the input is missing, lacks a feature column, or breaks the contract.
+        BatchError: the input is missing, unreadable, lacks a feature column, has a non-numeric
+            feature or breaks the contract.
     """
+    import pyarrow as pa
+
+    try:
+        return _score(model, source, target, chunk_rows)
+    except (pa.ArrowException, OSError) as exc:
+        raise BatchError(
+            f"cannot score {source} into {target}: {exc}. Pass --input PATH to a readable "
+            "Parquet file and an --output in a writable directory"
+        ) from None
+
+
+def _score(model: LoadedModel, source: Path, target: Path, chunk_rows: int) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -56,9 +77,10 @@ def score_file(model: LoadedModel, source: Path, target: Path, *, chunk_rows: in
     wanted = list(model.features) + ([model.key] if model.key in names else [])
     writer = None
     done = 0
+    partial = target.with_name(target.name + ".partial")
     try:
         for chunk in reader.iter_batches(batch_size=chunk_rows, columns=wanted):
-            rows = _columns(chunk, model)
+            rows = _columns(chunk, model, f"rows {done}..{done + chunk.num_rows - 1} of {source}")
             problems = model.check(rows)
             if problems:
                 raise BatchError(
@@ -78,12 +100,17 @@ def score_file(model: LoadedModel, source: Path, target: Path, *, chunk_rows: in
             table = pa.table(cols)
             if writer is None:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                writer = pq.ParquetWriter(target, table.schema)
+                writer = pq.ParquetWriter(partial, table.schema)
             writer.write_table(table)
             done += chunk.num_rows
-    finally:
+    except BaseException:
         if writer is not None:
             writer.close()
+        partial.unlink(missing_ok=True)
+        raise
+    if writer is not None:
+        writer.close()
+        partial.replace(target)
     return done
 
 
