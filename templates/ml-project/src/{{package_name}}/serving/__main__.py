@@ -83,6 +83,17 @@ def _parser() -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace) -> ServeSettings:
     if args.workers < 1 or not 0 <= args.port <= 65535 or not 0 <= args.log_sample_rate <= 1:
         raise ValueError("--workers must be >= 1, --port 0..65535, --log-sample-rate 0..1")
+    # A zero limit would start a server that refuses every request while reporting ready.
+    for flag, value in (
+        ("--deadline-ms", args.deadline_ms),
+        ("--max-body-bytes", args.max_body_bytes),
+        ("--max-inflight", args.max_inflight),
+        ("--max-connections", args.max_connections),
+    ):
+        if not value > 0:
+            raise ValueError(f"{flag} must be positive, got {value}")
+    if args.drain_grace_s < 0 or args.drain_timeout_s < 0:
+        raise ValueError("--drain-grace-s and --drain-timeout-s must be >= 0")
     uri = args.model_uri
     name = "model"
     if not uri or not uri.startswith(("models:", "runs:")) and "://" not in uri:
