@@ -354,7 +354,12 @@ class ServingApp:
             self.metrics.observe_latency(self.loop.time() - started)
             # Queued before the reply goes out: a client that saw the reply can rely on the record.
             self.plog.offer(model.version, parsed.keys, parsed.features, out.predict, out.proba)
-            self._send(conn, slot, 200, encode(model, parsed, out))
+            try:
+                payload = encode(model, parsed, out)
+            except Exception:  # runs as a loop callback: an escaping error would hang the client
+                log.exception("could not encode the response")
+                return self._send(conn, slot, 500, _error("internal error; see the server log"))
+            self._send(conn, slot, 200, payload)
 
         try:
             self.batcher.submit(Job(parsed.features, deadline, done))

@@ -171,7 +171,11 @@ class PredictionLog:
             self._wake.clear()
             batch = [self._queue.popleft() for _ in range(len(self._queue))]
             if batch:
-                self._write(batch)
+                try:
+                    self._write(batch)
+                except Exception:  # the writer must outlive any one bad batch
+                    self.metrics.inc("log_sink_errors")
+                    log.exception("prediction log: a batch of %d requests lost", len(batch))
             if self._stop and not self._queue:
                 return
 
