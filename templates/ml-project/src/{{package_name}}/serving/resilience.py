@@ -49,7 +49,10 @@ class CircuitBreaker:
     """Closed -> open after `failure_threshold` consecutive failures -> half-open after `reset_s`.
 
     In the half-open state one trial call is let through: success closes the breaker, failure
-    opens it again. Thread-safe; the clock is injectable so tests need no sleeping.
+    opens it again. Attempts that timed out but are still running (a thread cannot be killed)
+    are counted; at `max_hung` of them no new attempt starts, so a dependency that hangs forever
+    costs a bounded number of threads instead of one more per cool-down. Thread-safe; the clock
+    is injectable so tests need no sleeping.
     """
 
     def __init__(
@@ -58,11 +61,14 @@ class CircuitBreaker:
         *,
         failure_threshold: int = 5,
         reset_s: float = 30.0,
+        max_hung: int = 4,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name
         self.failure_threshold = failure_threshold
         self.reset_s = reset_s
+        self.max_hung = max_hung
+        self.hung = 0
         self._clock = clock
         self._lock = threading.Lock()
         self._failures = 0
@@ -86,6 +92,11 @@ class CircuitBreaker:
     def before_call(self) -> None:
         """Raise CircuitOpenError unless a call may go through now."""
         with self._lock:
+            if self.hung >= self.max_hung:
+                raise CircuitOpenError(
+                    f"{self.name}: {self.hung} earlier calls timed out and are still running; "
+                    "no new call starts until one of them returns"
+                )
             state = self._state_locked()
             if state == "open" or (state == "half_open" and self._trial_running):
                 raise CircuitOpenError(
@@ -113,18 +124,31 @@ class CircuitBreaker:
                     self.opened_total += 1
                 self._opened_at = self._clock()
 
+    def hang_started(self) -> None:
+        """Count an attempt that timed out while its thread keeps running."""
+        with self._lock:
+            self.hung += 1
 
-def _run_with_timeout(fn: Callable[[], T], timeout_s: float) -> T:
+    def hang_ended(self) -> None:
+        """A timed-out attempt's thread has finished."""
+        with self._lock:
+            self.hung -= 1
+
+
+def _run_with_timeout(fn: Callable[[], T], timeout_s: float, breaker: CircuitBreaker) -> T:
     """Run `fn` in a daemon thread and give up waiting after `timeout_s`.
 
-    A thread cannot be killed, so a hung call keeps its thread; the caller gets control back,
-    which is what matters for start-up, reload and the log writer.
+    A thread cannot be killed, so a hung call keeps its thread (counted on `breaker` until it
+    returns); the caller gets control back, which is what matters for start-up, reload and the
+    log writer.
     """
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbound")
     future = pool.submit(fn)
     try:
         return future.result(timeout=timeout_s)
     except concurrent.futures.TimeoutError:
+        breaker.hang_started()
+        future.add_done_callback(lambda _: breaker.hang_ended())
         raise CallTimeoutError(f"call did not finish within {timeout_s:g}s") from None
     finally:
         pool.shutdown(wait=False)
@@ -158,7 +182,7 @@ def guarded_call(
     for attempt in range(1, policy.attempts + 1):
         breaker.before_call()
         try:
-            result = _run_with_timeout(fn, policy.timeout_s)
+            result = _run_with_timeout(fn, policy.timeout_s, breaker)
         except retry_on:
             breaker.record_failure()
             if attempt == policy.attempts:
