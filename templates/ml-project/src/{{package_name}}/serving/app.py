@@ -257,7 +257,13 @@ class ServingApp:
             wants_ready = rest.endswith(b"/ready")
             if wants_ready:
                 rest = rest[:-6]
-            if self.model is None or not self._model_path(rest):
+            if self.model is None:  # the name is not known before the model is loaded
+                reason = self.load_error or "the model is still loading"
+                if wants_ready:
+                    name = rest.decode("utf-8", "replace")
+                    return 503, orjson.dumps({"name": name, "ready": False}), js
+                return 503, _error(f"not ready: {reason}"), js
+            if not self._model_path(rest):
                 return 404, _error(self._unknown_model(path)), js
             if wants_ready:
                 return (
