@@ -49,6 +49,7 @@ class Job:
     rows: np.ndarray
     deadline: float
     done: Done
+    solo: bool = False  # run in a batch of its own (its shared batch failed in the model)
 
 
 class CostModel:
@@ -203,6 +204,8 @@ class Batcher:
         jobs: list[Job] = []
         rows = 0
         while queue and (not jobs or rows + queue[0].rows.shape[0] <= self.max_batch_rows):
+            if jobs and (queue[0].solo or jobs[0].solo):
+                break
             job = queue.popleft()
             self._queued_rows -= job.rows.shape[0]
             if job.deadline <= now:
@@ -258,10 +261,15 @@ class Batcher:
         try:
             out, problems = future.result()
         except Exception:
-            log.exception("prediction failed for a batch of %d rows", rows)
-            for job in jobs:
-                job.done(None, 500, "the model failed on this input; see the server log")
             out, problems = None, []
+            if len(jobs) > 1:  # a bulkhead: find the failing request instead of failing all
+                log.warning("a batch of %d requests failed; retrying each alone", len(jobs))
+                for job in reversed(jobs):
+                    job.solo = True
+                    self._retry(job)
+            else:
+                log.exception("prediction failed for a batch of %d rows", rows)
+                jobs[0].done(None, 500, "the model failed on this input; see the server log")
         if problems:
             for job in jobs:
                 mine = model.check(job.rows)
