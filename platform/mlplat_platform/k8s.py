@@ -22,6 +22,7 @@ __all__ = [
     "child",
     "container_security",
     "labels",
+    "run_once_job_spec",
     "pod_security",
     "resources",
 ]
@@ -116,6 +117,34 @@ def _scale(quantity: str, factor: int) -> str:
             number = float(quantity[: -len(suffix)]) * factor
             return f"{number:g}{suffix}"
     return f"{float(quantity) * factor:g}"
+
+
+def run_once_job_spec(
+    *,
+    job_labels: dict[str, str],
+    service_account: str,
+    containers: list[dict[str, Any]],
+    volumes: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The ``spec`` of a hardened run-to-completion Job (bucket creation, schema upgrade).
+
+    Retries on failure, runs as the restricted pod user and mounts no service-account token:
+    the Jobs we own talk to S3 or PostgreSQL, never to the Kubernetes API.
+    """
+    return {
+        "backoffLimit": 6,
+        "template": {
+            "metadata": {"labels": job_labels},
+            "spec": {
+                "restartPolicy": "OnFailure",
+                "serviceAccountName": service_account,
+                "automountServiceAccountToken": False,
+                "securityContext": pod_security(),
+                "containers": containers,
+                "volumes": volumes,
+            },
+        },
+    }
 
 
 def checkov_skips(*skips: tuple[str, str]) -> dict[str, str]:

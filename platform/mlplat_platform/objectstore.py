@@ -31,6 +31,7 @@ from mlplat_platform.k8s import (
     labels,
     pod_security,
     resources,
+    run_once_job_spec,
 )
 from mlplat_platform.namespace import Flow, Peer, secure_namespace
 
@@ -316,55 +317,47 @@ class ObjectStore(pulumi.ComponentResource):
                 "labels": job_labels,
                 "annotations": checkov_skips(DIGEST_SKIP),
             },
-            spec={
-                "backoffLimit": 6,
-                "template": {
-                    "metadata": {"labels": job_labels},
-                    "spec": {
-                        "restartPolicy": "OnFailure",
-                        "serviceAccountName": _NAME,
-                        "automountServiceAccountToken": False,
-                        "securityContext": pod_security(),
-                        "containers": [
+            spec=run_once_job_spec(
+                job_labels=job_labels,
+                service_account=_NAME,
+                containers=[
+                    {
+                        "name": "create-buckets",
+                        # MLflow's image carries boto3; reusing it saves a pull.
+                        "image": versions.MLFLOW_IMAGE,
+                        "imagePullPolicy": "Always",
+                        "command": ["python", "-c", _BUCKET_SCRIPT],
+                        "env": [
+                            {"name": "S3_ENDPOINT", "value": url},
+                            {"name": "BUCKETS", "value": args.bucket},
                             {
-                                "name": "create-buckets",
-                                # MLflow's image carries boto3; reusing it saves a pull.
-                                "image": versions.MLFLOW_IMAGE,
-                                "imagePullPolicy": "Always",
-                                "command": ["python", "-c", _BUCKET_SCRIPT],
-                                "env": [
-                                    {"name": "S3_ENDPOINT", "value": url},
-                                    {"name": "BUCKETS", "value": args.bucket},
-                                    {
-                                        "name": "AWS_SHARED_CREDENTIALS_FILE",
-                                        "value": "/etc/s3/credentials",
-                                    },
-                                    {"name": "HOME", "value": "/tmp"},
-                                ],
-                                "resources": resources("50m", "128Mi"),
-                                "securityContext": container_security(),
-                                "volumeMounts": [
-                                    {
-                                        "name": "credentials",
-                                        "mountPath": "/etc/s3",
-                                        "readOnly": True,
-                                    },
-                                    {"name": "tmp", "mountPath": "/tmp"},
-                                ],
-                            }
+                                "name": "AWS_SHARED_CREDENTIALS_FILE",
+                                "value": "/etc/s3/credentials",
+                            },
+                            {"name": "HOME", "value": "/tmp"},
                         ],
-                        "volumes": [
+                        "resources": resources("50m", "128Mi"),
+                        "securityContext": container_security(),
+                        "volumeMounts": [
                             {
                                 "name": "credentials",
-                                "secret": {
-                                    "secretName": f"{_NAME}-client",
-                                    "items": [{"key": "credentials", "path": "credentials"}],
-                                },
+                                "mountPath": "/etc/s3",
+                                "readOnly": True,
                             },
-                            {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                            {"name": "tmp", "mountPath": "/tmp"},
                         ],
+                    }
+                ],
+                volumes=[
+                    {
+                        "name": "credentials",
+                        "secret": {
+                            "secretName": f"{_NAME}-client",
+                            "items": [{"key": "credentials", "path": "credentials"}],
+                        },
                     },
-                },
-            },
+                    {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                ],
+            ),
             opts=child(self, depends_on=[credentials, *after], custom_timeouts=SLOW_START),
         )

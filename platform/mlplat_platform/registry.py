@@ -31,6 +31,7 @@ from mlplat_platform.k8s import (
     labels,
     pod_security,
     resources,
+    run_once_job_spec,
 )
 from mlplat_platform.namespace import Flow, Peer, secure_namespace
 
@@ -292,30 +293,22 @@ class Registry(pulumi.ComponentResource):
                 "labels": job_labels,
                 "annotations": checkov_skips(DIGEST_SKIP),
             },
-            spec={
-                "backoffLimit": 6,
-                "template": {
-                    "metadata": {"labels": job_labels},
-                    "spec": {
-                        "restartPolicy": "OnFailure",
-                        "serviceAccountName": _NAME,
-                        "automountServiceAccountToken": False,
-                        "securityContext": pod_security(),
-                        "containers": [
-                            {
-                                "name": "db-upgrade",
-                                "image": versions.MLFLOW_IMAGE,
-                                "imagePullPolicy": "Always",
-                                "command": ["python", "-c", _SCHEMA_SCRIPT],
-                                "env": env,
-                                "resources": resources("100m", "256Mi"),
-                                "securityContext": container_security(),
-                                "volumeMounts": mounts,
-                            }
-                        ],
-                        "volumes": volumes,
-                    },
-                },
-            },
+            spec=run_once_job_spec(
+                job_labels=job_labels,
+                service_account=_NAME,
+                containers=[
+                    {
+                        "name": "db-upgrade",
+                        "image": versions.MLFLOW_IMAGE,
+                        "imagePullPolicy": "Always",
+                        "command": ["python", "-c", _SCHEMA_SCRIPT],
+                        "env": env,
+                        "resources": resources("100m", "256Mi"),
+                        "securityContext": container_security(),
+                        "volumeMounts": mounts,
+                    }
+                ],
+                volumes=volumes,
+            ),
             opts=child(self, depends_on=after, custom_timeouts=SLOW_START),
         )
