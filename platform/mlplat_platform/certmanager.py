@@ -13,7 +13,7 @@ import pulumi_kubernetes.helm.v4 as helm
 
 from mlplat_platform import versions
 from mlplat_platform.k8s import NAMESPACES, child
-from mlplat_platform.namespace import Flow, Peer, kube_api_egress, secure_namespace
+from mlplat_platform.namespace import kube_api_egress, secure_namespace, webhook_ingress
 
 __all__ = ["CertManager", "CertManagerArgs"]
 
@@ -51,13 +51,7 @@ class CertManager(pulumi.ComponentResource):
         flows = [
             kube_api_egress(),
             # The API server calls the webhook; its source address is not selectable.
-            Flow(
-                name="webhook",
-                direction="ingress",
-                ports=(_WEBHOOK_PORT,),
-                peers=(Peer.anywhere(),),
-                pod_labels={"app.kubernetes.io/component": "webhook"},
-            ),
+            webhook_ingress(_WEBHOOK_PORT, {"app.kubernetes.io/component": "webhook"}),
         ]
         ns = secure_namespace(args.namespace, parent=self, flows=flows)
         pods = versions.chart_pods("cert-manager")

@@ -19,7 +19,7 @@ import pulumi_random as random
 from mlplat_platform import versions
 from mlplat_platform.endpoints import DatabaseEndpoint
 from mlplat_platform.k8s import NAMESPACES, child, labels, resources
-from mlplat_platform.namespace import Flow, Peer, kube_api_egress, secure_namespace
+from mlplat_platform.namespace import Flow, Peer, kube_api_egress, secure_namespace, webhook_ingress
 
 __all__ = ["Database", "DatabaseArgs"]
 
@@ -160,12 +160,7 @@ class Database(pulumi.ComponentResource):
     def _operator(self, name: str, args: DatabaseArgs) -> helm.Chart:
         flows = [
             kube_api_egress(),
-            Flow(
-                name="webhook",
-                direction="ingress",
-                ports=(_WEBHOOK_PORT,),
-                peers=(Peer.anywhere(),),
-            ),
+            webhook_ingress(_WEBHOOK_PORT),
             Flow(
                 name="instances",
                 direction="egress",

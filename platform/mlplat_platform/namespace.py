@@ -17,7 +17,14 @@ import pulumi_kubernetes.networking.v1 as networking
 
 from mlplat_platform.k8s import child
 
-__all__ = ["GATEWAY_ACCESS_LABEL", "Flow", "Peer", "kube_api_egress", "secure_namespace"]
+__all__ = [
+    "GATEWAY_ACCESS_LABEL",
+    "Flow",
+    "Peer",
+    "kube_api_egress",
+    "secure_namespace",
+    "webhook_ingress",
+]
 
 #: Namespaces carrying this label may attach routes to the platform's Gateway.
 GATEWAY_ACCESS_LABEL = "mlplat.io/gateway-access"
@@ -73,6 +80,21 @@ def kube_api_egress(pod_labels: dict[str, str] | None = None) -> Flow:
         name="kube-api",
         direction="egress",
         ports=(443, 6443),
+        peers=(Peer.anywhere(),),
+        pod_labels=pod_labels or {},
+    )
+
+
+def webhook_ingress(port: int, pod_labels: dict[str, str] | None = None) -> Flow:
+    """Ingress from the Kubernetes API server to an admission webhook on ``port``.
+
+    The API server calls webhooks from an address no selector can name, so the flow allows
+    that one port from anywhere; ``pod_labels`` narrows it to the webhook's pods.
+    """
+    return Flow(
+        name="webhook",
+        direction="ingress",
+        ports=(port,),
         peers=(Peer.anywhere(),),
         pod_labels=pod_labels or {},
     )

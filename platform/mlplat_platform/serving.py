@@ -19,7 +19,7 @@ import pulumi_kubernetes.helm.v4 as helm
 from mlplat_platform import versions
 from mlplat_platform.endpoints import GatewayRef, S3Endpoint
 from mlplat_platform.k8s import NAMESPACES, child
-from mlplat_platform.namespace import Flow, Peer, kube_api_egress, secure_namespace
+from mlplat_platform.namespace import Flow, Peer, kube_api_egress, secure_namespace, webhook_ingress
 
 __all__ = ["MODEL_PORT", "Serving", "ServingArgs"]
 
@@ -68,12 +68,7 @@ class Serving(pulumi.ComponentResource):
         super().__init__("mlplat:index:Serving", name, None, opts)
         flows = [
             kube_api_egress(),
-            Flow(
-                name="webhook",
-                direction="ingress",
-                ports=(_WEBHOOK_PORT,),
-                peers=(Peer.anywhere(),),
-            ),
+            webhook_ingress(_WEBHOOK_PORT),
         ]
         ns = secure_namespace(args.namespace, parent=self, flows=flows)
         crd_pin, pin = versions.KSERVE_CRD, versions.KSERVE
