@@ -13,14 +13,14 @@ from __future__ import annotations
 import pathlib
 
 import pulumi
-import yaml
 
-from mlplat_platform import PlatformSecrets, build_platform, load_config
+from mlplat_platform import PlatformSecrets, build_platform, load_config_file
 
 _settings = pulumi.Config("mlplat")
 _file = _settings.get("config_file") or ""
-_data = yaml.safe_load(pathlib.Path(_file).read_text(encoding="utf-8")) if _file else None
 build_platform(
-    load_config(_data, profile=_settings.get("profile") or None),  # type: ignore[arg-type]
+    load_config_file(
+        pathlib.Path(_file) if _file else None, profile=_settings.get("profile") or None
+    ),
     PlatformSecrets.from_pulumi_config(),
 )

@@ -19,10 +19,12 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 __all__ = [
     "PROFILES",
+    "SECRET_NAMES",
     "Components",
     "ConfigError",
     "ExternalDatabase",
@@ -32,6 +34,7 @@ __all__ = [
     "Profile",
     "Sizing",
     "load_config",
+    "load_config_file",
 ]
 
 Profile = Literal["dev", "prod"]
@@ -45,18 +48,31 @@ _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti)?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+# The Pulumi config secrets (``mlplat:<name>``) the platform reads for external services, listed
+# once: `PlatformSecrets`, the render's stand-ins and ``mlplat up``'s config all derive from it.
+SECRET_NAMES: tuple[str, ...] = (
+    "s3_access_key_id",
+    "s3_secret_access_key",
+    "db_password",
+    "oidc_client_secret",
+)
+
+
 class ConfigError(ValueError):
     """An invalid platform configuration.
 
     Args:
-        key: The dotted key at fault (``database.external.port``).
+        key: The dotted key at fault (``database.external.port``), or ``<file>`` when the file
+            itself cannot be read or parsed.
         problem: What is wrong with it and what would be accepted.
+        source: The config file it came from, when there is one.
     """
 
-    def __init__(self, key: str, problem: str) -> None:
+    def __init__(self, key: str, problem: str, *, source: Path | None = None) -> None:
         super().__init__(f"{key}: {problem}")
         self.key = key
         self.problem = problem
+        self.source = source
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -244,6 +260,41 @@ def load_config(
     cfg = PlatformConfig(**kwargs)
     _validate(cfg)
     return cfg
+
+
+def load_config_file(path: Path | None, *, profile: str | None = None) -> PlatformConfig:
+    """Read and resolve a platform config file: the one loader of every entry point.
+
+    ``mlplat render``, ``mlplat up`` and ``platform/__main__.py`` (``pulumi up``) all call this,
+    so a file means the same thing to each of them.
+
+    Args:
+        path: A YAML file; ``None`` for the profile's defaults.
+        profile: Overrides the file's ``profile`` key (a flag wins over the file).
+
+    Returns:
+        The frozen, validated config.
+
+    Raises:
+        ConfigError: The file cannot be read, is not YAML, or has a bad key; ``source`` is set
+            to ``path``.
+    """
+    data: Any = None
+    if path is not None:
+        import yaml
+
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError("<file>", f"cannot be read: {exc.strerror}", source=path) from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError("<file>", "is not UTF-8 text", source=path) from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError("<file>", f"is not valid YAML: {exc}", source=path) from exc
+    try:
+        return load_config(data, profile=profile)  # type: ignore[arg-type]
+    except ConfigError as exc:
+        raise ConfigError(exc.key, exc.problem, source=path) from None
 
 
 _SCALARS: dict[str, Any] = {

@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 
 from mlplat_platform.certmanager import CertManager, CertManagerArgs
-from mlplat_platform.config import ConfigError, PlatformConfig
+from mlplat_platform.config import SECRET_NAMES, ConfigError, PlatformConfig
 from mlplat_platform.database import Database, DatabaseArgs
 from mlplat_platform.endpoints import DatabaseEndpoint, S3Clients, S3Endpoint
 from mlplat_platform.gateway import Backend, Gateway, GatewayArgs
@@ -46,17 +46,7 @@ class PlatformSecrets:
     def from_pulumi_config(cls) -> PlatformSecrets:
         """Read the secrets from the stack's ``mlplat:*`` config (absent ones stay ``None``)."""
         config = pulumi.Config("mlplat")
-        return cls(
-            **{
-                name: config.get_secret(name)
-                for name in (
-                    "s3_access_key_id",
-                    "s3_secret_access_key",
-                    "db_password",
-                    "oidc_client_secret",
-                )
-            }
-        )
+        return cls(**{name: config.get_secret(name) for name in SECRET_NAMES})
 
     def require(self, name: str, needed_by: str) -> pulumi.Output[str]:
         """The secret ``name``, or a `ConfigError` saying how to set it."""

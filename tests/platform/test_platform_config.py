@@ -98,3 +98,39 @@ def test_config_is_frozen() -> None:
     cfg = load_config(None)
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.domain = "x.example.com"  # type: ignore[misc]
+
+
+def test_config_import_does_not_load_pulumi():
+    import subprocess
+    import sys
+
+    code = "import sys, mlplat_platform.config, mlplat_platform; print('pulumi' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_load_config_file_names_the_file_for_every_failure(tmp_path):
+    from mlplat_platform.config import load_config_file
+
+    missing = tmp_path / "missing.yaml"
+    with pytest.raises(ConfigError) as info:
+        load_config_file(missing)
+    assert info.value.source == missing and "cannot be read" in info.value.problem
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("domain: [unclosed\n")
+    with pytest.raises(ConfigError) as info:
+        load_config_file(broken)
+    assert info.value.source == broken and "not valid YAML" in info.value.problem
+
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("domian: ml.example.com\n")
+    with pytest.raises(ConfigError) as info:
+        load_config_file(typo)
+    assert info.value.source == typo and info.value.key == "domian"
+
+    good = tmp_path / "good.yaml"
+    good.write_text("profile: prod\ndomain: ml.example.com\n")
+    assert load_config_file(good).profile == "prod"
+    assert load_config_file(good, profile="dev").profile == "dev"
+    assert load_config_file(None).profile == "dev"

@@ -108,7 +108,7 @@ def test_bad_config_exits_2_naming_the_problem(tmp_path: Path, content: str, mes
 def test_missing_config_file_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["render", "-o", str(tmp_path / "o"), "-c", str(tmp_path / "no")])
     assert result.exit_code == 2
-    assert "cannot read config file" in result.stderr
+    assert "cannot be read" in result.stderr and "--config" in result.stderr
 
 
 def test_bad_profile_is_a_usage_error(tmp_path: Path) -> None:

@@ -192,10 +192,9 @@ def _mock_secrets() -> Any:
     import pulumi
 
     from mlplat.render._mock import MOCK_SECRET
-    from mlplat_platform import PlatformSecrets
+    from mlplat_platform import SECRET_NAMES, PlatformSecrets
 
-    names = ("s3_access_key_id", "s3_secret_access_key", "db_password", "oidc_client_secret")
-    return PlatformSecrets(**{n: pulumi.Output.secret(MOCK_SECRET) for n in names})
+    return PlatformSecrets(**{n: pulumi.Output.secret(MOCK_SECRET) for n in SECRET_NAMES})
 
 
 def _plain_exports(exports: dict[str, Any], normalise: Any) -> dict[str, Any]:
@@ -210,26 +209,16 @@ def _plain_exports(exports: dict[str, Any], normalise: Any) -> dict[str, Any]:
 
 
 def _load(config_path: Path | None, profile: str | None) -> Any:
-    import yaml
+    from mlplat_platform import ConfigError, load_config_file
 
-    from mlplat_platform import ConfigError, load_config
-
-    data = None
-    if config_path is not None:
-        try:
-            data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise UsageError(
-                f"cannot read config file {config_path}: {exc.strerror}",
-                hint="Pass an existing file with --config.",
-            ) from exc
-        except yaml.YAMLError as exc:
-            raise UsageError(
-                f"config file {config_path} is not valid YAML: {exc}", hint="Fix the YAML syntax."
-            ) from exc
     try:
-        return load_config(data, profile=profile)  # type: ignore[arg-type]
+        return load_config_file(config_path, profile=profile)
     except ConfigError as exc:
+        if exc.key == "<file>":
+            raise UsageError(
+                f"config file {config_path} {exc.problem}",
+                hint="Pass a readable YAML file with --config.",
+            ) from exc
         where = f" in {config_path}" if config_path else ""
         raise UsageError(
             f"invalid platform config{where}: {exc}",
