@@ -349,3 +349,15 @@ def test_interrupted_update_says_what_changed(
         assert "git stash -u" in result.stderr
     else:
         assert result.stderr == "Interrupted; nothing was changed.\n"
+
+
+def test_unknown_ref_of_the_recorded_template(tagged_template: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "proj"
+    _generate(tagged_template, dest)
+    result = runner.invoke(app, ["update", str(dest), "--vcs-ref", "v9"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "Error: The template recorded as _src_path in .copier-answers.yml has no tag, branch "
+        "or commit 'v9'."
+    )
+    assert run_git(dest, "status", "--porcelain") == ""

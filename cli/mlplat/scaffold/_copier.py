@@ -106,10 +106,11 @@ def _translated_errors(request: RenderRequest) -> Iterator[None]:
             raise AnswerError(message, question=match.group(1) if match else None) from None
         if message.startswith("Unknown revision"):
             ref = message.partition(":")[2].strip()
+            src = request.src or "recorded as _src_path in .copier-answers.yml"
             raise UsageError(
-                f"The template {request.src or ''} has no tag, branch or commit {ref}.",
-                hint=f"List its tags with `git ls-remote --tags {request.src or 'URL'}`, "
-                "and pass one with --vcs-ref.",
+                f"The template {src} has no tag, branch or commit {ref}.",
+                hint=f"List its tags with `git ls-remote --tags {request.src or '<_src_path>'}`,"
+                " and pass one with --vcs-ref.",
             ) from None
         raise
     except UserMessageError as error:
