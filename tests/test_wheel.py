@@ -21,12 +21,14 @@ from tests.conftest import REPO_ROOT
 pytestmark = pytest.mark.slow
 
 
-def _run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
+def _run(
+    *args: str | Path, cwd: Path, env: dict[str, str] | None = None, code: int = 0
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, check=False
     )
-    assert result.returncode == 0, f"{args}\n{result.stdout}\n{result.stderr}"
-    return result.stdout
+    assert result.returncode == code, f"{args}\n{result.stdout}\n{result.stderr}"
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,7 @@ def _install_wheel(wheel: Path, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
     purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
-    site = Path(_run(python, "-c", purelib, cwd=tmp_path).strip())
+    site = Path(_run(python, "-c", purelib, cwd=tmp_path).stdout.strip())
     _run(
         sys.executable,
         "-m",
@@ -78,7 +80,9 @@ def _install_wheel(wheel: Path, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     )
     (site / "borrowed-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     for package in ("mlplat", "mlplat_platform"):
-        where = _run(python, "-c", f"import {package}; print({package}.__file__)", cwd=tmp_path)
+        where = _run(
+            python, "-c", f"import {package}; print({package}.__file__)", cwd=tmp_path
+        ).stdout
         assert where.startswith(str(site)), where
     env = {
         "PATH": f"{env_dir / 'bin'}:/usr/bin:/bin",
@@ -93,6 +97,8 @@ def test_mlplat_new_from_installed_wheel(wheel: Path, tmp_path: Path) -> None:
     _run(python, "-m", "mlplat", "new", "demo", "--defaults", cwd=tmp_path, env=env)
     assert (tmp_path / "demo" / "pyproject.toml").is_file()
     assert (tmp_path / "demo" / ".git").is_dir()
+    answers = (tmp_path / "demo" / ".copier-answers.yml").read_text(encoding="utf-8")
+    assert "project_name: demo\n" in answers and "package_name: demo\n" in answers
 
 
 def test_mlplat_render_from_installed_wheel(wheel: Path, tmp_path: Path) -> None:
@@ -101,3 +107,27 @@ def test_mlplat_render_from_installed_wheel(wheel: Path, tmp_path: Path) -> None
     rendered = tmp_path / "rendered"
     assert (rendered / "charts.yaml").is_file()
     assert len(list(rendered.rglob("*.yaml"))) > 10
+
+
+def test_render_docs_are_reachable_from_the_installed_wheel(wheel: Path, tmp_path: Path) -> None:
+    """A pip user has no checkout: help, errors and the config reference must not need one."""
+    import yaml
+
+    from mlplat_platform import load_config
+
+    python, env = _install_wheel(wheel, tmp_path)
+    mlplat = (python, "-m", "mlplat")
+    help_text = " ".join(_run(*mlplat, "render", "--help", cwd=tmp_path, env=env).stdout.split())
+    assert "mlplat docs platform-config" in help_text
+    reference = _run(*mlplat, "docs", "platform-config", cwd=tmp_path, env=env).stdout
+    assert "database_instances: 1" in reference and "# oidc:" in reference
+    assert load_config(yaml.safe_load(reference)) == load_config({})
+    (tmp_path / "platform.yaml").write_text("sizing: {replica: 2}\n", encoding="utf-8")
+    failed = _run(
+        *mlplat, "render", "-o", "out", "-c", "platform.yaml", cwd=tmp_path, env=env, code=2
+    )
+    first, hint = failed.stderr.splitlines()
+    assert first.startswith("Error: invalid platform config in platform.yaml: sizing.replica:")
+    assert (
+        hint == "`mlplat docs platform-config` lists every key with its default and what it does."
+    )

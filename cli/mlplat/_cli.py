@@ -2,20 +2,23 @@
 
 Every command module is a thin layer over a core function. Core code raises
 ``MlplatError``; ``MlplatGroup.invoke`` is the only place that turns exceptions into a
-message and an exit code, so every command fails the same way (no traceback unless
-``--verbose``).
+message and an exit code, so every command fails the same way: one line saying what
+happened, one saying what to do, no traceback unless ``--verbose`` (or ``MLPLAT_VERBOSE=1``),
+and the same exit code either way.
 """
 
 from __future__ import annotations
 
-import os
+import errno
 import sys
-from typing import Annotated, Any
+import traceback
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
-from mlplat.commands import new, render, update
+from mlplat.commands import docs, new, render, update
+from mlplat.commands._common import VERBOSE_ENV, resolve_verbose, set_verbose, verbose
 from mlplat.errors import ExitCode, MlplatError
 
 __all__ = ["app", "main"]
@@ -25,6 +28,19 @@ def _err(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def _fail(ctx: typer.Context, error: BaseException, lines: list[str], code: int) -> NoReturn:
+    """Print the traceback when verbose, then the message lines; exit with ``code``."""
+    if verbose(ctx):
+        hidden = error.__context__ if error.__suppress_context__ else None
+        if hidden is not None:  # raised `from None` for the quiet message; show it here
+            traceback.print_exception(hidden, file=sys.stderr)
+            print("\nmlplat reported this as:", file=sys.stderr)
+        traceback.print_exception(error, file=sys.stderr)
+    for line in lines:
+        _err(line)
+    raise typer.Exit(code) from None
+
+
 class MlplatGroup(TyperGroup):
     """The root command group; maps every exception to a message and an exit code."""
 
@@ -32,28 +48,33 @@ class MlplatGroup(TyperGroup):
         """Run the selected command inside mlplat's error boundary."""
         try:
             return super().invoke(ctx)
-        except MlplatError as error:
-            if _verbose(ctx):
-                raise
-            _err(f"Error: {error.message}")
-            if error.hint:
-                _err(error.hint)
-            raise typer.Exit(int(error.exit_code)) from None
         except (typer.Exit, typer.Abort, typer.TyperException):
-            raise
-        except KeyboardInterrupt:
-            _err("Interrupted; nothing was left half-written.")
-            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+            raise  # Usage errors found by the parser and exits already carry message and code.
+        except MlplatError as error:
+            # An interrupt the command reports (what it left behind) is not an error.
+            prefix = "" if error.exit_code == ExitCode.INTERRUPTED else "Error: "
+            lines = [prefix + error.message, *([error.hint] if error.hint else [])]
+            _fail(ctx, error, lines, int(error.exit_code))
+        except KeyboardInterrupt as error:
+            _fail(ctx, error, ["Interrupted."], ExitCode.INTERRUPTED)
+        except OSError as error:
+            if error.errno == errno.EPIPE:
+                raise  # `mlplat ... | head`: Typer exits quietly.
+            where = f": {error.filename}" if error.filename else ""
+            lines = [
+                f"Error: {error.strerror or error}{where}",
+                "Check that the path exists and that you may write there.",
+            ]
+            _fail(ctx, error, lines, ExitCode.FAILURE)
         except Exception as error:
-            if _verbose(ctx):
-                raise
-            _err(f"Error: unexpected {type(error).__name__}: {error}")
-            _err("Run again with `mlplat --verbose ...` for the traceback, and report it.")
-            raise typer.Exit(int(ExitCode.FAILURE)) from None
-
-
-def _verbose(ctx: typer.Context) -> bool:
-    return bool(ctx.meta.get("mlplat.verbose")) or os.environ.get("MLPLAT_VERBOSE") == "1"
+            hint = (
+                "This is a bug in mlplat; please report it with the traceback above."
+                if verbose(ctx)
+                else "This is a bug in mlplat: run again with `mlplat --verbose ...` for the "
+                "traceback, and report it."
+            )
+            lines = [f"Error: unexpected {type(error).__name__}: {error}", hint]
+            _fail(ctx, error, lines, ExitCode.FAILURE)
 
 
 app = typer.Typer(
@@ -80,7 +101,13 @@ def _show_version(value: bool) -> None:
 def _root(
     ctx: typer.Context,
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Show tracebacks and tool output.")
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help=f"Show tracebacks and tool output (or set {VERBOSE_ENV}=1); exit codes stay "
+            "the same.",
+        ),
     ] = False,
     version: Annotated[
         bool,
@@ -93,12 +120,13 @@ def _root(
     ] = False,
 ) -> None:
     """mlplat: ML projects with data engineering, ML design patterns and stability built in."""
-    ctx.meta["mlplat.verbose"] = verbose
+    set_verbose(ctx, resolve_verbose(verbose))
 
 
 app.command("new")(new.new)
 app.command("update")(update.update)
 app.command("render")(render.render)
+app.add_typer(docs.app, name="docs")
 
 
 def main() -> None:

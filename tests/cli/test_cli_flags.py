@@ -145,7 +145,8 @@ def test_unexpected_error_has_no_traceback_unless_verbose(monkeypatch: pytest.Mo
     assert "disk on fire" in quiet.output and "--verbose" in quiet.output
     assert "Traceback" not in quiet.output
     loud = runner.invoke(app, ["--verbose", "new", "proj"])
-    assert isinstance(loud.exception, RuntimeError)
+    assert loud.exit_code == 1
+    assert "Traceback" in loud.stderr and "RuntimeError: disk on fire" in loud.stderr
 
 
 def test_version_lists_tools() -> None:

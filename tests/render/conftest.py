@@ -6,7 +6,7 @@ import pytest
 import yaml
 from render_helpers import VARIANTS
 
-from mlplat.render import RenderSummary, render_platform
+from mlplat.render import RenderOptions, RenderSummary, render_platform
 
 
 @pytest.fixture(scope="session")
@@ -18,5 +18,6 @@ def renders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, RenderSummary
         if data is not None:
             config = root / f"{name}.yaml"
             config.write_text(yaml.safe_dump(data), encoding="utf-8")
-        out[name] = render_platform(root / "out" / name, config, profile)
+        options = RenderOptions(out_dir=root / "out" / name, config_path=config, profile=profile)
+        out[name] = render_platform(options)
     return out

@@ -190,3 +190,100 @@ def test_bundled_template_rejects_bad_answers(tmp_path: Path, pair: str, questio
     assert question in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not dest.exists()
+
+
+def test_interrupt_message_says_nothing_was_created(
+    small_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(request: _copier.RenderRequest) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_copier, "copy_template", interrupted)
+    result = runner.invoke(app, ["new", str(tmp_path / "out" / "p"), "-t", str(small_template)])
+    assert result.exit_code == 130
+    assert result.stderr == "Interrupted; nothing was created.\n"
+
+
+def test_interrupt_after_the_project_exists_says_so(
+    small_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlplat.scaffold import new as new_module
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(new_module, "_commit", interrupted)
+    dest = tmp_path / "p"
+    result = runner.invoke(app, ["new", str(dest), "-t", str(small_template)])
+    assert result.exit_code == 130
+    assert result.stderr.splitlines()[0] == (
+        f"Interrupted after {dest} was created, before its first commit."
+    )
+    assert (dest / "README.md").is_file()
+
+
+def test_new_in_the_current_empty_directory_keeps_that_directory(
+    small_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = tmp_path / "shop"
+    here.mkdir()
+    inode = here.stat().st_ino
+    monkeypatch.chdir(here)
+    result = runner.invoke(app, ["new", ".", "-t", str(small_template), "--no-git"])
+    assert result.exit_code == 0, result.output
+    assert here.stat().st_ino == inode, "a shell sitting in DEST must see the project"
+    assert (Path.cwd() / "README.md").read_text() == "# demo (plain)\n"
+    assert _siblings(here) == ["shop", "tpl"], "no staging directory left behind"
+
+
+def test_destination_inside_a_file_is_refused(small_template: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("mine")
+    result = runner.invoke(app, ["new", str(blocker / "proj"), "-t", str(small_template)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        f"Error: {blocker / 'proj'} cannot be created: {blocker} is a file; mlplat new needs "
+        "a new or empty directory."
+    )
+    assert blocker.read_text() == "mine"
+
+
+@pytest.mark.parametrize("template", ["./no-such-template", "../nope", "~/missing-tpl"])
+def test_missing_template_directory_is_a_usage_error(tmp_path: Path, template: str) -> None:
+    result = runner.invoke(app, ["new", str(tmp_path / "p"), "-t", template])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == f"Error: --template {template}: no such directory."
+    assert not (tmp_path / "p").exists()
+
+
+def test_unreachable_template_url_is_one_clear_error(tmp_path: Path) -> None:
+    missing = tmp_path / "gone.git"
+    result = runner.invoke(app, ["new", str(tmp_path / "p"), "-t", f"file://{missing}"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"Error: git failed reading the template file://{missing}: fatal: "
+    )
+    assert "Traceback" not in result.output and not (tmp_path / "p").exists()
+
+
+def test_unknown_version_of_the_bundled_template(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["new", str(tmp_path / "p"), "--defaults", "--vcs-ref", "v9.9"])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0] == "Error: --vcs-ref v9.9: the bundled template has no such version."
+    assert lines[1].startswith("Versions here: v0.1.0")
+    assert not (tmp_path / "p").exists()
+
+
+def test_unknown_ref_of_a_git_template(small_template: Path, tmp_path: Path) -> None:
+    run_git(small_template, "init", "-q", "-b", "main")
+    run_git(small_template, "add", "-A")
+    run_git(small_template, "commit", "-qm", "v1")
+    result = runner.invoke(
+        app, ["new", str(tmp_path / "p"), "-t", str(small_template), "--vcs-ref", "v7"]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        f"Error: The template {small_template} has no tag, branch or commit 'v7'."
+    )
+    assert not (tmp_path / "p").exists()

@@ -224,3 +224,140 @@ def test_shipped_history_is_fetched_into_a_fresh_cache(tmp_path: Path) -> None:
     assert runner.invoke(app, ["new", str(tmp_path / "demo"), "--defaults"]).exit_code == 0
     cache = TemplateCache.at(load_settings().template_cache_dir, "ml-project")
     assert released <= set(cache.tags())
+
+
+# --- nothing to update, and the messages of refused updates ----------------------------------
+
+
+def _tree_state(dest: Path) -> tuple[str, str, dict[str, int]]:
+    """HEAD, status and every file's mtime: equal before and after means untouched."""
+    mtimes = {
+        str(p.relative_to(dest)): p.stat().st_mtime_ns
+        for p in dest.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(dest).parts
+    }
+    return run_git(dest, "rev-parse", "HEAD"), run_git(dest, "status", "--porcelain"), mtimes
+
+
+def test_bundled_project_at_this_version_has_nothing_to_update(tmp_path: Path) -> None:
+    dest = tmp_path / "demo"
+    assert runner.invoke(app, ["new", str(dest), "--defaults"]).exit_code == 0
+    version = yaml.safe_load((dest / ".copier-answers.yml").read_text())["_commit"]
+    before = _tree_state(dest)
+    result = runner.invoke(app, ["update", str(dest)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"{dest} is already at {version}; nothing to update.\n"
+    assert _tree_state(dest) == before
+
+
+def test_nothing_to_update_leaves_a_dirty_tree_alone(tagged_template: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "proj"
+    _generate(tagged_template, dest, ref="v2.0.0")
+    (dest / "Makefile").write_text("mine\n")
+    before = _tree_state(dest)
+    result = runner.invoke(app, ["update", str(dest)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"{dest} is already at v2.0.0; nothing to update.\n"
+    assert _tree_state(dest) == before
+
+
+def test_new_answers_at_the_same_version_are_applied(tagged_template: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "proj"
+    _generate(tagged_template, dest, ref="v2.0.0")
+    result = runner.invoke(app, ["update", str(dest), "--data", "name=shop"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == f"Applied the new answers to {dest} (template v2.0.0)."
+    assert (dest / "README.md").read_text().startswith("# shop\n")
+
+
+def test_dirty_tree_with_new_answers_is_refused(tagged_template: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "proj"
+    _generate(tagged_template, dest, ref="v2.0.0")
+    (dest / "Makefile").write_text("mine\n")
+    result = runner.invoke(app, ["update", str(dest), "--data", "name=shop"])
+    assert result.exit_code == 1
+    assert "uncommitted changes" in result.stderr
+    assert (dest / "README.md").read_text().startswith("# demo\n")
+
+
+def test_subdirectory_of_a_project_names_its_top(tagged_template: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "proj"
+    _generate(tagged_template, dest)
+    (dest / "src").mkdir()
+    result = runner.invoke(app, ["update", str(dest / "src")])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"Error: {dest / 'src'} has no .copier-answers.yml, so it is not a project made by "
+        "mlplat new.",
+        f"The project is {dest}: run `mlplat update {dest}`.",
+    ]
+
+
+def test_broken_answers_file_is_a_usage_error(tagged_template: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "proj"
+    _generate(tagged_template, dest)
+    (dest / ".copier-answers.yml").write_text("_src_path: [unclosed\n")
+    result = runner.invoke(app, ["update", str(dest)])
+    assert result.exit_code == 2
+    assert "is not readable YAML" in result.stderr and "git -C" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_project_inside_another_repository(tagged_template: Path, tmp_path: Path) -> None:
+    outer = tmp_path / "mono"
+    outer.mkdir()
+    run_git(outer, "init", "-q")
+    dest = outer / "proj"
+    _generate(tagged_template, dest)
+    shutil.rmtree(dest / ".git")
+    result = runner.invoke(app, ["update", str(dest)])
+    assert result.exit_code == 2
+    assert f"is inside the git repository {outer}, not at its top" in result.stderr
+
+
+def test_not_a_repository_says_how_to_commit_first(tagged_template: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "proj"
+    _generate(tagged_template, dest)
+    shutil.rmtree(dest / ".git")
+    result = runner.invoke(app, ["update", str(dest)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        f"Error: {dest} is not a git repository; updates need git to merge safely."
+    )
+
+
+@pytest.mark.parametrize("writes", [False, True])
+def test_interrupted_update_says_what_changed(
+    tagged_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writes: bool
+) -> None:
+    from mlplat.scaffold import _copier
+
+    dest = tmp_path / "proj"
+    _generate(tagged_template, dest)
+
+    def interrupted(request: _copier.RenderRequest, **kwargs: object) -> bool:
+        if writes:
+            (dest / "CHANGELOG.md").write_text("half\n")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_copier, "update_from_template", interrupted)
+    result = runner.invoke(app, ["update", str(dest)])
+    assert result.exit_code == 130
+    first = result.stderr.splitlines()[0]
+    if writes:
+        assert first == f"Interrupted during the update; {dest} is partly updated."
+        assert "git stash -u" in result.stderr
+    else:
+        assert result.stderr == "Interrupted; nothing was changed.\n"
+
+
+def test_unknown_ref_of_the_recorded_template(tagged_template: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "proj"
+    _generate(tagged_template, dest)
+    result = runner.invoke(app, ["update", str(dest), "--vcs-ref", "v9"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "Error: The template recorded as _src_path in .copier-answers.yml has no tag, branch "
+        "or commit 'v9'."
+    )
+    assert run_git(dest, "status", "--porcelain") == ""

@@ -28,6 +28,7 @@ def render(tmp_path: Path) -> Render:
     counter = iter(range(1000))
 
     def _render(**data: str) -> Path:
-        return render_template(tmp_path / f"project-{next(counter)}", data)
+        # The directory's name is the default project name: keep the template's own.
+        return render_template(tmp_path / f"project-{next(counter)}" / "ml-project", data)
 
     return _render

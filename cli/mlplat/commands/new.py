@@ -65,7 +65,15 @@ def new(
             quiet=not verbose(ctx),
         )
     )
-    typer.echo(f"Created {result.dest} from {result.template}.", err=True)
+    names = ", ".join(
+        f"{label} {result.answers[key]}"
+        for key, label in (("project_name", "project"), ("package_name", "package"))
+        if key in result.answers
+    )
+    typer.echo(
+        f"Created {result.dest} from {result.template}" + (f" ({names})." if names else "."),
+        err=True,
+    )
     typer.echo("Next steps:", err=True)
     typer.echo(f"  cd {result.dest}", err=True)
     if template is None:

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from mlplat.platform_config import DOCS_COMMAND, PROFILES
+
 __all__ = ["render"]
-
-
-class Profile(StrEnum):
-    """Sizing profiles of the platform config."""
-
-    dev = "dev"
-    prod = "prod"
 
 
 def render(
@@ -32,12 +26,17 @@ def render(
             "--config",
             "-c",
             metavar="FILE",
-            help="Platform config YAML. Default: profile defaults.",
+            help=f"Platform config YAML (keys: `{DOCS_COMMAND}`). Default: profile defaults.",
         ),
     ] = None,
     profile: Annotated[
-        Profile | None,
-        typer.Option("--profile", "-p", help="Sizing profile; overrides the config file's."),
+        str | None,
+        typer.Option(
+            "--profile",
+            "-p",
+            metavar="|".join(PROFILES),
+            help="Sizing profile; overrides the config file's.",
+        ),
     ] = None,
     force: Annotated[
         bool,
@@ -51,8 +50,11 @@ def render(
 
     Runs the same Pulumi program as `mlplat up` under Pulumi's mock runtime: no Pulumi CLI,
     no network. Prints objects per kind and the CPU and memory the platform requests.
+    Every config key, with its dev and prod defaults: `mlplat docs platform-config`.
     """
-    from mlplat.render import render_platform
+    from mlplat.render import RenderOptions, render_platform
 
-    summary = render_platform(out, config, profile.value if profile else None, force=force)
+    summary = render_platform(
+        RenderOptions(out_dir=out, config_path=config, profile=profile, force=force)
+    )
     typer.echo(json.dumps(summary.as_dict(), indent=2) if as_json else summary.text())

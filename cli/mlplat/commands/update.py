@@ -54,9 +54,17 @@ def update(
             quiet=not verbose(ctx),
         )
     )
-    typer.echo(
-        f"Updated {result.dest} from {result.from_version} to {result.to_version}.", err=True
-    )
+    if not result.changed:
+        typer.echo(f"{result.dest} is already at {result.to_version}; nothing to update.", err=True)
+        return
+    if result.from_version == result.to_version:
+        typer.echo(
+            f"Applied the new answers to {result.dest} (template {result.to_version}).", err=True
+        )
+    else:
+        typer.echo(
+            f"Updated {result.dest} from {result.from_version} to {result.to_version}.", err=True
+        )
     if result.conflicts:
         typer.echo(
             "Conflicts with your edits (resolve the <<<<<<< markers, then commit):", err=True

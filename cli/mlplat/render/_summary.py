@@ -1,4 +1,4 @@
-"""Count what a render contains: objects per kind and the CPU and memory they request.
+"""What a render contains: objects per kind, the CPU and memory they request, the summary.
 
 Steady-state requests add up three sources: workloads among the raw objects (replicas times
 the sum of their containers' requests), CloudNativePG clusters (instances times
@@ -13,9 +13,17 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-__all__ = ["Footprint", "count_kinds", "footprint", "parse_cpu", "parse_memory"]
+__all__ = [
+    "Footprint",
+    "RenderSummary",
+    "count_kinds",
+    "footprint",
+    "parse_cpu",
+    "parse_memory",
+]
 
 _WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod"}
 _MEMORY_UNITS = {
@@ -137,3 +145,100 @@ def footprint(
             }
         )
     return result
+
+
+@dataclass
+class RenderSummary:
+    """What a render produced.
+
+    Attributes:
+        out_dir: Where the files are.
+        profile: The profile rendered.
+        kinds: Objects per kind.
+        charts: ``name@version`` of every chart.
+        footprint: Requests of the rendered objects and the documented chart pods.
+        files: Files written, relative to ``out_dir``.
+        exports: The stack outputs the program exports (secrets redacted).
+        seconds: Wall time of the render.
+    """
+
+    out_dir: Path
+    profile: str
+    kinds: dict[str, int]
+    charts: list[str]
+    footprint: Footprint
+    files: list[str] = field(default_factory=list)
+    exports: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def object_count(self) -> int:
+        """Number of raw objects written."""
+        return sum(self.kinds.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        """Machine-readable form, for ``--json``."""
+        fp = self.footprint
+        return {
+            "out_dir": str(self.out_dir),
+            "profile": self.profile,
+            "objects": self.object_count,
+            "kinds": self.kinds,
+            "charts": self.charts,
+            "exports": self.exports,
+            # Secret files hold placeholders: never apply them with kubectl.
+            "redacted_secrets": self.kinds.get("Secret", 0),
+            "requests": {
+                "cpu_millicores": fp.total_cpu,
+                "memory_bytes": fp.total_memory,
+                "objects": {"cpu_millicores": fp.objects_cpu, "memory_bytes": fp.objects_memory},
+                "chart_pods": {
+                    "cpu_millicores": fp.charts_cpu,
+                    "memory_bytes": fp.charts_memory,
+                    "pods": fp.chart_rows,
+                },
+                "jobs": {"cpu_millicores": fp.jobs_cpu, "memory_bytes": fp.jobs_memory},
+            },
+            "seconds": round(self.seconds, 3),
+        }
+
+    def text(self) -> str:
+        """The human summary: objects per kind, charts, and requests by source."""
+        fp = self.footprint
+        lines = [
+            f"Rendered {self.object_count} objects and {len(self.charts)} charts "
+            f"({self.profile} profile) into {self.out_dir} in {self.seconds:.1f}s.",
+            "",
+        ]
+        width = max((len(k) for k in self.kinds), default=4)
+        lines += [f"  {kind:<{width}}  {count:>3}" for kind, count in self.kinds.items()]
+        lines += ["", "Charts: " + (", ".join(self.charts) or "none")]
+        if self.kinds.get("Secret"):
+            lines += [
+                "",
+                f"The {self.kinds['Secret']} Secret files hold redacted placeholders: they are for "
+                "review, not for `kubectl apply`; `mlplat up` generates the real values.",
+            ]
+        lines += ["", "Requests:"]
+        for label, cpu, mem in (
+            ("raw objects", fp.objects_cpu, fp.objects_memory),
+            ("chart pods (documented table)", fp.charts_cpu, fp.charts_memory),
+            ("total, steady state", fp.total_cpu, fp.total_memory),
+            ("jobs (run to completion)", fp.jobs_cpu, fp.jobs_memory),
+        ):
+            lines.append(f"  {label:<30} {cpu / 1000:6.2f} CPU  {mem / 2**30:6.2f} GiB")
+        keys = (
+            "exposure",
+            "mlflow_url",
+            "argo_url",
+            "models_url_template",
+            "auth_username",
+            "mlflow_port_forward",
+            "argo_port_forward",
+            "argo_token_command",
+        )
+        lines.append("")
+        for key in keys:
+            if self.exports.get(key):
+                lines.append(f"{key}: {self.exports[key]}")
+        return "\n".join(lines)

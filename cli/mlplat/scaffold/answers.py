@@ -3,11 +3,16 @@
 Copier silently ignores answers for questions a template does not ask, so a typo such as
 ``pakage_name=foo`` would quietly fall back to the default. mlplat rejects unknown keys up
 front, naming the key and the closest real question.
+
+The project's name defaults to DEST's name (`project_name_from`), so that two projects made
+with ``--defaults`` do not share one package and registry name.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Set
 from pathlib import Path
 from typing import Any
@@ -16,7 +21,17 @@ import yaml
 
 from mlplat.errors import UsageError
 
-__all__ = ["check_known", "load_answers_file", "merge_answers", "parse_data"]
+__all__ = [
+    "PROJECT_NAME",
+    "check_known",
+    "load_answers_file",
+    "merge_answers",
+    "parse_data",
+    "project_name_from",
+]
+
+#: The question that names a project (the bundled template's, and Copier's convention).
+PROJECT_NAME = "project_name"
 
 
 def parse_data(pairs: Iterable[str]) -> dict[str, str]:
@@ -79,3 +94,16 @@ def check_known(answers: Mapping[str, Any], questions: Set[str]) -> None:
             f"Unknown answer {key!r}: the template has no such question.{suggestion}",
             hint=f"Questions: {', '.join(sorted(questions))}.",
         )
+
+
+def project_name_from(directory_name: str) -> str:
+    """Suggest a project name for a directory: ``my.proj`` gives ``my-proj``.
+
+    Accents are folded to ASCII (``Ünïcode`` gives ``Unicode``) and each run of characters
+    other than letters, digits, ``-`` and ``_`` becomes one ``-``. Whether the result is a
+    valid name is the template's question to answer (its validator); a name with nothing
+    usable left is returned unchanged, so the validator's message names it.
+    """
+    folded = unicodedata.normalize("NFKD", directory_name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", folded).strip("-_")
+    return slug or directory_name

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlplat import __version__
+from mlplat.errors import UsageError
 from mlplat.resources import BUNDLED_TEMPLATE, bundled_template_dir, template_history_bundle
 from mlplat.scaffold.cache import TemplateCache
 from mlplat.settings import Settings
@@ -36,10 +37,19 @@ def bundled_source(settings: Settings, vcs_ref: str | None = None) -> ResolvedTe
     """Return the bundled template, committed into this machine's cache.
 
     Without ``vcs_ref`` the version shipped with this mlplat is used.
+
+    Raises:
+        UsageError: ``vcs_ref`` names no version in the cache (or its shipped history).
     """
     cache = TemplateCache.at(settings.template_cache_dir, BUNDLED_TEMPLATE)
     shipped = bundled_template_dir()
     tag = cache.ensure_version(shipped, __version__, template_history_bundle())
+    if vcs_ref is not None and not cache.has_ref(vcs_ref):
+        raise UsageError(
+            f"--vcs-ref {vcs_ref}: the bundled template has no such version.",
+            hint=f"Versions here: {', '.join(cache.tags())}; without --vcs-ref, "
+            f"mlplat {__version__} uses {tag}.",
+        )
     ref = vcs_ref or tag
     return ResolvedTemplate(
         src=str(cache.repo),
