@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from mlplat.commands import new, render, update
+from mlplat.commands import doctor, down, new, preview, render, status, up, update
 from mlplat.errors import ExitCode, MlplatError
 
 __all__ = ["app", "main"]
@@ -99,6 +99,11 @@ def _root(
 app.command("new")(new.new)
 app.command("update")(update.update)
 app.command("render")(render.render)
+app.command("up")(up.up)
+app.command("preview")(preview.preview)
+app.command("down")(down.down)
+app.command("status")(status.status)
+app.command("doctor")(doctor.doctor)
 
 
 def main() -> None:
