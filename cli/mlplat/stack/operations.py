@@ -202,7 +202,7 @@ def _failure(
 ) -> MlplatError:
     """The error for a failed engine run: cancelled, program bug, or deploy failure."""
     operation = target.command
-    if cancelling or progress.cancelled or exit_code_of(exc) == ExitCode.CANCELLED:
+    if cancelling or exit_code_of(exc) == ExitCode.CANCELLED:
         return cancelled_error(opened, operation, options.stack, progress)
     if target.program.error is not None:
         return missing_secret(target.program.error) or program_error(

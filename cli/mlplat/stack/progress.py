@@ -126,7 +126,6 @@ class Progress:
         planned: Changes a preview announced (``planning`` events).
         changes: The summary event's counts per operation, once it arrived.
         maybe_corrupt: The summary said a resource may be in an invalid state.
-        cancelled: The engine reported a cancellation.
     """
 
     total: int | None = None
@@ -136,7 +135,6 @@ class Progress:
     planned: list[PlannedStep] = field(default_factory=list)
     changes: dict[str, int] | None = None
     maybe_corrupt: bool = False
-    cancelled: bool = False
     clock: Callable[[], float] = time.monotonic
     _errors: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -187,8 +185,7 @@ class Progress:
             self.changes = op_counts(summary.resource_changes)
             self.maybe_corrupt = bool(summary.maybe_corrupt)
             return []
-        if event.cancel_event is not None:
-            self.cancelled = True
+        # ``cancel_event`` ends every stream, cancelled or not (SDK events.py): not a signal.
         return []
 
     def _diagnostic(self, diag: Any) -> list[str]:
