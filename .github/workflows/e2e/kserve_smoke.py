@@ -40,6 +40,7 @@ def artifacts_destination() -> str:
 
 
 def log(url: str) -> int:
+    """Train the model, log it through MLflow at ``url``, print its s3:// location."""
     import joblib
     import mlflow
     from sklearn.datasets import load_iris
@@ -61,6 +62,7 @@ def log(url: str) -> int:
 
 
 def deploy(storage_uri: str) -> int:
+    """Apply the InferenceService reading ``storage_uri`` and wait for Ready."""
     restricted = {
         "allowPrivilegeEscalation": False,
         "capabilities": {"drop": ["ALL"]},
@@ -96,19 +98,23 @@ def deploy(storage_uri: str) -> int:
             }
         },
     }
-    subprocess.run(
-        ["kubectl", "apply", "-f", "-"], input=json.dumps(isvc), text=True, check=True
-    )
+    subprocess.run(["kubectl", "apply", "-f", "-"], input=json.dumps(isvc), text=True, check=True)
     return subprocess.run(
         [
-            "kubectl", "-n", NAMESPACE, "wait", "--for=condition=Ready",
-            f"inferenceservice/{NAME}", "--timeout=600s",
+            "kubectl",
+            "-n",
+            NAMESPACE,
+            "wait",
+            "--for=condition=Ready",
+            f"inferenceservice/{NAME}",
+            "--timeout=600s",
         ],
         check=False,
     ).returncode
 
 
 def predict(url: str, name: str = NAME) -> int:
+    """Send one V2 inference request to the predictor at ``url`` and check the answer."""
     body = {"inputs": [{"name": "input-0", "shape": [1, 4], "datatype": "FP32", "data": ROW}]}
     request = urllib.request.Request(
         f"{url}/v2/models/{name}/infer",

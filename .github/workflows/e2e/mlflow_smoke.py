@@ -11,6 +11,7 @@ import urllib.request
 
 
 def call(base: str, path: str, body: dict[str, str] | None = None) -> dict[str, object]:
+    """One MLflow REST call (POST with ``body``, else GET); the decoded JSON answer."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(
         base + path, data=data, headers={"Content-Type": "application/json"}
@@ -20,6 +21,7 @@ def call(base: str, path: str, body: dict[str, str] | None = None) -> dict[str, 
 
 
 def main(base: str, name: str) -> int:
+    """Create experiment ``name`` and read it back by name."""
     created = call(base, "/api/2.0/mlflow/experiments/create", {"name": name})
     experiment_id = created["experiment_id"]
     read = call(base, f"/api/2.0/mlflow/experiments/get-by-name?experiment_name={name}")

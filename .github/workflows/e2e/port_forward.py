@@ -16,6 +16,7 @@ import time
 
 
 def main(argv: list[str]) -> int:
+    """Hold the port-forward while the command runs; the command's exit code."""
     split = argv.index("--")
     namespace, target, ports = argv[:split]
     command = argv[split + 1 :]
