@@ -46,12 +46,26 @@ def render(
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    project: Annotated[
+        Path | None,
+        typer.Option(
+            "--project",
+            metavar="DIR",
+            help="Render a generated project's deployment (what `mlplat deploy` applies) instead.",
+        ),
+    ] = None,
 ) -> None:
     """Write the platform's objects as YAML and its charts to charts.yaml, without a cluster.
 
     Runs the same Pulumi program as `mlplat up` under Pulumi's mock runtime: no Pulumi CLI,
     no network. Prints objects per kind and the CPU and memory the platform requests.
     """
+    if project is not None:
+        from mlplat.render.project import render_project
+
+        rendered = render_project(project, out, force=force)
+        typer.echo(json.dumps(rendered.as_dict(), indent=2) if as_json else rendered.text())
+        return
     from mlplat.render import render_platform
 
     summary = render_platform(out, config, profile.value if profile else None, force=force)
