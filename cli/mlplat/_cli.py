@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from mlplat.commands import doctor, down, new, preview, render, status, up, update
+from mlplat.commands import deploy, doctor, down, new, preview, render, status, up, update
 from mlplat.errors import ExitCode, MlplatError
 
 __all__ = ["app", "main"]
@@ -104,6 +104,7 @@ app.command("preview")(preview.preview)
 app.command("down")(down.down)
 app.command("status")(status.status)
 app.command("doctor")(doctor.doctor)
+app.command("deploy")(deploy.deploy)
 
 
 def main() -> None:

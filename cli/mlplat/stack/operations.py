@@ -103,6 +103,8 @@ def run_up(target: Target, options: StackOptions, ui: Ui, session: Session) -> U
         total = sum(changed.values())
     from pulumi import automation as auto
 
+    if target.before_update is not None:
+        target.before_update()
     progress = Progress(total=total)
     title = f"Deploying {target.what} (stack {options.stack})"
     with graceful_interrupts(ui.message) as interrupts, ui.progress(progress, title) as on_event:

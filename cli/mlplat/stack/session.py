@@ -96,6 +96,8 @@ class Target:
         config: Plain stack config values to set before an update.
         secrets: Secret stack config values to set (encrypted by the passphrase provider).
         command: The mlplat command that deploys it, for hints (``up``, ``deploy``).
+        before_update: Runs after the change is confirmed and before the update (``deploy
+            --promote`` moves the registry alias there).
     """
 
     project: str
@@ -105,6 +107,7 @@ class Target:
     config: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     command: str = "up"
+    before_update: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
