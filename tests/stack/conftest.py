@@ -150,10 +150,14 @@ def _summary(kind: str) -> UpdateSummary:
 
 @dataclass
 class Opened:
-    """What ``create_or_select_stack`` / ``select_stack`` were called with."""
+    """What ``create_or_select_stack`` / ``select_stack`` were called with.
+
+    ``stack`` answers for every project unless ``projects`` has one for the project name.
+    """
 
     calls: list[tuple[str, dict[str, Any]]]
     stack: FakeStack
+    projects: dict[str, FakeStack] = field(default_factory=dict)
 
 
 @pytest.fixture
@@ -242,10 +246,11 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> Opened:
     def fake(kind: str) -> Any:
         def call(**kwargs: Any) -> FakeStack:
             record.calls.append((kind, kwargs))
-            record.stack.name = kwargs["stack_name"]
-            if "select_stack" in record.stack.errors and kind == "select_stack":
-                raise record.stack.errors["select_stack"]
-            return record.stack
+            stack = record.projects.get(kwargs["project_name"], record.stack)
+            stack.name = kwargs["stack_name"]
+            if "select_stack" in stack.errors and kind == "select_stack":
+                raise stack.errors["select_stack"]
+            return stack
 
         return call
 
