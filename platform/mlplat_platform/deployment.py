@@ -228,7 +228,11 @@ class ModelDeployment(pulumi.ComponentResource):
             # The image's ENTRYPOINT binds 0.0.0.0:8080; these replace its CMD.
             "args": ["--workers", str(args.workers)],
             "ports": [{"containerPort": SERVER_PORT, "name": "http1", "protocol": "TCP"}],
-            "env": [{"name": "MLFLOW_TRACKING_URI", "value": args.tracking_uri}],
+            "env": [
+                {"name": "MLFLOW_TRACKING_URI", "value": args.tracking_uri},
+                # The image's user has no home; MLflow caches under $HOME (root FS is read-only).
+                {"name": "HOME", "value": "/tmp"},
+            ],
             "readinessProbe": {
                 "httpGet": {"path": "/v2/health/ready", **probe},
                 "periodSeconds": 5,

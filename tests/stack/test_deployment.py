@@ -105,7 +105,10 @@ def test_stable_predictor_serves_the_champion_in_standard_mode() -> None:
     assert container["ports"] == [{"containerPort": 8080, "name": "http1", "protocol": "TCP"}]
     assert container["readinessProbe"]["httpGet"] == {"path": "/v2/health/ready", "port": 8080}
     assert container["livenessProbe"]["httpGet"] == {"path": "/v2/health/live", "port": 8080}
-    assert container["env"] == [{"name": "MLFLOW_TRACKING_URI", "value": DEFAULT_TRACKING_URI}]
+    assert container["env"] == [
+        {"name": "MLFLOW_TRACKING_URI", "value": DEFAULT_TRACKING_URI},
+        {"name": "HOME", "value": "/tmp"},
+    ]
     assert container["resources"]["requests"] == {"cpu": "250m", "memory": "512Mi"}
     assert container["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
     assert runtime["volumes"] == [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}]
