@@ -101,3 +101,24 @@ def test_mlplat_render_from_installed_wheel(wheel: Path, tmp_path: Path) -> None
     rendered = tmp_path / "rendered"
     assert (rendered / "charts.yaml").is_file()
     assert len(list(rendered.rglob("*.yaml"))) > 10
+
+
+def test_deploy_commands_from_installed_wheel(wheel: Path, tmp_path: Path) -> None:
+    """The stack commands and the project render work from the wheel alone; without a Pulumi
+    CLI (none here) up and deploy stop with the clear error, not an ImportError."""
+    python, env = _install_wheel(wheel, tmp_path)
+    _run(python, "-m", "mlplat", "new", "demo", "--defaults", "--no-git", cwd=tmp_path, env=env)
+    _run(python, "-m", "mlplat", "render", "--project", "demo", "--out", "r", cwd=tmp_path, env=env)
+    assert (tmp_path / "r" / "mlplat-models" / "inferenceservice-ml-project.yaml").is_file()
+    for command in (["up", "--yes"], ["deploy", "--yes", "--project", "demo"]):
+        result = subprocess.run(
+            [str(python), "-m", "mlplat", *command],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 1, result.stderr
+        assert "Error: the Pulumi CLI is not installed" in result.stderr
+        assert "Traceback" not in result.stderr
