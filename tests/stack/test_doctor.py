@@ -134,3 +134,30 @@ def test_doctor_cli_exit_codes_and_json(fake_pulumi: Path, kubeconfig: Path) -> 
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 1
     assert "FAIL  pulumi CLI" in result.stdout
+
+
+def test_kubectl_reports_the_version_when_anonymous_access_is_off(
+    fake_pulumi: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kubectl = fake_pulumi.parent / "kubectl"
+    kubectl.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in *--client*) echo "gitVersion: v1.35.0";; '
+        '*) echo \'{"serverVersion": {"major": "1", "minor": "33", "gitVersion": "v1.33.2"}}\';; '
+        "esac\n"
+    )
+    kubectl.chmod(0o755)
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    try:
+        path = write_kubeconfig(
+            tmp_path / "kc", {"k": f"https://127.0.0.1:{listener.getsockname()[1]}"}, "k"
+        )
+        monkeypatch.setenv("KUBECONFIG", str(path))
+        checks = _checks(run_doctor(DoctorOptions()))
+    finally:
+        listener.close()
+    assert checks["Kubernetes version"] == (True, "v1.33.2 (kubectl)")

@@ -241,6 +241,17 @@ def _server_version_check(context: KubeContext) -> Check:
     try:
         major, minor, text = server_version(context)
     except OSError as exc:
+        found = _kubectl_server_version(context.name)
+        if found is not None:
+            major, minor, text = found
+            ok = (major, minor) >= MIN_KUBERNETES
+            return Check(
+                name="Kubernetes version",
+                ok=ok,
+                required=True,
+                detail=f"{text} (kubectl)" + ("" if ok else f", KServe v0.20 needs {need}+"),
+                fix=None if ok else f"upgrade the cluster to Kubernetes {need} or later",
+            )
         return Check(
             name="Kubernetes version",
             ok=False,
@@ -256,6 +267,22 @@ def _server_version_check(context: KubeContext) -> Check:
         detail=f"{text}" + ("" if ok else f", KServe v0.20 needs {need}+"),
         fix=None if ok else f"upgrade the cluster to Kubernetes {need} or later",
     )
+
+
+def _kubectl_server_version(context: str) -> tuple[int, int, str] | None:
+    """The server version through kubectl's credentials, when anonymous ``/version`` is off."""
+    import json
+
+    if shutil.which("kubectl") is None:
+        return None
+    out = _run(["kubectl", "version", "-o", "json", "--context", context, "--request-timeout=5s"])
+    try:
+        server = json.loads(out or "{}")["serverVersion"]
+        major = int("".join(c for c in server["major"] if c.isdigit()))
+        minor = int("".join(c for c in server["minor"] if c.isdigit()))
+    except (ValueError, KeyError, TypeError):
+        return None
+    return major, minor, str(server.get("gitVersion", f"v{major}.{minor}"))
 
 
 def _tool(
