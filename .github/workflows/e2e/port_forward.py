@@ -21,7 +21,10 @@ def main(argv: list[str]) -> int:
     namespace, target, ports = argv[:split]
     command = argv[split + 1 :]
     local = int(ports.split(":", 1)[0])
-    forward = subprocess.Popen(["kubectl", "-n", namespace, "port-forward", target, ports])
+    # kubectl's chatter goes to stderr: stdout is the command's, which callers may capture.
+    forward = subprocess.Popen(
+        ["kubectl", "-n", namespace, "port-forward", target, ports], stdout=sys.stderr
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

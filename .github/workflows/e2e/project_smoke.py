@@ -17,8 +17,6 @@ import tomllib
 import urllib.request
 from pathlib import Path
 
-import yaml
-
 NAMESPACE = "mlplat-pipelines"
 
 
@@ -55,6 +53,8 @@ def predict(url: str, project_dir: str) -> int:
 
 def submit(template_path: str) -> int:
     """Apply the project's WorkflowTemplate and run one Workflow from it to success."""
+    import yaml  # the runner's Python has it (mlplat depends on it); the project's may not
+
     template = yaml.safe_load(Path(template_path).read_text())
     name = template["metadata"]["name"]
     subprocess.run(["kubectl", "-n", NAMESPACE, "apply", "-f", template_path], check=True)
