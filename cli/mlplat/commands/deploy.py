@@ -71,6 +71,7 @@ def deploy(
     from mlplat.stack import StackOptions
     from mlplat.stack.deploy import DeployOptions
     from mlplat.stack.deploy import deploy as run
+    from mlplat.stack.outputs import output_lines
     from mlplat.stack.ui import TerminalUi
 
     result = run(
@@ -96,5 +97,5 @@ def deploy(
     )
     verb = "Deployed" if result.up.deployed else "Nothing to change in"
     typer.echo(f"{verb} {result.project.model_name} (stack {result.up.stack!r}).", err=True)
-    lines = [f"{k}: {v}" for k, v in result.up.outputs.public.items()]
+    lines = output_lines(result.up.outputs)
     emit(as_json, result.as_dict(), [*lines, "", *result.reach()])

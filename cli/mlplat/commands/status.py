@@ -41,7 +41,7 @@ def status(
         f"resources: {result.resources} ({result.protected} protected, "
         f"{result.pending} pending operations)" + (", LOCKED" if result.locked else ""),
         "",
-        *[f"{k}: {v}" for k, v in result.outputs.public.items()],
+        *[f"{k}: {v}" for k, v in result.outputs.public.items() if v not in (None, "")],
         *[f"{k}: {v}" for k, v in result.secret_values.items()],
     ]
     if result.outputs.secret and not result.secret_values:

@@ -39,7 +39,7 @@ def up(
     updates what changed. Ends with the URLs, or the port-forward commands, to reach it.
     """
     from mlplat import stack as core
-    from mlplat.stack.outputs import reach
+    from mlplat.stack.outputs import output_lines, reach
     from mlplat.stack.ui import TerminalUi
 
     result = core.up(
@@ -58,8 +58,5 @@ def up(
     )
     verb = "Deployed" if result.deployed else "Nothing to change in"
     typer.echo(f"{verb} stack {result.stack!r} on {result.kube_context}.", err=True)
-    lines = [f"{k}: {v}" for k, v in result.outputs.public.items()]
-    if result.outputs.secret:
-        lines.append("secret outputs (not shown): " + ", ".join(result.outputs.secret))
-    lines += ["", *reach(result.outputs, context=result.kube_context)]
+    lines = [*output_lines(result.outputs), "", *reach(result.outputs, context=result.kube_context)]
     emit(as_json, result.as_dict(), lines)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Outputs", "reach", "split_outputs"]
+__all__ = ["Outputs", "output_lines", "reach", "split_outputs"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +35,14 @@ def split_outputs(outputs: Mapping[str, Any]) -> Outputs:
     public = {k: v.value for k, v in sorted(outputs.items()) if not v.secret}
     secret = tuple(sorted(k for k, v in outputs.items() if v.secret))
     return Outputs(public=public, secret=secret)
+
+
+def output_lines(outputs: Outputs) -> list[str]:
+    """``name: value`` for each set, non-secret output, then the secret ones by name only."""
+    lines = [f"{k}: {v}" for k, v in outputs.public.items() if v not in (None, "")]
+    if outputs.secret:
+        lines.append("secret outputs (not shown): " + ", ".join(outputs.secret))
+    return lines
 
 
 def _pin(command: str, context: str | None) -> str:
@@ -72,8 +80,12 @@ def reach(outputs: Outputs, *, context: str | None) -> list[str]:
         lines.append(
             f"Inference: InferenceServices in namespace {out['models_namespace']} "
             f"(service account {out.get('models_service_account', 'default')}); reach one "
-            f"with `{_pin('kubectl', context)} -n {out['models_namespace']} port-forward "
-            "svc/<name>-predictor 8080:80`"
+            "with `"
+            + _pin(
+                f"kubectl -n {out['models_namespace']} port-forward svc/<name>-predictor 8080:80",
+                context,
+            )
+            + "`"
         )
     if out.get("auth_username") and outputs.secret:
         lines.append(
