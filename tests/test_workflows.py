@@ -172,3 +172,34 @@ def test_checkov_github_actions_checks_pass(tmp_path: Path) -> None:
 )
 def test_e2e_helpers_compile(script: Path) -> None:
     compile(script.read_text(), str(script), "exec")
+
+
+def test_checkov_catches_a_write_all_workflow(tmp_path: Path) -> None:
+    from tests.tools import checkov
+
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "bad.yml").write_text(
+        "on: push\npermissions: write-all\njobs:\n  a:\n    runs-on: ubuntu-24.04\n"
+        "    steps:\n      - run: echo hi\n"
+    )
+    proc = subprocess.run(
+        [
+            checkov(),
+            "--framework",
+            "github_actions",
+            "--skip-download",
+            "--compact",
+            "-d",
+            str(tmp_path / ".github"),
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    data = json.loads(proc.stdout)
+    reports = data if isinstance(data, list) else [data]
+    failed = {c["check_id"] for r in reports for c in r["results"]["failed_checks"]}
+    assert "CKV2_GHA_1" in failed, failed
