@@ -131,3 +131,24 @@ def test_render_docs_are_reachable_from_the_installed_wheel(wheel: Path, tmp_pat
     assert (
         hint == "`mlplat docs platform-config` lists every key with its default and what it does."
     )
+
+
+def test_deploy_commands_from_installed_wheel(wheel: Path, tmp_path: Path) -> None:
+    """The stack commands and the project render work from the wheel alone; without a Pulumi
+    CLI (none here) up and deploy stop with the clear error, not an ImportError."""
+    python, env = _install_wheel(wheel, tmp_path)
+    _run(python, "-m", "mlplat", "new", "demo", "--defaults", "--no-git", cwd=tmp_path, env=env)
+    _run(python, "-m", "mlplat", "render", "--project", "demo", "--out", "r", cwd=tmp_path, env=env)
+    assert (tmp_path / "r" / "mlplat-models" / "inferenceservice-demo.yaml").is_file()
+    for command in (["up", "--yes"], ["deploy", "--yes", "--project", "demo"]):
+        result = subprocess.run(
+            [str(python), "-m", "mlplat", *command],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 1, result.stderr
+        assert "Error: the Pulumi CLI is not installed" in result.stderr
+        assert "Traceback" not in result.stderr

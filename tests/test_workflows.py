@@ -71,3 +71,135 @@ def test_house_rules(workflow: Path) -> None:
     assert "permissions" in loaded, "top-level permissions must be set"
     for name, job in loaded["jobs"].items():
         assert "timeout-minutes" in job, f"job {name} has no timeout-minutes"
+
+
+ACTION = REPO_ROOT / "action.yml"
+
+
+def _run_blocks(document: object) -> list[str]:
+    """Every ``run:`` script in a workflow or action, however deeply nested."""
+    found: list[str] = []
+    if isinstance(document, dict):
+        for key, value in document.items():
+            if key == "run" and isinstance(value, str):
+                found.append(value)
+            else:
+                found += _run_blocks(value)
+    elif isinstance(document, list):
+        for item in document:
+            found += _run_blocks(item)
+    return found
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, ACTION], ids=lambda p: p.name)
+def test_no_expression_is_interpolated_into_a_script(path: Path) -> None:
+    """Inputs and event data reach scripts through env:, never as ${{ }} inside run:."""
+    scripts = _run_blocks(yaml.safe_load(path.read_text()))
+    assert scripts, f"{path.name} has no run: steps"
+    for script in scripts:
+        assert "${{" not in script, f"expression interpolated into a run: line:\n{script}"
+
+
+def test_action_schema_and_pins() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.github-actions",
+            str(ACTION),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for line in ACTION.read_text().splitlines():
+        if re.match(r"^\s*(-\s+)?uses:", line):
+            assert PINNED.match(line), f"not pinned to a SHA with a version comment: {line}"
+    action = yaml.safe_load(ACTION.read_text())
+    assert set(action["inputs"]) >= {
+        "command",
+        "stack",
+        "backend-url",
+        "profile",
+        "config",
+        "working-directory",
+        "mlplat-version",
+    }
+    assert not any("passphrase" in name or "token" in name for name in action["inputs"]), (
+        "credentials must come through the environment, not inputs"
+    )
+
+
+def test_checkov_github_actions_checks_pass(tmp_path: Path) -> None:
+    from tests.tools import checkov
+
+    report = tmp_path / "report"
+    subprocess.run(
+        [
+            checkov(),
+            "--framework",
+            "github_actions",
+            "--skip-download",
+            "--quiet",
+            "--compact",
+            "-d",
+            str(REPO_ROOT / ".github"),
+            "-f",
+            str(ACTION),
+            "-o",
+            "json",
+            "--output-file-path",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    data = json.loads((report / "results_json.json").read_text())
+    reports = data if isinstance(data, list) else [data]
+    failed = [c for r in reports for c in r.get("results", {}).get("failed_checks", [])]
+    assert not failed, [(c["check_id"], c["file_path"], c["check_name"]) for c in failed]
+    summary = [r["summary"] for r in reports]
+    assert all(s["parsing_errors"] == 0 for s in summary), summary
+    assert sum(s["passed"] for s in summary) > 0, "checkov ran no github_actions check"
+
+
+@pytest.mark.parametrize(
+    "script", sorted((REPO_ROOT / ".github" / "workflows" / "e2e").glob("*.py")), ids=str
+)
+def test_e2e_helpers_compile(script: Path) -> None:
+    compile(script.read_text(), str(script), "exec")
+
+
+def test_checkov_catches_a_write_all_workflow(tmp_path: Path) -> None:
+    from tests.tools import checkov
+
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "bad.yml").write_text(
+        "on: push\npermissions: write-all\njobs:\n  a:\n    runs-on: ubuntu-24.04\n"
+        "    steps:\n      - run: echo hi\n"
+    )
+    proc = subprocess.run(
+        [
+            checkov(),
+            "--framework",
+            "github_actions",
+            "--skip-download",
+            "--compact",
+            "-d",
+            str(tmp_path / ".github"),
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    data = json.loads(proc.stdout)
+    reports = data if isinstance(data, list) else [data]
+    failed = {c["check_id"] for r in reports for c in r["results"]["failed_checks"]}
+    assert "CKV2_GHA_1" in failed, failed

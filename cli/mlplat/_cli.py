@@ -17,7 +17,18 @@ from typing import Annotated, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from mlplat.commands import docs, new, render, update
+from mlplat.commands import (
+    deploy,
+    docs,
+    doctor,
+    down,
+    new,
+    preview,
+    render,
+    status,
+    up,
+    update,
+)
 from mlplat.commands._common import VERBOSE_ENV, resolve_verbose, set_verbose, verbose
 from mlplat.errors import ExitCode, MlplatError
 
@@ -126,6 +137,12 @@ def _root(
 app.command("new")(new.new)
 app.command("update")(update.update)
 app.command("render")(render.render)
+app.command("up")(up.up)
+app.command("preview")(preview.preview)
+app.command("down")(down.down)
+app.command("status")(status.status)
+app.command("doctor")(doctor.doctor)
+app.command("deploy")(deploy.deploy)
 app.add_typer(docs.app, name="docs")
 
 

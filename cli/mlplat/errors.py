@@ -12,11 +12,26 @@ __all__ = ["ExitCode", "MlplatError", "UsageError"]
 
 
 class ExitCode(enum.IntEnum):
-    """Process exit codes, shared by every command (DESIGN.md, "Conventions")."""
+    """Process exit codes, shared by every command (DESIGN.md, "Conventions").
+
+    Deploy commands (``up``, ``preview``, ``down``, ``status``, ``deploy``) reuse the Pulumi
+    CLI's exit-code taxonomy for their failures, so a script can tell a bad config from a lost
+    credential or a failed resource. The numbers are the CLI's own (pulumi/pulumi
+    ``sdk/go/common/util/cmdutil/exit.go``, "Exit code taxonomy", read at the v3.260 tree; the
+    comment there says they are a stable contract). 1 and 2 coincide with mlplat's own
+    failure and usage codes.
+    """
 
     OK = 0
     FAILURE = 1
     USAGE = 2
+    AUTH = 3
+    RESOURCE = 4
+    POLICY = 5
+    STACK_NOT_FOUND = 6
+    NO_CHANGES = 7
+    CANCELLED = 8
+    TIMEOUT = 9
     INTERRUPTED = 130
 
 

@@ -169,7 +169,7 @@ def test_help_imports_neither_copier_nor_pulumi() -> None:
         "import sys\nfrom mlplat._cli import app\n"
         "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
         "heavy = [m for m in ('copier', 'pulumi', 'pulumi_kubernetes',"
-        " 'yaml') if m in sys.modules]\n"
+        " 'yaml', 'rich') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -45,6 +45,14 @@ def render(
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    project: Annotated[
+        Path | None,
+        typer.Option(
+            "--project",
+            metavar="DIR",
+            help="Render a generated project's deployment (what `mlplat deploy` applies) instead.",
+        ),
+    ] = None,
 ) -> None:
     """Write the platform's objects as YAML and its charts to charts.yaml, without a cluster.
 
@@ -52,6 +60,12 @@ def render(
     no network. Prints objects per kind and the CPU and memory the platform requests.
     Every config key, with its dev and prod defaults: `mlplat docs platform-config`.
     """
+    if project is not None:
+        from mlplat.render.project import render_project
+
+        rendered = render_project(project, out, force=force)
+        typer.echo(json.dumps(rendered.as_dict(), indent=2) if as_json else rendered.text())
+        return
     from mlplat.render import RenderOptions, render_platform
 
     summary = render_platform(

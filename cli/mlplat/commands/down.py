@@ -1,0 +1,68 @@
+"""``mlplat down``: destroy the platform, keeping its data unless --delete-data."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mlplat.commands._common import is_interactive, verbose
+from mlplat.commands._stack import (
+    BackendOpt,
+    ForceUnlockOpt,
+    JsonOpt,
+    KubeContextOpt,
+    RecoverOpt,
+    StackOpt,
+    YesOpt,
+    emit,
+)
+
+__all__ = ["down"]
+
+
+def down(
+    ctx: typer.Context,
+    stack: StackOpt = "dev",
+    backend: BackendOpt = None,
+    kube_context: KubeContextOpt = None,
+    delete_data: Annotated[
+        bool,
+        typer.Option(
+            "--delete-data",
+            help="Also delete the database, object store and volumes (asks again; --yes confirms).",
+        ),
+    ] = False,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+    force_unlock: ForceUnlockOpt = False,
+    recover: RecoverOpt = False,
+) -> None:
+    """Destroy the platform's resources.
+
+    Protected data (database, object store, their volumes) is kept, so a later `mlplat up`
+    finds it again; --delete-data removes it too.
+    """
+    from mlplat import stack as core
+    from mlplat.stack.ui import TerminalUi
+
+    result = core.down(
+        core.StackOptions(
+            stack=stack,
+            backend=backend,
+            kube_context=kube_context,
+            yes=yes,
+            interactive=is_interactive(),
+            force_unlock=force_unlock,
+            recover=recover,
+            delete_data=delete_data,
+        ),
+        TerminalUi(verbose=verbose(ctx)),
+    )
+    lines = [f"Destroyed {result.deleted} resource(s) of stack {result.stack!r}."]
+    if result.kept:
+        lines.append(
+            f"Kept {result.kept} protected data resource(s); `mlplat down --stack "
+            f"{result.stack} --delete-data` deletes them."
+        )
+    emit(as_json, result.as_dict(), lines)

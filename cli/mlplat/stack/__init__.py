@@ -1,0 +1,35 @@
+"""Deploying through the Pulumi Automation API: ``mlplat up/preview/down/status/doctor``.
+
+Public API:
+
+- `StackOptions`, the options of the stack commands; `up`, `preview`, `down`, `status` run
+  them on the platform (project ``mlplat``) and return `UpResult`, `DownResult`,
+  `StatusResult`;
+- `DoctorOptions` and `run_doctor` (a `DoctorReport`).
+
+Everything else (backend, passphrase, CLI lookup, events, error mapping, recovery) is in the
+private-by-convention modules of this package. Importing it imports neither Pulumi nor rich:
+they load when a command runs.
+"""
+
+from __future__ import annotations
+
+from mlplat.stack.doctor import DoctorOptions, DoctorReport, run_doctor
+from mlplat.stack.operations import UpResult
+from mlplat.stack.platform import down, preview, status, up
+from mlplat.stack.session import StackOptions
+from mlplat.stack.teardown import DownResult, StatusResult
+
+__all__ = [
+    "DoctorOptions",
+    "DoctorReport",
+    "DownResult",
+    "StackOptions",
+    "StatusResult",
+    "UpResult",
+    "down",
+    "preview",
+    "run_doctor",
+    "status",
+    "up",
+]

@@ -1,0 +1,257 @@
+"""Where a stack's state lives and how Pulumi is driven: backend, passphrase, CLI, workspace.
+
+Defaults need no account: the state goes to Pulumi's local file backend under mlplat's data
+directory, secrets are encrypted with the passphrase provider, and the passphrase comes from
+``PULUMI_CONFIG_PASSPHRASE`` / ``PULUMI_CONFIG_PASSPHRASE_FILE`` or a 0600 file that mlplat
+creates on first use. Teams and CI pass ``--backend s3://…`` (or gs://, azblob://) and the
+passphrase through the environment.
+
+`open_stack` is the one place that calls ``pulumi.automation``'s ``create_or_select_stack`` /
+``select_stack``; every command goes through it, so all of them see the same project
+settings, backend, secrets provider and CLI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import shutil
+import stat
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlplat.errors import MlplatError, UsageError
+from mlplat.settings import Settings
+
+__all__ = [
+    "BACKEND_SCHEMES",
+    "MIN_PULUMI_CLI",
+    "Backend",
+    "Passphrase",
+    "PulumiCli",
+    "find_pulumi",
+    "open_stack",
+    "require_pulumi",
+    "resolve_backend",
+    "resolve_passphrase",
+]
+
+#: Pulumi's self-managed ("DIY") backends; the Pulumi Cloud backend needs an account.
+BACKEND_SCHEMES = ("file://", "s3://", "gs://", "azblob://")
+
+#: Oldest CLI that runs refresh and destroy for inline programs (``--client``): the SDK's
+#: ``Stack._check_inline_support`` refuses older ones (pulumi 3.272.0, automation/_stack.py).
+MIN_PULUMI_CLI = "3.181.0"
+
+_DOCTOR = "Run `mlplat doctor` to check the prerequisites"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Backend:
+    """A state backend.
+
+    Attributes:
+        url: What ``pulumi login`` would take (``file:///…``, ``s3://…``).
+        local: Whether it is the default file backend under mlplat's data directory.
+    """
+
+    url: str
+    local: bool = False
+
+
+def resolve_backend(url: str | None, settings: Settings) -> Backend:
+    """The backend: ``--backend`` > ``MLPLAT_BACKEND`` > the file backend in the data dir.
+
+    A relative ``file://`` path is made absolute against the current directory, because the
+    Pulumi CLI runs in the workspace directory, not where the user typed the command.
+
+    Raises:
+        UsageError: The URL is not one of `BACKEND_SCHEMES`.
+    """
+    url = url or os.environ.get("MLPLAT_BACKEND") or None
+    if url is None:
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        return Backend(url=settings.state_dir.as_uri(), local=True)
+    if not url.startswith(BACKEND_SCHEMES):
+        raise UsageError(
+            f"--backend {url!r} is not a state backend mlplat supports",
+            hint="Use file://DIR, s3://BUCKET, gs://BUCKET or azblob://CONTAINER, or leave it "
+            f"out for the local default ({settings.state_dir}).",
+        )
+    if url.startswith("file://"):
+        raw = url.removeprefix("file://")
+        path = Path(raw).expanduser()
+        if not path.is_absolute():
+            path = Path.cwd() / path
+        if not raw:
+            raise UsageError("--backend file:// needs a directory", hint="Use file:///abs/dir.")
+        path.mkdir(parents=True, exist_ok=True)
+        return Backend(url=path.resolve().as_uri())
+    return Backend(url=url)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Passphrase:
+    """How the passphrase secrets provider gets its passphrase.
+
+    Attributes:
+        env: Variables added to the Pulumi CLI's environment (never the passphrase itself).
+        source: Where it comes from, for messages.
+        created: The file mlplat just generated, if it did (tell the user to back it up).
+    """
+
+    env: dict[str, str]
+    source: str
+    created: Path | None = None
+
+
+def resolve_passphrase(settings: Settings) -> Passphrase:
+    """``PULUMI_CONFIG_PASSPHRASE`` > ``PULUMI_CONFIG_PASSPHRASE_FILE`` > mlplat's 0600 file.
+
+    Raises:
+        MlplatError: The passphrase file named in the environment is missing, or mlplat's own
+            file can be read by other users.
+    """
+    if "PULUMI_CONFIG_PASSPHRASE" in os.environ:
+        return Passphrase(env={}, source="PULUMI_CONFIG_PASSPHRASE")
+    named = os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")
+    if named:
+        if not Path(named).expanduser().is_file():
+            raise MlplatError(
+                f"PULUMI_CONFIG_PASSPHRASE_FILE={named} does not exist",
+                hint="Point it at the file holding the stack's passphrase, or unset it.",
+            )
+        return Passphrase(env={}, source=f"PULUMI_CONFIG_PASSPHRASE_FILE ({named})")
+    path = settings.passphrase_file
+    created = _create_passphrase(path)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise MlplatError(
+            f"the state passphrase file {path} is readable by other users (mode {mode:o})",
+            hint=f"Run `chmod 600 {path}`.",
+        )
+    return Passphrase(
+        env={"PULUMI_CONFIG_PASSPHRASE_FILE": str(path)}, source=str(path), created=created
+    )
+
+
+def _create_passphrase(path: Path) -> Path | None:
+    """Write a random passphrase to ``path`` (0600) unless it exists; return it if written."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return None
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secrets.token_urlsafe(32) + "\n")
+    return path
+
+
+@dataclass(frozen=True, kw_only=True)
+class PulumiCli:
+    """A Pulumi CLI to drive.
+
+    Attributes:
+        executable: Its path.
+        root: The install root when mlplat installed it (``<root>/bin/pulumi``), else ``None``.
+    """
+
+    executable: Path
+    root: Path | None = None
+
+
+def find_pulumi(settings: Settings) -> PulumiCli | None:
+    """Mlplat's own install (``mlplat doctor --install-pulumi``) first, then ``PATH``."""
+    own = settings.pulumi_cli_root / "bin" / "pulumi"
+    if own.is_file() and os.access(own, os.X_OK):
+        return PulumiCli(executable=own, root=settings.pulumi_cli_root)
+    found = shutil.which("pulumi")
+    return PulumiCli(executable=Path(found)) if found else None
+
+
+def require_pulumi(settings: Settings) -> PulumiCli:
+    """The CLI, or the clear error every deploy command gives without one (exit 1)."""
+    cli = find_pulumi(settings)
+    if cli is None:
+        raise MlplatError(
+            f"the Pulumi CLI is not installed (not on PATH, nor in {settings.pulumi_cli_root})",
+            hint=f"{_DOCTOR}; `mlplat doctor --install-pulumi` installs it for mlplat.",
+        )
+    return cli
+
+
+def open_stack(
+    *,
+    project: str,
+    stack: str,
+    program: Callable[[], Any],
+    backend: Backend,
+    passphrase: Passphrase,
+    cli: PulumiCli,
+    settings: Settings,
+    create: bool = True,
+) -> Any:
+    """Create or select ``stack`` of the inline ``program`` (an ``auto.Stack``).
+
+    Args:
+        project: Pulumi project name (``mlplat`` for the platform).
+        stack: Stack name.
+        program: The inline program.
+        backend: Where the state is.
+        passphrase: How the secrets provider gets its passphrase.
+        cli: The Pulumi CLI to run.
+        settings: mlplat's settings (the work directory lives under its data dir).
+        create: Create the stack when missing; ``False`` raises ``StackNotFoundError``.
+
+    Raises:
+        MlplatError: The CLI cannot run or is too old.
+    """
+    from pulumi import automation as auto
+    from semver import VersionInfo
+
+    work_dir = workspace_dir(settings, project, backend)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        command = auto.PulumiCommand(
+            root=str(cli.root) if cli.root else None, version=VersionInfo.parse(MIN_PULUMI_CLI)
+        )
+    except auto.InvalidVersionError as exc:
+        raise MlplatError(
+            f"the Pulumi CLI at {cli.executable} cannot be used: {exc}",
+            hint=f"Install Pulumi {MIN_PULUMI_CLI} or later "
+            "(`mlplat doctor --install-pulumi` installs the matching version).",
+        ) from None
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise MlplatError(
+            f"the Pulumi CLI at {cli.executable} does not run: {exc}",
+            hint=f"{_DOCTOR}; `mlplat doctor --install-pulumi` installs a working one.",
+        ) from None
+    opts = auto.LocalWorkspaceOptions(
+        work_dir=str(work_dir),
+        program=program,
+        env_vars={
+            **passphrase.env,
+            "PULUMI_BACKEND_URL": backend.url,
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+        },
+        secrets_provider="passphrase",
+        project_settings=auto.ProjectSettings(
+            name=project,
+            runtime="python",
+            main=str(work_dir),
+            backend=auto.ProjectBackend(url=backend.url),
+        ),
+        pulumi_command=command,
+    )
+    init = auto.create_or_select_stack if create else auto.select_stack
+    return init(stack_name=stack, project_name=project, program=program, opts=opts)
+
+
+def workspace_dir(settings: Settings, project: str, backend: Backend) -> Path:
+    """One work directory per project and backend, so two backends never share stack config."""
+    digest = hashlib.sha256(backend.url.encode()).hexdigest()[:12]
+    return settings.workspaces_dir / f"{project}-{digest}"

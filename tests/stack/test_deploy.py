@@ -1,0 +1,311 @@
+"""``mlplat deploy``: platform outputs in, its own stack, canary and promote through MLflow."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from pulumi import automation as auto
+from typer.testing import CliRunner
+
+from mlplat._cli import app
+from mlplat.errors import ExitCode, MlplatError, UsageError
+from mlplat.stack import StackOptions
+from mlplat.stack.deploy import DeployOptions, deploy
+from tests.stack.conftest import FakeStack, Opened, RecordingUi, command_error
+from tests.stack.test_deployment import make_project
+from tests.stack.test_up import PROVIDER
+
+pytestmark = pytest.mark.usefixtures("fake_pulumi", "kubeconfig")
+runner = CliRunner()
+
+
+def platform_stack() -> FakeStack:
+    return FakeStack(
+        name="dev",
+        deployment={"resources": [PROVIDER]},
+        outputs_map={
+            "mlflow_internal_url": auto.OutputValue(
+                "http://mlflow.mlplat-registry.svc.cluster.local:5000", False
+            ),
+            "models_namespace": auto.OutputValue("mlplat-models", False),
+            "models_service_account": auto.OutputValue("mlplat-models", False),
+            "mlflow_port_forward": auto.OutputValue(
+                "kubectl -n mlplat-registry port-forward svc/mlflow 5000:5000", False
+            ),
+        },
+    )
+
+
+@pytest.fixture
+def stacks(opened: Opened) -> Opened:
+    opened.projects["mlplat"] = platform_stack()
+    opened.stack.outputs_map = {
+        "port_forward": auto.OutputValue(
+            "kubectl -n mlplat-models port-forward svc/churn-model-predictor 8080:80", False
+        ),
+        "infer_path": auto.OutputValue("/v2/models/churn/infer", False),
+    }
+    return opened
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return make_project(tmp_path / "churn")
+
+
+@pytest.fixture
+def mlflow() -> Iterator[dict[str, Any]]:
+    """A fake MLflow registry: aliases by (model, alias); records alias changes."""
+    state: dict[str, Any] = {"aliases": {("churn", "champion"): "3", ("churn", "challenger"): "4"}}
+    state["posts"] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:  # noqa: N802
+            query = parse_qs(urlsplit(self.path).query)
+            key = (query["name"][0], query["alias"][0])
+            if key not in state["aliases"]:
+                self._send(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no"})
+                return
+            self._send(200, {"model_version": {"version": state["aliases"][key]}})
+
+        def do_POST(self) -> None:  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            state["posts"].append(body)
+            state["aliases"][(body["name"], body["alias"])] = body["version"]
+            self._send(200, {})
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}).start()
+    state["url"] = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def options(project: Path, **overrides: Any) -> DeployOptions:
+    values: dict[str, Any] = {
+        "stack": StackOptions(stack="dev", yes=True),
+        "project": project,
+    }
+    values.update(overrides)
+    return DeployOptions(**values)
+
+
+def deployed_args(opened: Opened) -> Any:
+    """Run the deployment program the SDK was handed, capturing ModelDeploymentArgs."""
+    import mlplat_platform.deployment as module
+
+    seen: list[Any] = []
+    original = module.build_deployment
+
+    def capture(args: Any, kube_context: str | None) -> dict[str, Any]:
+        seen.append((args, kube_context))
+        return {}
+
+    module.build_deployment = capture  # type: ignore[assignment]
+    try:
+        programs = [k["program"] for kind, k in opened.calls if k["project_name"] != "mlplat"]
+        programs[-1]()  # the last deploy's program
+    finally:
+        module.build_deployment = original  # type: ignore[assignment]
+    return seen[0]
+
+
+def test_deploy_reads_the_platform_and_uses_its_own_stack(stacks: Opened, project: Path) -> None:
+    ui = RecordingUi()
+    result = deploy(options(project), ui)
+    kinds = [(kind, k["project_name"], k["stack_name"]) for kind, k in stacks.calls]
+    assert kinds == [
+        ("select_stack", "mlplat", "dev"),
+        ("create_or_select_stack", "mlplat-model-churn-model", "dev"),
+    ]
+    assert stacks.projects["mlplat"].methods() == ["outputs", "export_stack"]
+    assert stacks.stack.methods() == ["export_stack", "up", "outputs"]
+    args, context = deployed_args(stacks)
+    assert context == "kind-mlplat"
+    assert (args.name, args.image, args.model_name) == ("churn-model", "churn_model:1.2.0", "churn")
+    assert args.tracking_uri == "http://mlflow.mlplat-registry.svc.cluster.local:5000"
+    assert (args.alias, args.canary, args.version) == ("champion", None, None)
+    assert ui.progress_titles == ["Deploying model churn (stack dev)"]
+    assert result.reach() == [
+        "Reach it: kubectl --context kind-mlplat -n mlplat-models port-forward "
+        "svc/churn-model-predictor 8080:80",
+        "then POST http://localhost:8080/v2/models/churn/infer (Open Inference Protocol V2)",
+    ]
+
+
+def test_image_and_replicas_flags(stacks: Opened, project: Path) -> None:
+    deploy(options(project, image="ghcr.io/acme/churn:sha-1", min_replicas=2, max_replicas=4))
+    args, _ = deployed_args(stacks)
+    assert (args.image, args.min_replicas, args.max_replicas) == ("ghcr.io/acme/churn:sha-1", 2, 4)
+
+
+def test_canary_pins_both_versions(stacks: Opened, project: Path, mlflow: dict[str, Any]) -> None:
+    deploy(options(project, canary=10, tracking_uri=mlflow["url"]))
+    args, _ = deployed_args(stacks)
+    assert args.version == "3"
+    assert (args.canary.percent, args.canary.alias, args.canary.version) == (10, "challenger", "4")
+    assert mlflow["posts"] == []
+
+
+def test_promote_moves_the_champion_alias_after_confirmation(
+    stacks: Opened, project: Path, mlflow: dict[str, Any]
+) -> None:
+    ui = RecordingUi(answers=[False])
+    with pytest.raises(MlplatError, match="not confirmed"):
+        deploy(
+            options(
+                project,
+                promote=True,
+                tracking_uri=mlflow["url"],
+                stack=StackOptions(stack="dev", interactive=True),
+            ),
+            ui,
+        )
+    assert mlflow["posts"] == []
+    result = deploy(options(project, promote=True, tracking_uri=mlflow["url"]), RecordingUi())
+    assert mlflow["posts"] == [{"name": "churn", "alias": "champion", "version": "4"}]
+    args, _ = deployed_args(stacks)
+    assert (args.alias, args.version, args.canary) == ("champion", "4", None)
+    assert result.promoted_version == "4"
+
+
+def test_canary_without_a_reachable_mlflow_names_the_port_forward(
+    stacks: Opened, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    with pytest.raises(UsageError) as info:
+        deploy(options(project, canary=5))
+    assert info.value.message.startswith("--canary reads the champion and challenger versions")
+    assert info.value.hint == (
+        "Run `kubectl --context kind-mlplat -n mlplat-registry port-forward svc/mlflow "
+        "5000:5000` in another terminal, then pass --tracking-uri http://localhost:5000."
+    )
+
+
+def test_missing_challenger_is_reported(
+    stacks: Opened, project: Path, mlflow: dict[str, Any]
+) -> None:
+    del mlflow["aliases"][("churn", "challenger")]
+    with pytest.raises(MlplatError) as info:
+        deploy(options(project, promote=True, tracking_uri=mlflow["url"]))
+    assert info.value.message == "model 'churn' has no version with alias 'challenger' in MLflow"
+    assert "create_or_select_stack" not in [kind for kind, _ in stacks.calls]
+
+
+def test_unreachable_mlflow(stacks: Opened, project: Path) -> None:
+    with pytest.raises(MlplatError, match="MLflow at http://127.0.0.1:9 is unreachable"):
+        deploy(options(project, canary=5, tracking_uri="http://127.0.0.1:9"))
+
+
+def test_no_platform_stack_is_exit_6(opened: Opened, project: Path) -> None:
+    platform = FakeStack()
+    platform.errors["select_stack"] = command_error(
+        auto.StackNotFoundError, stderr="error: no stack named 'dev' found"
+    )
+    opened.projects["mlplat"] = platform
+    with pytest.raises(MlplatError) as info:
+        deploy(options(project))
+    assert info.value.exit_code == ExitCode.STACK_NOT_FOUND
+    assert info.value.message == "there is no platform stack 'dev' in this backend to deploy onto"
+    assert "`mlplat up --stack dev`" in (info.value.hint or "")
+
+
+def test_empty_platform_stack(opened: Opened, project: Path) -> None:
+    opened.projects["mlplat"] = FakeStack()
+    with pytest.raises(MlplatError, match="platform stack 'dev' has no platform deployed"):
+        deploy(options(project))
+
+
+def test_outside_a_project(stacks: Opened, tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="mlplat new"):
+        deploy(options(tmp_path))
+    assert stacks.calls == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"canary": 5, "promote": True}, "--canary and --promote cannot be combined"),
+        ({"canary": 150}, "is not a percentage"),
+        ({"min_replicas": 3}, "--min-replicas"),
+    ],
+)
+def test_bad_rollout_flags(overrides: dict[str, Any], message: str, tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=message):
+        options(tmp_path, **overrides)
+
+
+def test_cli_flags_reach_the_core(monkeypatch: pytest.MonkeyPatch, project: Path) -> None:
+    import mlplat.stack.deploy as core
+
+    seen: list[DeployOptions] = []
+
+    def fake(opts: DeployOptions, ui: Any = None) -> Any:
+        seen.append(opts)
+        raise MlplatError("stop here", exit_code=ExitCode.RESOURCE)
+
+    monkeypatch.setattr(core, "deploy", fake)
+    result = runner.invoke(
+        app,
+        [
+            "deploy",
+            "--project",
+            str(project),
+            "--image",
+            "churn:2",
+            "--canary",
+            "15",
+            "--tracking-uri",
+            "http://localhost:5000",
+            "--stack",
+            "prod",
+            "--platform-stack",
+            "platform",
+            "--backend",
+            "s3://b",
+            "--min-replicas",
+            "2",
+            "--max-replicas",
+            "3",
+            "--yes",
+        ],
+    )
+    assert result.exit_code == 4
+    assert seen == [
+        DeployOptions(
+            stack=StackOptions(stack="prod", backend="s3://b", yes=True),
+            project=project,
+            image="churn:2",
+            platform_stack="platform",
+            canary=15,
+            tracking_uri="http://localhost:5000",
+            min_replicas=2,
+            max_replicas=3,
+        )
+    ]
+
+
+def test_deploy_without_yes_off_a_terminal_is_exit_2(project: Path) -> None:
+    result = runner.invoke(app, ["deploy", "--project", str(project)])
+    assert result.exit_code == 2
+    assert "refusing to deploy the model without confirmation" in result.stderr
