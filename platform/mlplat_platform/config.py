@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from mlplat_platform.consumers import enabled_consumers
+
 __all__ = [
     "PROFILES",
     "SECRET_NAMES",
@@ -405,15 +407,19 @@ def _validate(cfg: PlatformConfig) -> None:
 
 
 def _validate_dependencies(cfg: PlatformConfig) -> None:
+    """Every deployed consumer gets the shared services the consumer table says it needs."""
     c = cfg.components
     has_s3 = c.object_store or cfg.object_store_external is not None
     has_db = c.database or cfg.database_external is not None
-    if c.registry and not has_db:
-        raise ConfigError("components.registry", "needs components.database or database.external")
-    for name in ("registry", "pipelines", "serving"):
-        if getattr(c, name) and not has_s3:
+    for row in enabled_consumers(cfg.has):
+        if row.database is not None and not has_db:
             raise ConfigError(
-                f"components.{name}", "needs components.object_store or object_store.external"
+                f"components.{row.component}", "needs components.database or database.external"
+            )
+        if row.object_store and not has_s3:
+            raise ConfigError(
+                f"components.{row.component}",
+                "needs components.object_store or object_store.external",
             )
     if c.serving and not c.cert_manager:
         raise ConfigError(

@@ -20,7 +20,8 @@ import pulumi_kubernetes.rbac.v1 as rbac
 import yaml
 
 from mlplat_platform import versions
-from mlplat_platform.endpoints import GatewayRef, S3Endpoint
+from mlplat_platform.consumers import ARGO_SERVER_PORT
+from mlplat_platform.endpoints import GatewayRef, S3Endpoint, ServiceRef
 from mlplat_platform.k8s import NAMESPACES, RUN_AS_USER, child, container_security, pod_security
 from mlplat_platform.namespace import Flow, Peer, kube_api_egress, secure_namespace
 
@@ -33,7 +34,7 @@ __all__ = [
     "argo_crds_yaml",
 ]
 
-SERVER_PORT = 2746
+SERVER_PORT = ARGO_SERVER_PORT
 #: The service account whose token logs people in to the Argo UI.
 UI_ACCOUNT = "argo-ui"
 _FULLNAME = "argo-workflows"
@@ -108,7 +109,7 @@ class PipelinesArgs:
     Attributes:
         object_store: The artefact repository (``s3://<bucket>/argo/...``).
         replicas: Controller and server replicas.
-        registry_namespace: Namespace of MLflow, which workflow pods may call.
+        calls: The platform services workflow pods may call (MLflow, the feature server).
         gateway: Publish ``argo.<domain>`` on this gateway; ``None`` keeps it internal.
         after: Resources that must exist first (the bucket Job).
         namespace: Where the controller, the server and the workflows run.
@@ -116,7 +117,7 @@ class PipelinesArgs:
 
     object_store: S3Endpoint
     replicas: int = 1
-    registry_namespace: str | None = None
+    calls: tuple[ServiceRef, ...] = ()
     gateway: GatewayRef | None = None
     after: tuple[pulumi.Resource, ...] = ()
     namespace: str = NAMESPACES.pipelines
@@ -162,16 +163,8 @@ class Pipelines(pulumi.ComponentResource):
                 peers=(Peer.same_namespace(),),
             ),
             s3.egress_flow(),
+            *(service.egress_flow() for service in args.calls),
         ]
-        if args.registry_namespace:
-            flows.append(
-                Flow(
-                    name="registry",
-                    direction="egress",
-                    ports=(5000,),
-                    peers=(Peer.namespace(args.registry_namespace),),
-                )
-            )
         ns = secure_namespace(
             ns_name, parent=self, flows=flows, gateway_access=args.gateway is not None
         )

@@ -20,6 +20,7 @@ import pulumi_kubernetes.core.v1 as core
 import pulumi_kubernetes.policy.v1 as policy
 
 from mlplat_platform import versions
+from mlplat_platform.consumers import MLFLOW_PORT
 from mlplat_platform.endpoints import DatabaseEndpoint, GatewayRef, S3Endpoint
 from mlplat_platform.k8s import (
     DIGEST_SKIP,
@@ -37,7 +38,6 @@ from mlplat_platform.namespace import Flow, Peer, secure_namespace
 
 __all__ = ["MLFLOW_PORT", "Registry", "RegistryArgs"]
 
-MLFLOW_PORT = 5000
 _NAME = "mlflow"
 # `mlflow db upgrade` fails on an empty database (its first migration expects the tables), so
 # the Job does what MLflow's SQL store does on start: create the schema if absent, else upgrade.
@@ -103,7 +103,6 @@ class Registry(pulumi.ComponentResource):
         ns_name = args.namespace
         selector = {"app.kubernetes.io/name": _NAME}
         db, s3 = args.database, args.object_store
-        db_peer = Peer.namespace(db.namespace) if db.namespace else Peer.anywhere()
         flows = [
             Flow(
                 name="mlflow-clients",
@@ -112,7 +111,7 @@ class Registry(pulumi.ComponentResource):
                 peers=tuple(Peer.namespace(c) for c in args.clients),
                 pod_labels=selector,
             ),
-            Flow(name="database", direction="egress", ports=(db.port,), peers=(db_peer,)),
+            db.egress_flow(),
             s3.egress_flow(),
         ]
         ns = secure_namespace(

@@ -17,13 +17,13 @@ import pulumi_kubernetes.core.v1 as core
 import pulumi_kubernetes.helm.v4 as helm
 
 from mlplat_platform import versions
-from mlplat_platform.endpoints import GatewayRef, S3Endpoint
+from mlplat_platform.consumers import MODEL_PORT
+from mlplat_platform.endpoints import GatewayRef, S3Endpoint, ServiceRef
 from mlplat_platform.k8s import NAMESPACES, child
 from mlplat_platform.namespace import Flow, Peer, kube_api_egress, secure_namespace, webhook_ingress
 
 __all__ = ["MODEL_PORT", "Serving", "ServingArgs"]
 
-MODEL_PORT = 8080
 _WEBHOOK_PORT = 9443
 _SERVICE_ACCOUNT = "mlplat-models"
 
@@ -35,7 +35,7 @@ class ServingArgs:
     Attributes:
         object_store: Where models are read from.
         cert_manager: The cert-manager chart (KServe's webhook certificates need it).
-        registry_namespace: Namespace of MLflow, which model servers may call.
+        calls: The platform services model servers may call (MLflow, the feature server).
         gateway: Expose InferenceServices at ``<name>-<namespace>.models.<domain>``.
         namespace: Where the KServe controller runs.
         models_namespace: Where projects deploy their InferenceServices.
@@ -43,7 +43,7 @@ class ServingArgs:
 
     object_store: S3Endpoint
     cert_manager: pulumi.Resource
-    registry_namespace: str | None = None
+    calls: tuple[ServiceRef, ...] = ()
     gateway: GatewayRef | None = None
     namespace: str = NAMESPACES.serving
     models_namespace: str = NAMESPACES.models
@@ -124,10 +124,7 @@ class Serving(pulumi.ComponentResource):
         )
 
     def _models_namespace(self, args: ServingArgs) -> core.Namespace:
-        s3 = args.object_store
-        flows = [
-            s3.egress_flow(),
-        ]
+        flows = [args.object_store.egress_flow(), *(s.egress_flow() for s in args.calls)]
         if args.gateway is not None:
             flows.append(
                 Flow(
@@ -135,15 +132,6 @@ class Serving(pulumi.ComponentResource):
                     direction="ingress",
                     ports=(MODEL_PORT,),
                     peers=(Peer.namespace(args.gateway.namespace),),
-                )
-            )
-        if args.registry_namespace:
-            flows.append(
-                Flow(
-                    name="registry",
-                    direction="egress",
-                    ports=(5000,),
-                    peers=(Peer.namespace(args.registry_namespace),),
                 )
             )
         return secure_namespace(
