@@ -1,7 +1,8 @@
 """cert-manager: certificates for KServe's webhooks, Envoy Gateway's control plane and TLS.
 
-The chart installs its own CRDs (``crds.enabled``); its startup-check Job is a Helm hook,
-which ``helm.v4.Chart`` drops, so it is switched off rather than silently missing.
+The chart comes from its OCI registry (``oci://quay.io/jetstack/charts/cert-manager``) and
+installs its own CRDs (``crds.enabled``); its startup-check Job is a Helm hook, which
+``helm.v4.Chart`` drops, so it is switched off rather than silently missing.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class CertManager(pulumi.ComponentResource):
                 "replicaCount": args.replicas,
                 "resources": pods["webhook"].resources(),
                 "securePort": _WEBHOOK_PORT,
+                "podDisruptionBudget": {"enabled": args.replicas > 1},
                 **security,
             },
             "cainjector": {"resources": pods["cainjector"].resources(), **security},
@@ -87,7 +89,6 @@ class CertManager(pulumi.ComponentResource):
             chart=pin.chart,
             version=pin.version,
             namespace=args.namespace,
-            repository_opts={"repo": pin.repo},
             values=values,
             opts=child(self, depends_on=[ns]),
         )

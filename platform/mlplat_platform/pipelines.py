@@ -276,7 +276,8 @@ class Pipelines(pulumi.ComponentResource):
             "fullnameOverride": _FULLNAME,
             "crds": {"install": False},
             "singleNamespace": True,
-            "images": {"pullPolicy": "Always"},
+            # The chart's appVersion is v4.0.6; run the newest patch release of that line.
+            "images": {"pullPolicy": "Always", "tag": versions.ARGO_WORKFLOWS.app_version},
             "workflow": {
                 "serviceAccount": {"create": True, "name": "argo-workflow"},
                 "rbac": {"create": True},

@@ -362,8 +362,8 @@ def test_serving_gives_models_storage_credentials(run: Runner) -> None:
         Serving("sv", ServingArgs(object_store=_s3(), cert_manager=cm.chart, gateway=GATEWAY))
 
     result = run(program)
-    values = _chart(result, versions.KSERVE.chart)["values"]["kserve"]["controller"]
-    assert values["deploymentMode"] == "RawDeployment"
+    values = _chart(result, versions.KSERVE_RESOURCES.chart)["values"]["kserve"]["controller"]
+    assert values["deploymentMode"] == "Standard"
     assert values["gateway"]["ingressGateway"] == {
         "enableGatewayApi": True,
         "kserveGateway": "mlplat-gateway/mlplat",
@@ -449,7 +449,7 @@ def test_cert_manager_chart_is_pinned_and_restricted(run: Runner) -> None:
     result = run(lambda: CertManager("cm", CertManagerArgs(replicas=2)))
     chart = _chart(result, versions.CERT_MANAGER.chart)
     assert chart["version"] == versions.CERT_MANAGER.version
-    assert chart["repositoryOpts"] == {"repo": versions.CERT_MANAGER.repo}
+    assert chart["chart"].startswith("oci://") and "repositoryOpts" not in chart
     values = chart["values"]
     assert values["crds"]["enabled"] is True and values["replicaCount"] == 2.0
     assert values["containerSecurityContext"]["readOnlyRootFilesystem"] is True

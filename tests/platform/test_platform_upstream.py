@@ -1,0 +1,107 @@
+"""The platform against its upstream components: what each chart, CRD and binary needs.
+
+Each expectation here was read in the upstream file named beside it, at the pinned tag (see
+`mlplat_platform.versions`); the platform code derives its objects from its own tables, so a
+drift between the two fails here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from platform_helpers import Run
+
+from mlplat.render._mock import Registration
+from mlplat_platform import build_platform, load_config, versions
+from mlplat_platform.certmanager import CertManager, CertManagerArgs
+
+Runner = Callable[[Callable[[], Any]], Run]
+_REF = re.compile(r"^[\w.-]+/[\w.-]+@[\w.()-]+:\S|^[\w.-]+==[\w.]+ \(PyPI")
+
+
+def _chart(run: Run, pin: versions.ChartPin) -> Registration:
+    (reg,) = [r for r in run.of_type(":Chart") if r.inputs["chart"] == pin.chart]
+    return reg
+
+
+@pytest.mark.parametrize("pin", [*versions.ALL_CHARTS, *versions.ALL_IMAGES], ids=lambda p: p.name)
+def test_every_pin_names_the_upstream_files_it_was_checked_against(pin: Any) -> None:
+    assert pin.checked, f"{pin.name}: no upstream file recorded"
+    for entry in pin.checked:
+        assert _REF.match(entry), f"{pin.name}: {entry!r} is not repo@ref:path"
+
+
+def test_pins_are_the_releases_the_issue_checked() -> None:
+    """Tags that exist upstream (a tag validators cannot check: they check shape only)."""
+    assert versions.MLFLOW_IMAGE == "ghcr.io/mlflow/mlflow:v3.17.2-full"  # -full from v3.9.0
+    assert re.fullmatch(
+        r"ghcr.io/cloudnative-pg/postgresql:\d+\.\d+-standard-trixie", (versions.POSTGRES_IMAGE)
+    ), "MM.mm tags are deprecated: MM.mm-standard-<distro>"
+    assert versions.SEAWEEDFS.tag.startswith("4.")
+    assert versions.CERT_MANAGER.chart == "oci://quay.io/jetstack/charts/cert-manager"
+    assert versions.CERT_MANAGER.repo is None
+    kserve = {p.name: p for p in versions.ALL_CHARTS if p.name.startswith("kserve")}
+    assert set(kserve) == {"kserve-crd", "kserve-resources", "kserve-runtime-configs"}
+    assert {p.version for p in kserve.values()} == {"v0.20.0"}
+
+
+def test_argo_runs_the_newest_patch_of_the_charts_release_line(run: Runner) -> None:
+    result = run(lambda: build_platform(load_config(None)))
+    values = _chart(result, versions.ARGO_WORKFLOWS).inputs["values"]
+    assert values["images"]["tag"] == versions.ARGO_WORKFLOWS.app_version == "v4.0.10"
+
+
+def test_kserve_runtime_configs_wait_for_the_controller(run: Runner) -> None:
+    """ClusterServingRuntimes go through a Fail-policy webhook (kserve/kserve#5037)."""
+    result = run(lambda: build_platform(load_config(None)))
+    crds = _chart(result, versions.KSERVE_CRD)
+    controller = _chart(result, versions.KSERVE_RESOURCES)
+    runtimes = _chart(result, versions.KSERVE_RUNTIME_CONFIGS)
+    cert_manager = _chart(result, versions.CERT_MANAGER)
+    assert result.depends_on(runtimes, controller), "runtimes before the webhook answers"
+    assert result.depends_on(controller, crds) and result.depends_on(controller, cert_manager)
+    assert not result.depends_on(controller, runtimes)
+    assert not result.depends_on(crds, controller)
+    # Pulumi awaits the controller chart's Deployment and Service: nothing may switch that off.
+    assert "skipAwait" not in str(controller.inputs)
+
+
+def test_kserve_runs_standard_mode_and_restricted_runtimes(run: Runner) -> None:
+    result = run(lambda: build_platform(load_config(None)))
+    controller = _chart(result, versions.KSERVE_RESOURCES).inputs["values"]["kserve"]
+    assert controller["controller"]["deploymentMode"] == "Standard"
+    assert controller["storage"]["containerSecurityContext"]["seccompProfile"] == {
+        "type": "RuntimeDefault"
+    }
+    runtimes = _chart(result, versions.KSERVE_RUNTIME_CONFIGS).inputs["values"]["kserve"]
+    serving = runtimes["servingruntime"]
+    assert serving["enabled"] is True, "the chart renders nothing without it"
+    enabled = {k for k, v in serving.items() if isinstance(v, dict) and not v["disabled"]}
+    assert enabled == {"sklearnserver", "xgbserver", "lgbserver", "mlserver"}
+    for key in enabled:
+        context = serving[key]["securityContext"]
+        assert context["seccompProfile"] == {"type": "RuntimeDefault"}, key
+        assert context["runAsNonRoot"] is True and context["capabilities"] == {"drop": ["ALL"]}
+    assert runtimes["llmisvcConfigs"] == {"enabled": False}
+
+
+def _proxy(result: Run) -> dict[str, Any]:
+    spec: dict[str, Any] = result.named("EnvoyProxy", "mlplat").inputs["spec"]
+    return spec["provider"]["kubernetes"]["envoyDeployment"]
+
+
+def _rule(result: Run, namespace: str, policy: str) -> dict[str, Any]:
+    spec = result.named("NetworkPolicy", policy, namespace).inputs["spec"]
+    key = "egress" if "Egress" in spec["policyTypes"] else "ingress"
+    rule: dict[str, Any] = spec[key][0]
+    return {**rule, "pods": spec["podSelector"]}
+
+
+def test_cert_manager_webhook_gets_a_disruption_budget_with_replicas(run: Runner) -> None:
+    result = run(lambda: CertManager("cm", CertManagerArgs(replicas=2)))
+    values = _chart(result, versions.CERT_MANAGER).inputs["values"]
+    assert values["webhook"]["podDisruptionBudget"] == {"enabled": True}
+    assert values["podDisruptionBudget"] == {"enabled": True}
