@@ -289,7 +289,7 @@ def test_pipelines_apply_crds_and_use_client_auth(run: Runner) -> None:
     assert s3["accessKeySecret"] == {"name": "argo-s3", "key": "AWS_ACCESS_KEY_ID"}
     crds = result.of_type(":CustomResourceDefinition")
     kinds = sorted(c.inputs["spec"]["names"]["kind"] for c in crds)
-    assert kinds == sorted(k for k, *_ in ARGO_CRDS)
+    assert kinds == sorted(c.kind for c in ARGO_CRDS)
     chart = result.one(":Chart", "pl-chart")
     for crd in crds:
         # Deleting a CRD deletes every Workflow, template and cron schedule of its kind.

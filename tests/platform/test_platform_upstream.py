@@ -17,6 +17,7 @@ from platform_helpers import Run
 from mlplat.render._mock import Registration
 from mlplat_platform import build_platform, load_config, versions
 from mlplat_platform.certmanager import CertManager, CertManagerArgs
+from mlplat_platform.pipelines import argo_crds
 
 Runner = Callable[[Callable[[], Any]], Run]
 _REF = re.compile(r"^[\w.-]+/[\w.-]+@[\w.()-]+:\S|^[\w.-]+==[\w.]+ \(PyPI")
@@ -46,6 +47,45 @@ def test_pins_are_the_releases_the_issue_checked() -> None:
     kserve = {p.name: p for p in versions.ALL_CHARTS if p.name.startswith("kserve")}
     assert set(kserve) == {"kserve-crd", "kserve-resources", "kserve-runtime-configs"}
     assert {p.version for p in kserve.values()} == {"v0.20.0"}
+
+
+# argoproj/argo-workflows@v4.0.10 manifests/base/crds/minimal/: (scope, short names,
+# status subresource, printer columns, top-level fields) of each CRD.
+_UPSTREAM_ARGO_CRDS = {
+    "clusterworkflowtemplates": ("Cluster", ["clusterwftmpl", "cwft"], False, [], {"spec"}),
+    "cronworkflows": ("Namespaced", ["cwf", "cronwf"], False, [], {"spec", "status"}),
+    "workflowartifactgctasks": ("Namespaced", ["wfat"], True, [], {"spec", "status"}),
+    "workfloweventbindings": ("Namespaced", ["wfeb"], False, [], {"spec"}),
+    "workflows": ("Namespaced", ["wf"], False, ["Status", "Age", "Message"], {"spec", "status"}),
+    "workflowtaskresults": (
+        "Namespaced",
+        None,
+        False,
+        [],
+        {"message", "outputs", "phase", "progress"},
+    ),
+    "workflowtasksets": ("Namespaced", ["wfts"], True, [], {"spec", "status"}),
+    "workflowtemplates": ("Namespaced", ["wftmpl"], False, [], {"spec"}),
+}
+
+
+def test_argo_crds_match_upstream_including_status_subresources() -> None:
+    """The controller and executor write /status of task sets and artifact GC tasks."""
+    crds = {doc["spec"]["names"]["plural"]: doc for doc in argo_crds()}
+    assert set(crds) == set(_UPSTREAM_ARGO_CRDS)
+    for plural, (scope, short, status_sub, columns, fields) in _UPSTREAM_ARGO_CRDS.items():
+        spec = crds[plural]["spec"]
+        (version,) = spec["versions"]
+        assert crds[plural]["metadata"]["name"] == f"{plural}.argoproj.io"
+        assert spec["scope"] == scope, plural
+        assert spec["names"].get("shortNames") == short, plural
+        assert spec["names"]["singular"] == plural[:-1], plural
+        assert ("status" in version.get("subresources", {})) == status_sub, plural
+        assert [c["name"] for c in version.get("additionalPrinterColumns", [])] == columns
+        schema = version["schema"]["openAPIV3Schema"]
+        top = set(schema["properties"]) - {"apiVersion", "kind", "metadata"}
+        assert top == fields, plural
+        assert (version["served"], version["storage"], version["name"]) == (True, True, "v1alpha1")
 
 
 def test_argo_runs_the_newest_patch_of_the_charts_release_line(run: Runner) -> None:
