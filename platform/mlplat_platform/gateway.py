@@ -39,6 +39,8 @@ from mlplat_platform.namespace import (
 __all__ = ["Backend", "Gateway", "GatewayArgs", "htpasswd_line"]
 
 _XDS_PORT = 18000
+#: A writable /tmp for both proxy containers under a read-only root filesystem.
+_TMP_MOUNT = {"name": "tmp", "mountPath": "/tmp"}
 _GATEWAY = "mlplat"
 _HTTPS = "https"
 _CM = "cert-manager.io/v1"
@@ -174,6 +176,9 @@ class Gateway(pulumi.ComponentResource):
                 "envoyGateway": {"resources": pod.resources(), "imagePullPolicy": "Always"},
             },
             "podDisruptionBudget": {"minAvailable": 1 if args.disruption_budget else 0},
+            # Its mutating webhook is a Helm hook, which helm.v4.Chart drops: switch the
+            # injector off (config `proxyTopologyInjector.disabled`) instead of half-running it.
+            "topologyInjector": {"enabled": False},
             "config": {
                 "envoyGateway": {
                     "gateway": {"controllerName": "gateway.envoyproxy.io/gatewayclass-controller"},
@@ -197,14 +202,25 @@ class Gateway(pulumi.ComponentResource):
     def _envoy_proxy(
         self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions
     ) -> pulumi.Resource:
-        pod = versions.chart_pods("envoy-gateway")["envoy-proxy"]
+        """The proxies' EnvoyProxy: restricted, read-only root, a writable /tmp for both containers.
+
+        Envoy Gateway applies the container securityContext set here to the envoy container
+        and to the shutdown-manager beside it (proxy/resource.go). The shutdown-manager
+        writes ``/tmp/shutdown-ready`` when draining ends; on a read-only root without a
+        writable /tmp every proxy shutdown would wait out the whole ready timeout. Only the
+        envoy container takes ``volumeMounts`` from the typed fields, so the
+        shutdown-manager gets its mount (and requests and limits, which it otherwise lacks)
+        through the deployment's strategic-merge patch, keyed by its container name.
+        """
+        pods = versions.chart_pods("envoy-gateway")
         kubernetes: dict[str, Any] = {
             "envoyDeployment": {
                 "replicas": args.replicas,
                 "container": {
-                    "resources": pod.resources(),
+                    "resources": pods["envoy-proxy"].resources(),
                     "securityContext": {
                         "allowPrivilegeEscalation": False,
+                        "privileged": False,
                         "readOnlyRootFilesystem": True,
                         "runAsNonRoot": True,
                         # Envoy Gateway's default proxy user; the image itself runs as root.
@@ -213,12 +229,32 @@ class Gateway(pulumi.ComponentResource):
                         "capabilities": {"drop": ["ALL"]},
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
+                    "volumeMounts": [_TMP_MOUNT],
                 },
                 "pod": {
                     "securityContext": {
                         "runAsNonRoot": True,
                         "seccompProfile": {"type": "RuntimeDefault"},
-                    }
+                    },
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                },
+                "patch": {
+                    "type": "StrategicMerge",
+                    "value": {
+                        "spec": {
+                            "template": {
+                                "spec": {
+                                    "containers": [
+                                        {
+                                            "name": "shutdown-manager",
+                                            "volumeMounts": [_TMP_MOUNT],
+                                            "resources": pods["shutdown-manager"].resources(),
+                                        }
+                                    ]
+                                }
+                            }
+                        }
+                    },
                 },
             },
             "envoyService": {"type": args.service_type},

@@ -133,6 +133,25 @@ def _proxy(result: Run) -> dict[str, Any]:
     return spec["provider"]["kubernetes"]["envoyDeployment"]
 
 
+def test_envoy_proxy_shutdown_manager_can_write_tmp(run: Runner) -> None:
+    """The container securityContext reaches the shutdown-manager too (proxy/resource.go)."""
+    result = run(lambda: build_platform(load_config({"domain": "ml.example.com"})))
+    deployment = _proxy(result)
+    container = deployment["container"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+    volumes = {v["name"]: v for v in deployment["pod"]["volumes"]}
+    assert "emptyDir" in volumes["tmp"]
+    patch = deployment["patch"]
+    assert patch["type"] == "StrategicMerge"
+    (shutdown,) = patch["value"]["spec"]["template"]["spec"]["containers"]
+    assert shutdown["name"] == "shutdown-manager"  # the container name Envoy Gateway uses
+    assert {"name": "tmp", "mountPath": "/tmp"} in shutdown["volumeMounts"]
+    assert set(shutdown["resources"]) == {"requests", "limits"}
+    values = _chart(result, versions.ENVOY_GATEWAY).inputs["values"]
+    assert values["topologyInjector"] == {"enabled": False}, "its webhook is a dropped hook"
+
+
 def _rule(result: Run, namespace: str, policy: str) -> dict[str, Any]:
     spec = result.named("NetworkPolicy", policy, namespace).inputs["spec"]
     key = "egress" if "Egress" in spec["policyTypes"] else "ingress"
