@@ -36,9 +36,20 @@ from mlplat_platform.namespace import (
     secure_namespace,
 )
 
-__all__ = ["Backend", "Gateway", "GatewayArgs", "htpasswd_line"]
+__all__ = [
+    "ACME_SOLVER_LABEL",
+    "ACME_SOLVER_PORT",
+    "Backend",
+    "Gateway",
+    "GatewayArgs",
+    "htpasswd_line",
+]
 
 _XDS_PORT = 18000
+#: cert-manager's HTTP-01 solver pods listen here (pkg/issuer/acme/http/http.go) and carry
+#: this label (pkg/apis/acme/v1/types.go); they run in the Certificate's namespace, this one.
+ACME_SOLVER_PORT = 8089
+ACME_SOLVER_LABEL = {"acme.cert-manager.io/http01-solver": "true"}
 #: A writable /tmp for both proxy containers under a read-only root filesystem.
 _TMP_MOUNT = {"name": "tmp", "mountPath": "/tmp"}
 _GATEWAY = "mlplat"
@@ -136,6 +147,24 @@ class Gateway(pulumi.ComponentResource):
                 for b in args.backends
             ),
         ]
+        if args.cluster_issuer:
+            # An ACME issuer's HTTP-01 challenge reaches the solver pod cert-manager starts
+            # here, through the proxies (its HTTPRoute attaches to the HTTP listener).
+            flows += [
+                Flow(
+                    name="acme-solver",
+                    direction="ingress",
+                    ports=(ACME_SOLVER_PORT,),
+                    peers=(Peer.same_namespace(),),
+                    pod_labels=ACME_SOLVER_LABEL,
+                ),
+                Flow(
+                    name="acme-solver-client",
+                    direction="egress",
+                    ports=(ACME_SOLVER_PORT,),
+                    peers=(Peer.same_namespace(),),
+                ),
+            ]
         ns = secure_namespace(ns_name, parent=self, flows=flows)
         after_cm = child(self, depends_on=[ns, args.cert_manager])
         control_certs = control_plane_certs(name, ns_name, after_cm)

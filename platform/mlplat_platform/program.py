@@ -144,7 +144,9 @@ def build_platform(
     cert_manager = (
         CertManager(
             "cert-manager",
-            CertManagerArgs(replicas=config.sizing.replicas),
+            CertManagerArgs(
+                replicas=config.sizing.replicas, acme=config.cluster_issuer is not None
+            ),
             opts=k8s,
         )
         if config.components.cert_manager

@@ -159,6 +159,36 @@ def _rule(result: Run, namespace: str, policy: str) -> dict[str, Any]:
     return {**rule, "pods": spec["podSelector"]}
 
 
+def test_acme_issuer_can_solve_http01_and_dns01(run: Runner) -> None:
+    """Self-checks leave the cluster on 80 and 53; the solver is reached through the proxies."""
+    result = run(
+        lambda: build_platform(
+            load_config({"domain": "ml.example.com", "cluster_issuer": "letsencrypt"})
+        )
+    )
+    controller = {"matchLabels": {"app.kubernetes.io/component": "controller"}}
+    acme = _rule(result, "cert-manager", "allow-acme")
+    assert {p["port"] for p in acme["ports"]} == {80.0, 443.0} and acme["pods"] == controller
+    assert acme["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
+    dns = _rule(result, "cert-manager", "allow-dns01-check")
+    assert sorted((p["protocol"], p["port"]) for p in dns["ports"]) == [
+        ("TCP", 53.0),
+        ("UDP", 53.0),
+    ]
+    assert dns["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
+    solver = _rule(result, "mlplat-gateway", "allow-acme-solver")
+    assert solver["ports"] == [{"protocol": "TCP", "port": 8089.0}]
+    assert solver["pods"] == {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}}
+    client = _rule(result, "mlplat-gateway", "allow-acme-solver-client")
+    assert client["ports"] == [{"protocol": "TCP", "port": 8089.0}]
+
+
+def test_self_signed_gateway_opens_no_acme_flows(run: Runner) -> None:
+    result = run(lambda: build_platform(load_config({"domain": "ml.example.com"})))
+    names = {r.inputs["metadata"]["name"] for r in result.of_type(":NetworkPolicy")}
+    assert not {"allow-acme", "allow-dns01-check", "allow-acme-solver"} & names
+
+
 def test_cert_manager_webhook_gets_a_disruption_budget_with_replicas(run: Runner) -> None:
     result = run(lambda: CertManager("cm", CertManagerArgs(replicas=2)))
     values = _chart(result, versions.CERT_MANAGER).inputs["values"]
