@@ -39,19 +39,10 @@ from mlplat_platform.namespace import Flow, Peer, secure_namespace
 __all__ = ["MLFLOW_PORT", "Registry", "RegistryArgs"]
 
 _NAME = "mlflow"
-# `mlflow db upgrade` fails on an empty database (its first migration expects the tables), so
-# the Job does what MLflow's SQL store does on start: create the schema if absent, else upgrade.
-_SCHEMA_SCRIPT = """
-from mlflow.store.db import utils
-uri = open("/etc/mlflow/db/uri").read().strip()
-engine = utils.create_sqlalchemy_engine_with_retry(uri)
-if utils._all_tables_exist(engine):
-    utils._upgrade_db(engine)
-    print("schema upgraded")
-else:
-    utils._initialize_tables(engine)
-    print("schema created")
-"""
+# MLflow's supported schema command: since 3.x `mlflow db upgrade` creates the tables on an
+# empty database and migrates an existing one (mlflow/db.py, checked at 3.17.2). The URI is
+# read from the mounted secret, so it is never in the pod spec or the environment.
+_SCHEMA_COMMAND = 'exec mlflow db upgrade "$(cat /etc/mlflow/db/uri)"'
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -300,7 +291,7 @@ class Registry(pulumi.ComponentResource):
                         "name": "db-upgrade",
                         "image": versions.MLFLOW_IMAGE,
                         "imagePullPolicy": "Always",
-                        "command": ["python", "-c", _SCHEMA_SCRIPT],
+                        "command": ["sh", "-c", _SCHEMA_COMMAND],
                         "env": env,
                         "resources": resources("100m", "256Mi"),
                         "securityContext": container_security(),

@@ -194,3 +194,16 @@ def test_cert_manager_webhook_gets_a_disruption_budget_with_replicas(run: Runner
     values = _chart(result, versions.CERT_MANAGER).inputs["values"]
     assert values["webhook"]["podDisruptionBudget"] == {"enabled": True}
     assert values["podDisruptionBudget"] == {"enabled": True}
+
+
+def test_mlflow_schema_job_uses_the_supported_command(run: Runner) -> None:
+    """`mlflow db upgrade` creates an empty schema and migrates an old one (mlflow/db.py)."""
+    result = run(lambda: build_platform(load_config(None)))
+    job = result.one(":Job", "registry-db-upgrade")
+    (container,) = job.inputs["spec"]["template"]["spec"]["containers"]
+    command = container["command"]
+    assert command[:2] == ["sh", "-c"]
+    assert command[2].startswith("exec mlflow db upgrade ")
+    assert "/etc/mlflow/db/uri" in command[2]
+    assert "_upgrade_db" not in str(command) and "_initialize_tables" not in str(command)
+    assert job.inputs["metadata"]["name"] == "mlflow-db-upgrade-v3-17-2-full"
