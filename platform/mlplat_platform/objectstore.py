@@ -278,7 +278,8 @@ class ObjectStore(pulumi.ComponentResource):
             f"-s3.port={S3_PORT}",
             "-s3.config=/etc/seaweedfs/s3.json",
         ]
-        probe = {"tcpSocket": {"port": "s3"}, "periodSeconds": 10, "timeoutSeconds": 3}
+        # The S3 gateway answers /readyz and /healthz without credentials (s3api_server.go).
+        probe = {"periodSeconds": 10, "timeoutSeconds": 3}
         return {
             "serviceAccountName": _NAME,
             "automountServiceAccountToken": False,
@@ -292,8 +293,17 @@ class ObjectStore(pulumi.ComponentResource):
                     "ports": [{"name": "s3", "containerPort": S3_PORT, "protocol": "TCP"}],
                     "resources": resources(args.cpu, args.memory),
                     "securityContext": container_security(),
-                    "readinessProbe": {**probe, "initialDelaySeconds": 5},
-                    "livenessProbe": {**probe, "initialDelaySeconds": 30, "failureThreshold": 6},
+                    "readinessProbe": {
+                        **probe,
+                        "httpGet": {"path": "/readyz", "port": "s3"},
+                        "initialDelaySeconds": 5,
+                    },
+                    "livenessProbe": {
+                        **probe,
+                        "httpGet": {"path": "/healthz", "port": "s3"},
+                        "initialDelaySeconds": 30,
+                        "failureThreshold": 6,
+                    },
                     "volumeMounts": [
                         {"name": "data", "mountPath": "/data"},
                         {"name": "tmp", "mountPath": "/tmp"},

@@ -207,3 +207,18 @@ def test_mlflow_schema_job_uses_the_supported_command(run: Runner) -> None:
     assert "/etc/mlflow/db/uri" in command[2]
     assert "_upgrade_db" not in str(command) and "_initialize_tables" not in str(command)
     assert job.inputs["metadata"]["name"] == "mlflow-db-upgrade-v3-17-2-full"
+
+
+def test_seaweedfs_probes_ask_the_s3_gateway(run: Runner) -> None:
+    result = run(lambda: build_platform(load_config(None)))
+    pod = result.named("Deployment", "seaweedfs").inputs["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == versions.SEAWEEDFS_IMAGE
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "s3"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "s3"}
+    flags = {arg.split("=", 1)[0] for arg in container["command"][2:]}
+    # Flags `weed server` defines at the pinned tag (weed/command/server.go).
+    assert flags <= {"-dir", "-ip.bind", "-master.volumeSizeLimitMB", "-volume.max", "-s3"} | {
+        "-s3.port",
+        "-s3.config",
+    }
