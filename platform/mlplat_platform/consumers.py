@@ -1,12 +1,13 @@
 """Who uses what: the one table that wires the platform's shared services to their consumers.
 
-Every application concern (the registry, pipelines, serving, ...) is a `Consumer` row: its
-namespace, the port it serves on, the object-store actions of its own S3 identity, its own
-database on the platform's PostgreSQL, and the other applications it calls. `build_platform`
-derives everything cross-cutting from this table: the object store's identities and who may
-reach its S3 port, the database's roles and who may reach 5432, each application's ingress
-from its callers and egress to what it calls, and the gateway's backends. `load_config`
-checks a config against it (an application that needs a database gets one).
+Every application concern (the registry, pipelines, serving, the feature store) is a
+`Consumer` row: its namespace, the port it serves on, the object-store actions of its own S3
+identity, its own database on the platform's PostgreSQL, and the other applications it
+calls. `build_platform` derives everything cross-cutting from this table: the object store's
+identities and who may reach its S3 port, the database's roles and who may reach 5432, each
+application's ingress from its callers and egress to what it calls, and the gateway's
+backends. `load_config` checks a config against it (an application that needs a database
+gets one).
 
 Adding a component means one row here and its own module; nothing else lists consumers.
 
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 __all__ = [
     "ARGO_SERVER_PORT",
     "CONSUMERS",
+    "FEATURE_REGISTRY_PORT",
+    "FEATURE_SERVER_PORT",
     "MLFLOW_PORT",
     "MODEL_PORT",
     "NAMESPACES",
@@ -39,6 +42,9 @@ MLFLOW_PORT = 5000
 ARGO_SERVER_PORT = 2746
 #: The port project model servers listen on inside InferenceService pods.
 MODEL_PORT = 8080
+#: Feast's feature server and its registry server (feast/constants.py, feast 0.67.0).
+FEATURE_SERVER_PORT = 6566
+FEATURE_REGISTRY_PORT = 6570
 
 #: SeaweedFS identity actions (``weed/s3api/s3_constants/s3_actions.go``), scoped to the bucket.
 READ_WRITE: tuple[str, ...] = ("Read", "Write", "List", "Tagging")
@@ -58,6 +64,7 @@ class Namespaces:
     pipelines: str = "mlplat-pipelines"
     serving: str = "kserve"
     models: str = "mlplat-models"
+    features: str = "mlplat-features"
 
 
 NAMESPACES = Namespaces()
@@ -72,6 +79,7 @@ class Consumer:
         namespace: Where its pods run.
         port: The port its pods serve on, for callers and for the gateway; ``None`` when it
             serves nothing to others.
+        other_ports: Further ports its callers (not the gateway) reach.
         exposed: Whether the gateway publishes it (behind the gateway's login) when the
             platform has a domain.
         identity: The name of its own object-store identity (its keys, its ``s3.json`` entry).
@@ -88,6 +96,7 @@ class Consumer:
     component: str
     namespace: str
     port: int | None = None
+    other_ports: tuple[int, ...] = ()
     exposed: bool = False
     identity: str = ""
     object_store: tuple[str, ...] = ()
@@ -113,7 +122,7 @@ CONSUMERS: tuple[Consumer, ...] = (
         exposed=True,
         identity="argo",
         object_store=READ_WRITE,
-        calls=("registry",),
+        calls=("registry", "feature_store"),
     ),
     Consumer(
         component="serving",
@@ -122,7 +131,16 @@ CONSUMERS: tuple[Consumer, ...] = (
         exposed=True,
         identity="models",
         object_store=READ_ONLY,  # InferenceServices only read models
-        calls=("registry",),
+        calls=("registry", "feature_store"),
+    ),
+    Consumer(
+        component="feature_store",
+        namespace=NAMESPACES.features,
+        port=FEATURE_SERVER_PORT,
+        other_ports=(FEATURE_REGISTRY_PORT,),
+        identity="feast",
+        object_store=READ_WRITE,  # the offline store
+        database="feast",  # the SQL registry and the online store
     ),
 )
 

@@ -101,19 +101,19 @@ class ServiceRef:
     Attributes:
         name: What the caller calls it (``registry``); also the flow's name.
         namespace: The service's namespace.
-        port: The pod port its callers reach.
+        ports: The pod ports its callers reach.
     """
 
     name: str
     namespace: str
-    port: int
+    ports: tuple[int, ...]
 
     def egress_flow(self) -> Flow:
         """The NetworkPolicy flow a caller namespace needs to reach this service."""
         return Flow(
             name=self.name,
             direction="egress",
-            ports=(self.port,),
+            ports=self.ports,
             peers=(Peer.namespace(self.namespace),),
         )
 
@@ -145,22 +145,24 @@ class DatabaseEndpoint:
         peer = Peer.namespace(self.namespace) if self.namespace else Peer.anywhere()
         return Flow(name="database", direction="egress", ports=(self.port,), peers=(peer,))
 
-    def uri(self) -> pulumi.Output[str]:
-        """The SQLAlchemy URI, as a secret output.
+    def url(self, password: str, driver: str = "postgresql") -> str:
+        """The SQLAlchemy URL for a resolved ``password``; keep the result secret.
 
         User, password and database name are percent-encoded: an external database's
-        password may hold ``@``, ``:``, ``/`` or ``%``, which would otherwise split the URI
-        in the wrong place (SQLAlchemy decodes them again).
+        password may hold ``@``, ``:``, ``/`` or ``%``, which would otherwise split the URL
+        in the wrong place (SQLAlchemy decodes them again). ``driver`` is the scheme:
+        SQLAlchemy reads a bare ``postgresql`` as psycopg2, ``postgresql+psycopg`` as
+        psycopg 3.
         """
         user, name = quote(self.user, safe=""), quote(self.name, safe="")
-        return pulumi.Output.secret(
-            self.password.apply(
-                lambda pw: (
-                    f"postgresql://{user}:{quote(pw, safe='')}@{self.host}:{self.port}/{name}"
-                    f"?sslmode={quote(self.sslmode, safe='')}"
-                )
-            )
+        return (
+            f"{driver}://{user}:{quote(password, safe='')}@{self.host}:{self.port}/{name}"
+            f"?sslmode={quote(self.sslmode, safe='')}"
         )
+
+    def uri(self, driver: str = "postgresql") -> pulumi.Output[str]:
+        """The SQLAlchemy URI (`url`), as a secret output."""
+        return pulumi.Output.secret(self.password.apply(lambda pw: self.url(pw, driver)))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -29,6 +29,7 @@ from mlplat_platform.endpoints import (
     S3Endpoint,
     ServiceRef,
 )
+from mlplat_platform.featurestore import FeatureStore, FeatureStoreArgs
 from mlplat_platform.gateway import Backend, Gateway, GatewayArgs
 from mlplat_platform.objectstore import ObjectStore, ObjectStoreArgs, S3Identity
 from mlplat_platform.pipelines import Pipelines, PipelinesArgs
@@ -110,7 +111,11 @@ class Wiring:
     def calls(self, row: Consumer) -> tuple[ServiceRef, ...]:
         """The deployed services the consumer calls, for its egress policy."""
         return tuple(
-            ServiceRef(name=other.component, namespace=other.namespace, port=other.port)
+            ServiceRef(
+                name=other.component.replace("_", "-"),
+                namespace=other.namespace,
+                ports=(other.port, *other.other_ports),
+            )
             for other in self.enabled
             if other.component in row.calls and other.port is not None
         )
@@ -250,11 +255,36 @@ def _serving(row: Consumer, w: Wiring) -> dict[str, Any]:
     }
 
 
+def _feature_store(row: Consumer, w: Wiring) -> dict[str, Any]:
+    size = w.config.sizing
+    store = FeatureStore(
+        "feature-store",
+        FeatureStoreArgs(
+            database=w.db(row),
+            object_store=w.s3(row),
+            replicas=size.replicas,
+            cpu=size.feature_server_cpu,
+            memory=size.feature_server_memory,
+            disruption_budget=size.disruption_budgets,
+            clients=w.callers(row),
+            after=w.after_object_store + w.after_database,
+            namespace=row.namespace,
+        ),
+        opts=w.opts,
+    )
+    return {
+        "feature_server_internal_url": store.internal_url,
+        "feature_registry_address": store.registry_address,
+        "feature_store_project": store.project,
+    }
+
+
 #: How each consumer of the table is built; a new row needs its builder here.
 _BUILDERS: dict[str, Callable[[Consumer, Wiring], dict[str, Any]]] = {
     "registry": _registry,
     "pipelines": _pipelines,
     "serving": _serving,
+    "feature_store": _feature_store,
 }
 
 

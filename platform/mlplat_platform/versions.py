@@ -24,6 +24,8 @@ __all__ = [
     "CHART_PODS",
     "CLOUDNATIVE_PG",
     "ENVOY_GATEWAY",
+    "FEAST",
+    "FEAST_IMAGE",
     "KSERVE_CRD",
     "KSERVE_RESOURCES",
     "KSERVE_RUNTIME_CONFIGS",
@@ -239,8 +241,27 @@ POSTGRES = ImagePin(
     ),
 )
 
-ALL_IMAGES = (MLFLOW, SEAWEEDFS, POSTGRES)
+FEAST = ImagePin(
+    name="feast",
+    repository="quay.io/feastdev/feature-server",
+    # The feast release the generated projects install (feast 0.67.0 on PyPI).
+    tag="0.67.0",
+    checked=(
+        "feast-dev/feast@v0.66.0:.github/workflows/publish_images.yml (each release is"
+        " pushed as quay.io/feastdev/feature-server:<version without v>)",
+        "feast-dev/feast@v0.66.0:sdk/python/feast/infra/feature_servers/multicloud/"
+        "{Dockerfile,requirements.txt} (USER 1001; feast[minimal]==<version>: psycopg,"
+        " boto3, SQLAlchemy)",
+        "feast==0.67.0 (PyPI wheel): feast/repo_config.py (RegistryConfig, sql; expandvars"
+        " of feature_store.yaml), feast/infra/utils/postgres/postgres_config.py,"
+        " feast/infra/offline_stores/{dask,file_source}.py, feast/cli/{cli,serve}.py,"
+        " feast/feature_server.py (/health), feast/constants.py (ports)",
+    ),
+)
 
+ALL_IMAGES = (MLFLOW, SEAWEEDFS, POSTGRES, FEAST)
+
+FEAST_IMAGE = FEAST.ref
 MLFLOW_IMAGE = MLFLOW.ref
 SEAWEEDFS_IMAGE = SEAWEEDFS.ref
 POSTGRES_IMAGE = POSTGRES.ref

@@ -31,7 +31,7 @@ IDENTITIES = tuple(
     for c in CONSUMERS
     if c.object_store
 )
-REGISTRY = ServiceRef(name="registry", namespace="mlplat-registry", port=5000)
+REGISTRY = ServiceRef(name="registry", namespace="mlplat-registry", ports=(5000,))
 
 
 def _s3() -> S3Endpoint:
@@ -475,6 +475,7 @@ def test_seaweedfs_identities_are_least_privilege(run: Runner) -> None:
         "mlflow": ["Read:mlplat", "Write:mlplat", "List:mlplat", "Tagging:mlplat"],
         "argo": ["Read:mlplat", "Write:mlplat", "List:mlplat", "Tagging:mlplat"],
         "models": ["Read:mlplat", "List:mlplat"],
+        "feast": ["Read:mlplat", "Write:mlplat", "List:mlplat", "Tagging:mlplat"],
     }
     for identity in config["identities"]:
         assert len(identity["credentials"]) == 1, identity["name"]

@@ -47,7 +47,14 @@ def test_every_row_is_a_component_flag_with_a_builder() -> None:
 
 @pytest.mark.parametrize(
     "components",
-    [{}, {"pipelines": False}, {"serving": False, "pipelines": False}, {"registry": False}],
+    [
+        {},
+        {"feature_store": True},
+        {"pipelines": False, "feature_store": True},
+        {"serving": False, "pipelines": False},
+        {"registry": False},
+        {"registry": False, "feature_store": True},
+    ],
 )
 def test_shared_services_serve_exactly_the_deployed_consumers(
     run: Runner, components: dict[str, bool]
@@ -80,7 +87,8 @@ def test_shared_services_serve_exactly_the_deployed_consumers(
         for other in row.calls:
             target = next((c for c in enabled if c.component == other), None)
             if target is not None:
-                assert _peers(result, row.namespace, f"allow-{other}") == {target.namespace}
+                flow = f"allow-{other.replace('_', '-')}"
+                assert _peers(result, row.namespace, flow) == {target.namespace}
     if any(c.component == "registry" for c in enabled):
         clients = _peers(result, NAMESPACES.registry, "allow-mlflow-clients")
         assert clients == set(callers("registry", enabled)) | {NAMESPACES.gateway}
