@@ -1,7 +1,14 @@
 """cert-manager: certificates for KServe's webhooks, Envoy Gateway's control plane and TLS.
 
-The chart installs its own CRDs (``crds.enabled``); its startup-check Job is a Helm hook,
-which ``helm.v4.Chart`` drops, so it is switched off rather than silently missing.
+The chart comes from its OCI registry (``oci://quay.io/jetstack/charts/cert-manager``) and
+installs its own CRDs (``crds.enabled``); its startup-check Job is a Helm hook, which
+``helm.v4.Chart`` drops, so it is switched off rather than silently missing.
+
+With an ACME ClusterIssuer (``cluster_issuer``) the controller talks to the world: the ACME
+server and DNS providers' APIs over 443, its HTTP-01 self-check to the public host name on
+port 80, and its DNS-01 propagation check to the zone's authoritative name servers on port 53
+(not only the cluster's resolver). The namespace's flows open exactly those for the
+controller's pods, only when a ClusterIssuer is configured.
 """
 
 from __future__ import annotations
@@ -13,11 +20,12 @@ import pulumi_kubernetes.helm.v4 as helm
 
 from mlplat_platform import versions
 from mlplat_platform.k8s import NAMESPACES, child
-from mlplat_platform.namespace import kube_api_egress, secure_namespace, webhook_ingress
+from mlplat_platform.namespace import Flow, Peer, kube_api_egress, secure_namespace, webhook_ingress
 
 __all__ = ["CertManager", "CertManagerArgs"]
 
 _WEBHOOK_PORT = 10250
+_CONTROLLER = {"app.kubernetes.io/component": "controller"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,10 +35,12 @@ class CertManagerArgs:
     Attributes:
         namespace: Where cert-manager runs.
         replicas: Controller and webhook replicas.
+        acme: Open the ACME flows (a ClusterIssuer is configured, which may be ACME).
     """
 
     namespace: str = NAMESPACES.cert_manager
     replicas: int = 1
+    acme: bool = False
 
 
 class CertManager(pulumi.ComponentResource):
@@ -53,6 +63,24 @@ class CertManager(pulumi.ComponentResource):
             # The API server calls the webhook; its source address is not selectable.
             webhook_ingress(_WEBHOOK_PORT, {"app.kubernetes.io/component": "webhook"}),
         ]
+        if args.acme:
+            flows += [
+                Flow(
+                    name="acme",
+                    direction="egress",
+                    ports=(80, 443),
+                    peers=(Peer.anywhere(),),
+                    pod_labels=_CONTROLLER,
+                ),
+                Flow(
+                    name="dns01-check",
+                    direction="egress",
+                    ports=(53,),
+                    udp_ports=(53,),
+                    peers=(Peer.anywhere(),),
+                    pod_labels=_CONTROLLER,
+                ),
+            ]
         ns = secure_namespace(args.namespace, parent=self, flows=flows)
         pods = versions.chart_pods("cert-manager")
         security = {
@@ -71,6 +99,7 @@ class CertManager(pulumi.ComponentResource):
                 "replicaCount": args.replicas,
                 "resources": pods["webhook"].resources(),
                 "securePort": _WEBHOOK_PORT,
+                "podDisruptionBudget": {"enabled": args.replicas > 1},
                 **security,
             },
             "cainjector": {"resources": pods["cainjector"].resources(), **security},
@@ -87,7 +116,6 @@ class CertManager(pulumi.ComponentResource):
             chart=pin.chart,
             version=pin.version,
             namespace=args.namespace,
-            repository_opts={"repo": pin.repo},
             values=values,
             opts=child(self, depends_on=[ns]),
         )

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from mlplat_platform.consumers import enabled_consumers
+
 __all__ = [
     "PROFILES",
     "SECRET_NAMES",
@@ -77,7 +79,11 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True, kw_only=True)
 class Components:
-    """Which concerns the platform deploys. Disabling one also drops what depends on it."""
+    """Which concerns the platform deploys. Disabling one also drops what depends on it.
+
+    The profile sets the defaults a config's ``components`` overrides: ``feature_store`` (a
+    Feast feature server) is off in ``dev`` and on in ``prod``.
+    """
 
     gateway: bool = True
     cert_manager: bool = True
@@ -86,6 +92,7 @@ class Components:
     registry: bool = True
     pipelines: bool = True
     serving: bool = True
+    feature_store: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,6 +109,8 @@ class Sizing:
     database_memory: str
     object_store_cpu: str
     object_store_memory: str
+    feature_server_cpu: str
+    feature_server_memory: str
     disruption_budgets: bool
 
 
@@ -196,6 +205,8 @@ _PROFILE_SIZING: dict[Profile, Sizing] = {
         database_memory="256Mi",
         object_store_cpu="100m",
         object_store_memory="256Mi",
+        feature_server_cpu="100m",
+        feature_server_memory="384Mi",
         disruption_budgets=False,
     ),
     "prod": Sizing(
@@ -209,8 +220,15 @@ _PROFILE_SIZING: dict[Profile, Sizing] = {
         database_memory="1Gi",
         object_store_cpu="500m",
         object_store_memory="1Gi",
+        feature_server_cpu="500m",
+        feature_server_memory="1Gi",
         disruption_budgets=True,
     ),
+}
+
+_PROFILE_COMPONENTS: dict[Profile, Components] = {
+    "dev": Components(),
+    "prod": Components(feature_store=True),
 }
 
 # Top-level file keys that map onto nested dataclasses with a different attribute name.
@@ -245,7 +263,9 @@ def load_config(
         if key in _SECTIONS:
             kwargs[_SECTIONS[key]] = _external_section(key, value)
         elif key == "components":
-            kwargs["components"] = _build(Components, value, key)
+            base = dataclasses.asdict(_PROFILE_COMPONENTS[chosen])
+            base.update(_mapping(value, key))
+            kwargs["components"] = _build(Components, base, key)
         elif key == "sizing":
             base = dataclasses.asdict(_PROFILE_SIZING[chosen])
             base.update(_mapping(value, key))
@@ -257,6 +277,7 @@ def load_config(
         else:
             raise ConfigError(key, f"unknown key; known keys: {', '.join(sorted(_KNOWN))}")
     kwargs.setdefault("sizing", _PROFILE_SIZING[chosen])
+    kwargs.setdefault("components", _PROFILE_COMPONENTS[chosen])
     cfg = PlatformConfig(**kwargs)
     _validate(cfg)
     return cfg
@@ -405,15 +426,19 @@ def _validate(cfg: PlatformConfig) -> None:
 
 
 def _validate_dependencies(cfg: PlatformConfig) -> None:
+    """Every deployed consumer gets the shared services the consumer table says it needs."""
     c = cfg.components
     has_s3 = c.object_store or cfg.object_store_external is not None
     has_db = c.database or cfg.database_external is not None
-    if c.registry and not has_db:
-        raise ConfigError("components.registry", "needs components.database or database.external")
-    for name in ("registry", "pipelines", "serving"):
-        if getattr(c, name) and not has_s3:
+    for row in enabled_consumers(cfg.has):
+        if row.database is not None and not has_db:
             raise ConfigError(
-                f"components.{name}", "needs components.object_store or object_store.external"
+                f"components.{row.component}", "needs components.database or database.external"
+            )
+        if row.object_store and not has_s3:
+            raise ConfigError(
+                f"components.{row.component}",
+                "needs components.object_store or object_store.external",
             )
     if c.serving and not c.cert_manager:
         raise ConfigError(

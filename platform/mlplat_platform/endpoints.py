@@ -1,4 +1,4 @@
-"""The typed hand-offs between components: an S3 endpoint, a database, a gateway.
+"""The typed hand-offs between components: an S3 endpoint, a database, a service, a gateway.
 
 Components never reach into each other; the program passes these values from producer to
 consumer. Credentials stay `pulumi.Output` values marked secret all the way, and each consumer
@@ -16,7 +16,7 @@ import pulumi_kubernetes.core.v1 as core
 from mlplat_platform.k8s import child
 from mlplat_platform.namespace import Flow, Peer
 
-__all__ = ["DatabaseEndpoint", "GatewayRef", "S3Clients", "S3Endpoint"]
+__all__ = ["DatabaseEndpoint", "GatewayRef", "S3Endpoint", "ServiceRef"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,32 +95,32 @@ class S3Endpoint:
 
 
 @dataclass(frozen=True, kw_only=True)
-class S3Clients:
-    """The object store as each consumer sees it: same bucket, its own credentials.
-
-    Separate identities keep a leaked key small: the models namespace (InferenceServices only
-    read) cannot write or delete, and none of the consumers can administer the store. An
-    external bucket comes with one key pair from config, which `shared` hands to all three.
+class ServiceRef:
+    """An in-cluster service another namespace calls, for the caller's egress policy.
 
     Attributes:
-        registry: MLflow's endpoint (read, write, list, tag).
-        pipelines: Argo workflow pods' endpoint (read, write, list, tag).
-        models: KServe's storage initializer's endpoint (read and list only).
+        name: What the caller calls it (``registry``); also the flow's name.
+        namespace: The service's namespace.
+        ports: The pod ports its callers reach.
     """
 
-    registry: S3Endpoint
-    pipelines: S3Endpoint
-    models: S3Endpoint
+    name: str
+    namespace: str
+    ports: tuple[int, ...]
 
-    @classmethod
-    def shared(cls, endpoint: S3Endpoint) -> S3Clients:
-        """One endpoint for every consumer (an external bucket with one key pair)."""
-        return cls(registry=endpoint, pipelines=endpoint, models=endpoint)
+    def egress_flow(self) -> Flow:
+        """The NetworkPolicy flow a caller namespace needs to reach this service."""
+        return Flow(
+            name=self.name,
+            direction="egress",
+            ports=self.ports,
+            peers=(Peer.namespace(self.namespace),),
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
 class DatabaseEndpoint:
-    """A PostgreSQL database and the role MLflow logs in with.
+    """A PostgreSQL database and the role its consumer logs in with.
 
     Attributes:
         host: Service host name.
@@ -140,22 +140,29 @@ class DatabaseEndpoint:
     sslmode: str
     namespace: str | None
 
-    def uri(self) -> pulumi.Output[str]:
-        """The SQLAlchemy URI, as a secret output.
+    def egress_flow(self) -> Flow:
+        """The NetworkPolicy flow a consumer namespace needs to reach this database."""
+        peer = Peer.namespace(self.namespace) if self.namespace else Peer.anywhere()
+        return Flow(name="database", direction="egress", ports=(self.port,), peers=(peer,))
+
+    def url(self, password: str, driver: str = "postgresql") -> str:
+        """The SQLAlchemy URL for a resolved ``password``; keep the result secret.
 
         User, password and database name are percent-encoded: an external database's
-        password may hold ``@``, ``:``, ``/`` or ``%``, which would otherwise split the URI
-        in the wrong place (SQLAlchemy decodes them again).
+        password may hold ``@``, ``:``, ``/`` or ``%``, which would otherwise split the URL
+        in the wrong place (SQLAlchemy decodes them again). ``driver`` is the scheme:
+        SQLAlchemy reads a bare ``postgresql`` as psycopg2, ``postgresql+psycopg`` as
+        psycopg 3.
         """
         user, name = quote(self.user, safe=""), quote(self.name, safe="")
-        return pulumi.Output.secret(
-            self.password.apply(
-                lambda pw: (
-                    f"postgresql://{user}:{quote(pw, safe='')}@{self.host}:{self.port}/{name}"
-                    f"?sslmode={quote(self.sslmode, safe='')}"
-                )
-            )
+        return (
+            f"{driver}://{user}:{quote(password, safe='')}@{self.host}:{self.port}/{name}"
+            f"?sslmode={quote(self.sslmode, safe='')}"
         )
+
+    def uri(self, driver: str = "postgresql") -> pulumi.Output[str]:
+        """The SQLAlchemy URI (`url`), as a secret output."""
+        return pulumi.Output.secret(self.password.apply(lambda pw: self.url(pw, driver)))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -36,9 +36,22 @@ from mlplat_platform.namespace import (
     secure_namespace,
 )
 
-__all__ = ["Backend", "Gateway", "GatewayArgs", "htpasswd_line"]
+__all__ = [
+    "ACME_SOLVER_LABEL",
+    "ACME_SOLVER_PORT",
+    "Backend",
+    "Gateway",
+    "GatewayArgs",
+    "htpasswd_line",
+]
 
 _XDS_PORT = 18000
+#: cert-manager's HTTP-01 solver pods listen here (pkg/issuer/acme/http/http.go) and carry
+#: this label (pkg/apis/acme/v1/types.go); they run in the Certificate's namespace, this one.
+ACME_SOLVER_PORT = 8089
+ACME_SOLVER_LABEL = {"acme.cert-manager.io/http01-solver": "true"}
+#: A writable /tmp for both proxy containers under a read-only root filesystem.
+_TMP_MOUNT = {"name": "tmp", "mountPath": "/tmp"}
 _GATEWAY = "mlplat"
 _HTTPS = "https"
 _CM = "cert-manager.io/v1"
@@ -134,6 +147,24 @@ class Gateway(pulumi.ComponentResource):
                 for b in args.backends
             ),
         ]
+        if args.cluster_issuer:
+            # An ACME issuer's HTTP-01 challenge reaches the solver pod cert-manager starts
+            # here, through the proxies (its HTTPRoute attaches to the HTTP listener).
+            flows += [
+                Flow(
+                    name="acme-solver",
+                    direction="ingress",
+                    ports=(ACME_SOLVER_PORT,),
+                    peers=(Peer.same_namespace(),),
+                    pod_labels=ACME_SOLVER_LABEL,
+                ),
+                Flow(
+                    name="acme-solver-client",
+                    direction="egress",
+                    ports=(ACME_SOLVER_PORT,),
+                    peers=(Peer.same_namespace(),),
+                ),
+            ]
         ns = secure_namespace(ns_name, parent=self, flows=flows)
         after_cm = child(self, depends_on=[ns, args.cert_manager])
         control_certs = control_plane_certs(name, ns_name, after_cm)
@@ -174,6 +205,9 @@ class Gateway(pulumi.ComponentResource):
                 "envoyGateway": {"resources": pod.resources(), "imagePullPolicy": "Always"},
             },
             "podDisruptionBudget": {"minAvailable": 1 if args.disruption_budget else 0},
+            # Its mutating webhook is a Helm hook, which helm.v4.Chart drops: switch the
+            # injector off (config `proxyTopologyInjector.disabled`) instead of half-running it.
+            "topologyInjector": {"enabled": False},
             "config": {
                 "envoyGateway": {
                     "gateway": {"controllerName": "gateway.envoyproxy.io/gatewayclass-controller"},
@@ -197,14 +231,25 @@ class Gateway(pulumi.ComponentResource):
     def _envoy_proxy(
         self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions
     ) -> pulumi.Resource:
-        pod = versions.chart_pods("envoy-gateway")["envoy-proxy"]
+        """The proxies' EnvoyProxy: restricted, read-only root, a writable /tmp for both containers.
+
+        Envoy Gateway applies the container securityContext set here to the envoy container
+        and to the shutdown-manager beside it (proxy/resource.go). The shutdown-manager
+        writes ``/tmp/shutdown-ready`` when draining ends; on a read-only root without a
+        writable /tmp every proxy shutdown would wait out the whole ready timeout. Only the
+        envoy container takes ``volumeMounts`` from the typed fields, so the
+        shutdown-manager gets its mount (and requests and limits, which it otherwise lacks)
+        through the deployment's strategic-merge patch, keyed by its container name.
+        """
+        pods = versions.chart_pods("envoy-gateway")
         kubernetes: dict[str, Any] = {
             "envoyDeployment": {
                 "replicas": args.replicas,
                 "container": {
-                    "resources": pod.resources(),
+                    "resources": pods["envoy-proxy"].resources(),
                     "securityContext": {
                         "allowPrivilegeEscalation": False,
+                        "privileged": False,
                         "readOnlyRootFilesystem": True,
                         "runAsNonRoot": True,
                         # Envoy Gateway's default proxy user; the image itself runs as root.
@@ -213,12 +258,32 @@ class Gateway(pulumi.ComponentResource):
                         "capabilities": {"drop": ["ALL"]},
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
+                    "volumeMounts": [_TMP_MOUNT],
                 },
                 "pod": {
                     "securityContext": {
                         "runAsNonRoot": True,
                         "seccompProfile": {"type": "RuntimeDefault"},
-                    }
+                    },
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                },
+                "patch": {
+                    "type": "StrategicMerge",
+                    "value": {
+                        "spec": {
+                            "template": {
+                                "spec": {
+                                    "containers": [
+                                        {
+                                            "name": "shutdown-manager",
+                                            "volumeMounts": [_TMP_MOUNT],
+                                            "resources": pods["shutdown-manager"].resources(),
+                                        }
+                                    ]
+                                }
+                            }
+                        }
+                    },
                 },
             },
             "envoyService": {"type": args.service_type},

@@ -8,10 +8,11 @@ requests and limits on every container, and no service-account token unless aske
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+
+from mlplat_platform.consumers import NAMESPACES, Namespaces
 
 __all__ = [
     "DIGEST_SKIP",
@@ -41,24 +42,6 @@ SLOW_START = pulumi.CustomTimeouts(create="30m", update="30m")
 #: The non-root user every mlplat-owned container runs as (above 10000, so it never
 #: collides with a host user; checkov CKV_K8S_40).
 RUN_AS_USER = 10001
-
-
-@dataclass(frozen=True, kw_only=True)
-class Namespaces:
-    """Where each concern lives. One namespace per concern keeps network policies readable."""
-
-    gateway: str = "mlplat-gateway"
-    cert_manager: str = "cert-manager"
-    object_store: str = "mlplat-storage"
-    database: str = "mlplat-database"
-    cnpg: str = "cnpg-system"
-    registry: str = "mlplat-registry"
-    pipelines: str = "mlplat-pipelines"
-    serving: str = "kserve"
-    models: str = "mlplat-models"
-
-
-NAMESPACES = Namespaces()
 
 
 def child(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:

@@ -58,6 +58,8 @@ class Peer:
 class Flow:
     """One allowed traffic flow into or out of a namespace.
 
+    ``ports`` are TCP ports; ``udp_ports`` are UDP ports of the same flow (DNS).
+
     Example:
         >>> Flow(name="s3-clients", direction="ingress", ports=(8333,),
         ...      peers=(Peer.namespace("mlplat-registry"),))
@@ -68,6 +70,7 @@ class Flow:
     ports: tuple[int, ...]
     peers: tuple[dict[str, Any], ...]
     pod_labels: dict[str, str] = field(default_factory=dict)
+    udp_ports: tuple[int, ...] = ()
 
 
 def kube_api_egress(pod_labels: dict[str, str] | None = None) -> Flow:
@@ -150,6 +153,7 @@ def secure_namespace(
     policies.append(_policy("allow-dns", {}, ["Egress"], {"egress": [dns]}))
     for flow in flows:
         ports = [{"protocol": "TCP", "port": port} for port in flow.ports]
+        ports += [{"protocol": "UDP", "port": port} for port in flow.udp_ports]
         if flow.direction == "ingress":
             rule = {"ingress": [{"from": list(flow.peers), "ports": ports}]}
         else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -20,7 +21,7 @@ import pulumi_kubernetes.core.v1 as core
 import pulumi_random as random
 
 from mlplat_platform import versions
-from mlplat_platform.endpoints import S3Clients, S3Endpoint
+from mlplat_platform.endpoints import S3Endpoint
 from mlplat_platform.k8s import (
     DIGEST_SKIP,
     NAMESPACES,
@@ -35,18 +36,12 @@ from mlplat_platform.k8s import (
 )
 from mlplat_platform.namespace import Flow, Peer, secure_namespace
 
-__all__ = ["ObjectStore", "ObjectStoreArgs"]
+__all__ = ["ObjectStore", "ObjectStoreArgs", "S3Identity"]
 
 S3_PORT = 8333
 _NAME = "seaweedfs"
 #: The bucket Job's identity: creating buckets needs SeaweedFS's ``Admin`` action.
 _ADMIN_ACTIONS = ("Admin", "Read", "List", "Tagging", "Write")
-#: Consumer identities and their actions, each limited to the platform's bucket.
-_CONSUMERS: dict[str, tuple[str, ...]] = {
-    "mlflow": ("Read", "Write", "List", "Tagging"),
-    "argo": ("Read", "Write", "List", "Tagging"),
-    "models": ("Read", "List"),  # InferenceServices only read models
-}
 _BUCKET_SCRIPT = """
 import time, boto3, botocore.exceptions as e, os
 s3 = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"], region_name="us-east-1")
@@ -67,8 +62,24 @@ for bucket in os.environ["BUCKETS"].split(","):
 
 def _identities_digest(args: ObjectStoreArgs) -> str:
     """A digest of who may do what (never of the keys), to restart SeaweedFS when it changes."""
-    shape = json.dumps([args.bucket, _ADMIN_ACTIONS, _CONSUMERS], sort_keys=True)
+    who = {i.name: i.actions for i in args.identities}
+    shape = json.dumps([args.bucket, _ADMIN_ACTIONS, who], sort_keys=True)
     return hashlib.sha256(shape.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True, kw_only=True)
+class S3Identity:
+    """One consumer's own object-store identity.
+
+    Attributes:
+        name: Identity name in ``s3.json`` (``mlflow``), also in its keys' logical names.
+        namespace: The consumer's namespace, allowed to reach the S3 port.
+        actions: SeaweedFS actions, each limited to the platform's bucket.
+    """
+
+    name: str
+    namespace: str
+    actions: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,7 +92,7 @@ class ObjectStoreArgs:
         cpu: CPU request.
         memory: Memory request.
         storage_class: StorageClass of the volume; ``None`` for the cluster default.
-        clients: Namespaces allowed to reach the S3 port.
+        identities: One per consumer: its own keys, its actions, its namespace's access.
         namespace: Where SeaweedFS runs.
     """
 
@@ -90,7 +101,7 @@ class ObjectStoreArgs:
     cpu: str
     memory: str
     storage_class: str | None = None
-    clients: tuple[str, ...] = ()
+    identities: tuple[S3Identity, ...] = ()
     namespace: str = NAMESPACES.object_store
 
 
@@ -98,12 +109,12 @@ class ObjectStore(pulumi.ComponentResource):
     """SeaweedFS with an S3 identity per consumer, a protected volume and its bucket.
 
     Attributes:
-        clients: The S3 endpoint for each consumer, each with its own secret credentials.
+        clients: The S3 endpoint of each identity (by name), each with its own secret keys.
         volume: The data volume (protected, retained on delete).
         bucket_job: The Job that creates the bucket; consumers depend on it.
     """
 
-    clients: S3Clients
+    clients: Mapping[str, S3Endpoint]
     volume: core.PersistentVolumeClaim
     bucket_job: batch.Job
 
@@ -119,7 +130,8 @@ class ObjectStore(pulumi.ComponentResource):
                 name="s3-clients",
                 direction="ingress",
                 ports=(S3_PORT,),
-                peers=tuple(Peer.namespace(c) for c in args.clients) + (Peer.same_namespace(),),
+                peers=tuple(Peer.namespace(i.namespace) for i in args.identities)
+                + (Peer.same_namespace(),),
                 pod_labels=selector,
             ),
             Flow(
@@ -132,8 +144,8 @@ class ObjectStore(pulumi.ComponentResource):
         ns = secure_namespace(ns_name, parent=self, flows=flows, protect=True)
         deps = child(self, depends_on=[ns])
         admin_keys = self._keys(name)
-        consumer_keys = {who: self._keys(f"{name}-{who}") for who in _CONSUMERS}
-        config = self._identities(args.bucket, admin_keys, consumer_keys)
+        consumer_keys = {i.name: self._keys(f"{name}-{i.name}") for i in args.identities}
+        config = self._identities(args, admin_keys, consumer_keys)
         s3_config = core.Secret(
             f"{name}-s3-config",
             metadata={"name": f"{_NAME}-s3-config", "namespace": ns_name},
@@ -208,9 +220,7 @@ class ObjectStore(pulumi.ComponentResource):
             access, secret = consumer_keys[who]
             return dataclasses.replace(admin, access_key_id=access, secret_access_key=secret)
 
-        self.clients = S3Clients(
-            registry=scoped("mlflow"), pipelines=scoped("argo"), models=scoped("models")
-        )
+        self.clients = {i.name: scoped(i.name) for i in args.identities}
         # The admin key stays in this namespace, for the bucket Job only.
         client_secret = admin.credentials_secret(
             f"{_NAME}-client", ns_name, parent=self, depends_on=[ns]
@@ -230,14 +240,15 @@ class ObjectStore(pulumi.ComponentResource):
 
     @staticmethod
     def _identities(
-        bucket: str,
+        args: ObjectStoreArgs,
         admin: tuple[pulumi.Output[str], pulumi.Output[str]],
         consumers: dict[str, tuple[pulumi.Output[str], pulumi.Output[str]]],
     ) -> pulumi.Output[str]:
-        """SeaweedFS's ``s3.json``: the admin, and each consumer limited to ``bucket``."""
+        """SeaweedFS's ``s3.json``: the admin, and each consumer limited to the bucket."""
         names = ["admin", *consumers]
         actions = [list(_ADMIN_ACTIONS)] + [
-            [f"{action}:{bucket}" for action in _CONSUMERS[who]] for who in consumers
+            [f"{action}:{args.bucket}" for action in identity.actions]
+            for identity in args.identities
         ]
         keys = [admin, *consumers.values()]
 
@@ -267,7 +278,8 @@ class ObjectStore(pulumi.ComponentResource):
             f"-s3.port={S3_PORT}",
             "-s3.config=/etc/seaweedfs/s3.json",
         ]
-        probe = {"tcpSocket": {"port": "s3"}, "periodSeconds": 10, "timeoutSeconds": 3}
+        # The S3 gateway answers /readyz and /healthz without credentials (s3api_server.go).
+        probe = {"periodSeconds": 10, "timeoutSeconds": 3}
         return {
             "serviceAccountName": _NAME,
             "automountServiceAccountToken": False,
@@ -281,8 +293,17 @@ class ObjectStore(pulumi.ComponentResource):
                     "ports": [{"name": "s3", "containerPort": S3_PORT, "protocol": "TCP"}],
                     "resources": resources(args.cpu, args.memory),
                     "securityContext": container_security(),
-                    "readinessProbe": {**probe, "initialDelaySeconds": 5},
-                    "livenessProbe": {**probe, "initialDelaySeconds": 30, "failureThreshold": 6},
+                    "readinessProbe": {
+                        **probe,
+                        "httpGet": {"path": "/readyz", "port": "s3"},
+                        "initialDelaySeconds": 5,
+                    },
+                    "livenessProbe": {
+                        **probe,
+                        "httpGet": {"path": "/healthz", "port": "s3"},
+                        "initialDelaySeconds": 30,
+                        "failureThreshold": 6,
+                    },
                     "volumeMounts": [
                         {"name": "data", "mountPath": "/data"},
                         {"name": "tmp", "mountPath": "/tmp"},

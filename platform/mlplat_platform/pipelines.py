@@ -2,9 +2,10 @@
 
 The chart installs its full CRDs through a Helm hook Job that downloads them from GitHub;
 ``helm.v4.Chart`` drops hooks and the platform must not need GitHub at deploy time, so the
-chart's CRD handling is off and this component applies Argo's CRDs itself (the schema-less
-"minimal" form Argo ships for size reasons). The server runs in ``client`` auth mode, never
-``server`` (which would act with the server's own service account for anyone who can reach it).
+chart's CRD handling is off and this component applies Argo's CRDs itself, in the shape of the
+"minimal" CRDs Argo ships (`ARGO_CRDS`), and keeps them when the platform is destroyed. The
+server runs in ``client`` auth mode, never ``server`` (which would act with the server's own
+service account for anyone who can reach it).
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ import pulumi_kubernetes.rbac.v1 as rbac
 import yaml
 
 from mlplat_platform import versions
-from mlplat_platform.endpoints import GatewayRef, S3Endpoint
+from mlplat_platform.consumers import ARGO_SERVER_PORT
+from mlplat_platform.endpoints import GatewayRef, S3Endpoint, ServiceRef
 from mlplat_platform.k8s import NAMESPACES, RUN_AS_USER, child, container_security, pod_security
 from mlplat_platform.namespace import Flow, Peer, kube_api_egress, secure_namespace
 
 __all__ = [
     "ARGO_CRDS",
+    "ArgoCrd",
     "UI_ACCOUNT",
     "Pipelines",
     "PipelinesArgs",
@@ -33,68 +36,163 @@ __all__ = [
     "argo_crds_yaml",
 ]
 
-SERVER_PORT = 2746
+SERVER_PORT = ARGO_SERVER_PORT
 #: The service account whose token logs people in to the Argo UI.
 UI_ACCOUNT = "argo-ui"
 _FULLNAME = "argo-workflows"
 
-#: (kind, plural, short names, scope) of every Argo Workflows CRD.
-ARGO_CRDS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
-    ("ClusterWorkflowTemplate", "clusterworkflowtemplates", ("clusterwftmpl", "cwft"), "Cluster"),
-    ("CronWorkflow", "cronworkflows", ("cwf", "cronwf"), "Namespaced"),
-    ("Workflow", "workflows", ("wf",), "Namespaced"),
-    ("WorkflowArtifactGCTask", "workflowartifactgctasks", ("wfat",), "Namespaced"),
-    ("WorkflowEventBinding", "workfloweventbindings", ("wfeb",), "Namespaced"),
-    ("WorkflowTaskResult", "workflowtaskresults", ("wftr",), "Namespaced"),
-    ("WorkflowTaskSet", "workflowtasksets", ("wfts",), "Namespaced"),
-    ("WorkflowTemplate", "workflowtemplates", ("wftmpl",), "Namespaced"),
+
+@dataclass(frozen=True, kw_only=True)
+class ArgoCrd:
+    """One Argo Workflows CRD as Argo's "minimal" manifests define it at the pinned version.
+
+    Attributes:
+        kind: The kind (``Workflow``).
+        plural: Its plural, the CRD's name before ``.argoproj.io``.
+        short: Short names.
+        scope: ``Namespaced`` or ``Cluster``.
+        status: Whether objects carry a top-level ``status``.
+        status_subresource: Whether ``status`` is a subresource: the controller and the
+            executors write ``/status`` for these kinds (HTTP templates' task sets, artifact
+            GC tasks), which a CRD without it answers with 404.
+        atomic: Whether ``spec`` (and ``status``) are ``x-kubernetes-map-type: atomic``.
+    """
+
+    kind: str
+    plural: str
+    short: tuple[str, ...]
+    scope: str = "Namespaced"
+    status: bool = False
+    status_subresource: bool = False
+    atomic: bool = True
+
+
+#: Every Argo Workflows CRD, checked against argoproj/argo-workflows@v4.0.10
+#: manifests/base/crds/minimal/ (the same shapes as the chart's files/crds/minimal/ at
+#: argo-workflows-1.0.18). Where upstream's "minimal" CRD still carries a full schema
+#: (event bindings, artifact GC tasks, task sets, task results) ours keeps the fields open
+#: (``x-kubernetes-preserve-unknown-fields``): the controller validates what it reads.
+ARGO_CRDS: tuple[ArgoCrd, ...] = (
+    ArgoCrd(
+        kind="ClusterWorkflowTemplate",
+        plural="clusterworkflowtemplates",
+        short=("clusterwftmpl", "cwft"),
+        scope="Cluster",
+    ),
+    ArgoCrd(kind="CronWorkflow", plural="cronworkflows", short=("cwf", "cronwf"), status=True),
+    ArgoCrd(
+        kind="WorkflowArtifactGCTask",
+        plural="workflowartifactgctasks",
+        short=("wfat",),
+        status=True,
+        status_subresource=True,
+        atomic=False,
+    ),
+    ArgoCrd(
+        kind="WorkflowEventBinding", plural="workfloweventbindings", short=("wfeb",), atomic=False
+    ),
+    ArgoCrd(kind="Workflow", plural="workflows", short=("wf",), status=True),
+    ArgoCrd(kind="WorkflowTaskResult", plural="workflowtaskresults", short=(), atomic=False),
+    ArgoCrd(
+        kind="WorkflowTaskSet",
+        plural="workflowtasksets",
+        short=("wfts",),
+        status=True,
+        status_subresource=True,
+        atomic=False,
+    ),
+    ArgoCrd(kind="WorkflowTemplate", plural="workflowtemplates", short=("wftmpl",)),
+)
+
+#: ``kubectl get workflows`` columns, as upstream's Workflow CRD declares them.
+_WORKFLOW_COLUMNS = (
+    {
+        "name": "Status",
+        "type": "string",
+        "jsonPath": ".status.phase",
+        "description": "Status of the workflow",
+    },
+    {
+        "name": "Age",
+        "type": "date",
+        "format": "date-time",
+        "jsonPath": ".status.startedAt",
+        "description": "When the workflow was started",
+    },
+    {
+        "name": "Message",
+        "type": "string",
+        "jsonPath": ".status.message",
+        "description": "Human readable message indicating details about why the workflow is "
+        "in this condition.",
+    },
 )
 
 
 def argo_crds_yaml() -> str:
-    """Argo's CRDs as one multi-document YAML string, schema-less (preserve unknown fields)."""
+    """Argo's CRDs as one multi-document YAML string."""
     return yaml.safe_dump_all(argo_crds(), sort_keys=True)
 
 
+def _open(atomic: bool) -> dict[str, Any]:
+    field: dict[str, Any] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    if atomic:
+        field["x-kubernetes-map-type"] = "atomic"
+    return field
+
+
+def _schema(crd: ArgoCrd) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "apiVersion": {"type": "string"},
+        "kind": {"type": "string"},
+        "metadata": {"type": "object"},
+    }
+    if crd.kind == "WorkflowTaskResult":  # a result has no spec: its fields are top-level
+        properties.update(
+            message={"type": "string"},
+            phase={"type": "string"},
+            progress={"type": "string"},
+            outputs=_open(False),
+        )
+        return {"type": "object", "required": ["metadata"], "properties": properties}
+    properties["spec"] = _open(crd.atomic)
+    if crd.status:
+        properties["status"] = _open(crd.atomic)
+    return {"type": "object", "required": ["metadata", "spec"], "properties": properties}
+
+
 def argo_crds() -> list[dict[str, Any]]:
-    """Argo's CRDs as objects, schema-less (preserve unknown fields)."""
+    """Argo's CRDs as objects, with upstream's names, scopes, subresources and columns."""
     docs = []
-    for kind, plural, short, scope in ARGO_CRDS:
-        schema: dict[str, Any] = {
-            "type": "object",
-            "required": ["metadata", "spec"],
-            "properties": {
-                "apiVersion": {"type": "string"},
-                "kind": {"type": "string"},
-                "metadata": {"type": "object"},
-                "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
-                "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
-            },
-        }
-        if kind == "WorkflowTaskResult":  # results carry no spec, only top-level fields
-            schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-        version = {
+    for crd in ARGO_CRDS:
+        version: dict[str, Any] = {
             "name": "v1alpha1",
             "served": True,
             "storage": True,
-            "schema": {"openAPIV3Schema": schema},
+            "schema": {"openAPIV3Schema": _schema(crd)},
         }
+        if crd.status_subresource:
+            version["subresources"] = {"status": {}}
+        if crd.kind == "Workflow":
+            version["additionalPrinterColumns"] = [dict(c) for c in _WORKFLOW_COLUMNS]
+        names: dict[str, Any] = {
+            "kind": crd.kind,
+            "listKind": f"{crd.kind}List",
+            "plural": crd.plural,
+            "singular": crd.plural[:-1],
+        }
+        if crd.short:
+            names["shortNames"] = list(crd.short)
         docs.append(
             {
                 "apiVersion": "apiextensions.k8s.io/v1",
                 "kind": "CustomResourceDefinition",
-                "metadata": {"name": f"{plural}.argoproj.io"},
+                "metadata": {"name": f"{crd.plural}.argoproj.io"},
                 "spec": {
                     "group": "argoproj.io",
-                    "scope": scope,
+                    "scope": crd.scope,
                     "versions": [version],
-                    "names": {
-                        "kind": kind,
-                        "listKind": f"{kind}List",
-                        "plural": plural,
-                        "singular": plural[:-1],
-                        "shortNames": list(short),
-                    },
+                    "names": names,
                 },
             }
         )
@@ -108,7 +206,7 @@ class PipelinesArgs:
     Attributes:
         object_store: The artefact repository (``s3://<bucket>/argo/...``).
         replicas: Controller and server replicas.
-        registry_namespace: Namespace of MLflow, which workflow pods may call.
+        calls: The platform services workflow pods may call (MLflow, the feature server).
         gateway: Publish ``argo.<domain>`` on this gateway; ``None`` keeps it internal.
         after: Resources that must exist first (the bucket Job).
         namespace: Where the controller, the server and the workflows run.
@@ -116,7 +214,7 @@ class PipelinesArgs:
 
     object_store: S3Endpoint
     replicas: int = 1
-    registry_namespace: str | None = None
+    calls: tuple[ServiceRef, ...] = ()
     gateway: GatewayRef | None = None
     after: tuple[pulumi.Resource, ...] = ()
     namespace: str = NAMESPACES.pipelines
@@ -162,16 +260,8 @@ class Pipelines(pulumi.ComponentResource):
                 peers=(Peer.same_namespace(),),
             ),
             s3.egress_flow(),
+            *(service.egress_flow() for service in args.calls),
         ]
-        if args.registry_namespace:
-            flows.append(
-                Flow(
-                    name="registry",
-                    direction="egress",
-                    ports=(5000,),
-                    peers=(Peer.namespace(args.registry_namespace),),
-                )
-            )
         ns = secure_namespace(
             ns_name, parent=self, flows=flows, gateway_access=args.gateway is not None
         )
@@ -283,7 +373,8 @@ class Pipelines(pulumi.ComponentResource):
             "fullnameOverride": _FULLNAME,
             "crds": {"install": False},
             "singleNamespace": True,
-            "images": {"pullPolicy": "Always"},
+            # The chart's appVersion is v4.0.6; run the newest patch release of that line.
+            "images": {"pullPolicy": "Always", "tag": versions.ARGO_WORKFLOWS.app_version},
             "workflow": {
                 "serviceAccount": {"create": True, "name": "argo-workflow"},
                 "rbac": {"create": True},

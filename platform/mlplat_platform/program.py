@@ -3,10 +3,17 @@
 `build_platform` is the one entry point shared by ``platform/__main__.py`` (the Pulumi CLI),
 ``mlplat up`` (the Automation API's inline program) and ``mlplat render`` (the mock runtime),
 so all three deploy exactly the same thing.
+
+The wiring comes from one table, `mlplat_platform.consumers.CONSUMERS`: the shared services
+(gateway, object store, database) are created first, sized to the consumers the config turns
+on; then each consumer is built by its entry in `_BUILDERS` from a `Wiring` that hands it its
+own object-store identity, its own database, the services it calls and the namespaces that
+call it. No builder lists another component.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,16 +21,22 @@ import pulumi
 
 from mlplat_platform.certmanager import CertManager, CertManagerArgs
 from mlplat_platform.config import SECRET_NAMES, ConfigError, PlatformConfig
-from mlplat_platform.database import Database, DatabaseArgs
-from mlplat_platform.endpoints import DatabaseEndpoint, S3Clients, S3Endpoint
+from mlplat_platform.consumers import NAMESPACES, Consumer, callers, enabled_consumers
+from mlplat_platform.database import Database, DatabaseArgs, DatabaseUser
+from mlplat_platform.endpoints import (
+    DatabaseEndpoint,
+    GatewayRef,
+    S3Endpoint,
+    ServiceRef,
+)
+from mlplat_platform.featurestore import FeatureStore, FeatureStoreArgs
 from mlplat_platform.gateway import Backend, Gateway, GatewayArgs
-from mlplat_platform.k8s import NAMESPACES
-from mlplat_platform.objectstore import ObjectStore, ObjectStoreArgs
-from mlplat_platform.pipelines import SERVER_PORT, Pipelines, PipelinesArgs
-from mlplat_platform.registry import MLFLOW_PORT, Registry, RegistryArgs
-from mlplat_platform.serving import MODEL_PORT, Serving, ServingArgs
+from mlplat_platform.objectstore import ObjectStore, ObjectStoreArgs, S3Identity
+from mlplat_platform.pipelines import Pipelines, PipelinesArgs
+from mlplat_platform.registry import Registry, RegistryArgs
+from mlplat_platform.serving import Serving, ServingArgs
 
-__all__ = ["PlatformSecrets", "build_platform"]
+__all__ = ["PlatformSecrets", "Wiring", "build_platform"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,6 +73,61 @@ class PlatformSecrets:
         return pulumi.Output.secret(value)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Wiring:
+    """What the shared services hand each consumer, derived from the consumer table.
+
+    Attributes:
+        config: The resolved platform config.
+        opts: Resource options every component gets (the Kubernetes provider).
+        enabled: The consumers the config deploys, in table order.
+        gateway: What routes attach to, or ``None`` when nothing is exposed.
+        cert_manager: The cert-manager chart, or ``None`` without cert-manager.
+        object_store: Each consumer's object-store endpoint, by identity name.
+        database: Each consumer's database endpoint, by database name.
+        after_object_store: What must exist before a consumer writes to the object store.
+        after_database: What must exist before a consumer's schema Job runs.
+    """
+
+    config: PlatformConfig
+    opts: pulumi.ResourceOptions
+    enabled: tuple[Consumer, ...]
+    gateway: GatewayRef | None
+    cert_manager: CertManager | None
+    object_store: Mapping[str, S3Endpoint]
+    database: Mapping[str, DatabaseEndpoint]
+    after_object_store: tuple[pulumi.Resource, ...] = ()
+    after_database: tuple[pulumi.Resource, ...] = ()
+
+    def s3(self, row: Consumer) -> S3Endpoint:
+        """The consumer's own object-store endpoint."""
+        return self.object_store[row.identity]
+
+    def db(self, row: Consumer) -> DatabaseEndpoint:
+        """The consumer's own database endpoint."""
+        assert row.database is not None, f"{row.component} has no database in the table"
+        return self.database[row.database]
+
+    def calls(self, row: Consumer) -> tuple[ServiceRef, ...]:
+        """The deployed services the consumer calls, for its egress policy."""
+        return tuple(
+            ServiceRef(
+                name=other.component.replace("_", "-"),
+                namespace=other.namespace,
+                ports=(other.port, *other.other_ports),
+            )
+            for other in self.enabled
+            if other.component in row.calls and other.port is not None
+        )
+
+    def callers(self, row: Consumer) -> tuple[str, ...]:
+        """The namespaces allowed to call the consumer: its callers, and the gateway's."""
+        namespaces = callers(row.component, self.enabled)
+        if row.exposed and self.gateway is not None:
+            namespaces += (self.gateway.namespace,)
+        return namespaces
+
+
 def build_platform(
     config: PlatformConfig, secrets: PlatformSecrets | None = None
 ) -> dict[str, Any]:
@@ -77,87 +145,40 @@ def build_platform(
     """
     secrets = secrets or PlatformSecrets()
     k8s = pulumi.ResourceOptions(providers=[_provider(config)])
-    c, size = config.components, config.sizing
-    ns = NAMESPACES
+    enabled = enabled_consumers(config.has)
     cert_manager = (
-        CertManager("cert-manager", CertManagerArgs(replicas=size.replicas), opts=k8s)
-        if c.cert_manager
+        CertManager(
+            "cert-manager",
+            CertManagerArgs(
+                replicas=config.sizing.replicas, acme=config.cluster_issuer is not None
+            ),
+            opts=k8s,
+        )
+        if config.components.cert_manager
         else None
     )
     exports: dict[str, Any] = {"profile": config.profile}
-    gateway = _gateway(config, secrets, cert_manager, k8s) if cert_manager else None
-    gateway_ref = gateway.ref if gateway is not None else None
+    gateway = _gateway(config, secrets, cert_manager, enabled, k8s)
     if gateway is not None:
         exports["auth_username"] = gateway.username
         if gateway.password is not None:
             exports["auth_password"] = pulumi.Output.secret(gateway.password)
-    s3, s3_after = _object_store(config, secrets, k8s)
-    registry_ns = ns.registry if c.registry else None
-    if c.registry and s3 is not None:
-        database, database_after = _database(config, secrets, k8s)
-        registry = Registry(
-            "registry",
-            RegistryArgs(
-                database=database,
-                object_store=s3.registry,
-                replicas=size.replicas,
-                cpu=size.mlflow_cpu,
-                memory=size.mlflow_memory,
-                disruption_budget=size.disruption_budgets,
-                gateway=gateway_ref,
-                after=s3_after + database_after,
-                clients=tuple(
-                    n
-                    for on, n in (
-                        (c.pipelines, ns.pipelines),
-                        (c.serving, ns.models),
-                        (gateway_ref is not None, ns.gateway),
-                    )
-                    if on
-                ),
-            ),
-            opts=k8s,
-        )
-        exports.update(
-            mlflow_internal_url=registry.internal_url,
-            mlflow_url=registry.url,
-            mlflow_port_forward=registry.port_forward,
-        )
-    if c.pipelines and s3 is not None:
-        pipelines = Pipelines(
-            "pipelines",
-            PipelinesArgs(
-                object_store=s3.pipelines,
-                replicas=size.replicas,
-                registry_namespace=registry_ns,
-                gateway=gateway_ref,
-                after=s3_after,
-            ),
-            opts=k8s,
-        )
-        exports.update(
-            argo_namespace=pipelines.namespace,
-            argo_url=pipelines.url,
-            argo_port_forward=pipelines.port_forward,
-            argo_token_command=pipelines.token_command,
-        )
-    if c.serving and s3 is not None and cert_manager is not None:
-        serving = Serving(
-            "serving",
-            ServingArgs(
-                object_store=s3.models,
-                cert_manager=cert_manager.chart,
-                registry_namespace=registry_ns,
-                gateway=gateway_ref,
-            ),
-            opts=k8s,
-        )
-        exports.update(
-            models_namespace=serving.models_namespace,
-            models_service_account=serving.service_account,
-            models_url_template=serving.url_template,
-        )
-    if gateway_ref is None:
+    s3, s3_after = _object_store(config, secrets, enabled, k8s)
+    db, db_after = _database(config, secrets, enabled, k8s)
+    wiring = Wiring(
+        config=config,
+        opts=k8s,
+        enabled=enabled,
+        gateway=gateway.ref if gateway is not None else None,
+        cert_manager=cert_manager,
+        object_store=s3,
+        database=db,
+        after_object_store=s3_after,
+        after_database=db_after,
+    )
+    for row in enabled:
+        exports.update(_BUILDERS[row.component](row, wiring))
+    if wiring.gateway is None:
         exports["exposure"] = (
             "nothing is exposed (no domain configured); "
             "use the *_port_forward commands to reach the UIs"
@@ -167,24 +188,121 @@ def build_platform(
     return exports
 
 
+def _registry(row: Consumer, w: Wiring) -> dict[str, Any]:
+    size = w.config.sizing
+    registry = Registry(
+        "registry",
+        RegistryArgs(
+            database=w.db(row),
+            object_store=w.s3(row),
+            replicas=size.replicas,
+            cpu=size.mlflow_cpu,
+            memory=size.mlflow_memory,
+            disruption_budget=size.disruption_budgets,
+            gateway=w.gateway,
+            after=w.after_object_store + w.after_database,
+            clients=w.callers(row),
+            namespace=row.namespace,
+        ),
+        opts=w.opts,
+    )
+    return {
+        "mlflow_internal_url": registry.internal_url,
+        "mlflow_url": registry.url,
+        "mlflow_port_forward": registry.port_forward,
+    }
+
+
+def _pipelines(row: Consumer, w: Wiring) -> dict[str, Any]:
+    pipelines = Pipelines(
+        "pipelines",
+        PipelinesArgs(
+            object_store=w.s3(row),
+            replicas=w.config.sizing.replicas,
+            calls=w.calls(row),
+            gateway=w.gateway,
+            after=w.after_object_store,
+            namespace=row.namespace,
+        ),
+        opts=w.opts,
+    )
+    return {
+        "argo_namespace": pipelines.namespace,
+        "argo_url": pipelines.url,
+        "argo_port_forward": pipelines.port_forward,
+        "argo_token_command": pipelines.token_command,
+    }
+
+
+def _serving(row: Consumer, w: Wiring) -> dict[str, Any]:
+    if w.cert_manager is None:  # load_config refuses this; a hand-built config may not
+        raise ConfigError("components.serving", "needs components.cert_manager")
+    serving = Serving(
+        "serving",
+        ServingArgs(
+            object_store=w.s3(row),
+            cert_manager=w.cert_manager.chart,
+            calls=w.calls(row),
+            gateway=w.gateway,
+            models_namespace=row.namespace,
+        ),
+        opts=w.opts,
+    )
+    return {
+        "models_namespace": serving.models_namespace,
+        "models_service_account": serving.service_account,
+        "models_url_template": serving.url_template,
+    }
+
+
+def _feature_store(row: Consumer, w: Wiring) -> dict[str, Any]:
+    size = w.config.sizing
+    store = FeatureStore(
+        "feature-store",
+        FeatureStoreArgs(
+            database=w.db(row),
+            object_store=w.s3(row),
+            replicas=size.replicas,
+            cpu=size.feature_server_cpu,
+            memory=size.feature_server_memory,
+            disruption_budget=size.disruption_budgets,
+            clients=w.callers(row),
+            after=w.after_object_store + w.after_database,
+            namespace=row.namespace,
+        ),
+        opts=w.opts,
+    )
+    return {
+        "feature_server_internal_url": store.internal_url,
+        "feature_registry_address": store.registry_address,
+        "feature_store_project": store.project,
+    }
+
+
+#: How each consumer of the table is built; a new row needs its builder here.
+_BUILDERS: dict[str, Callable[[Consumer, Wiring], dict[str, Any]]] = {
+    "registry": _registry,
+    "pipelines": _pipelines,
+    "serving": _serving,
+    "feature_store": _feature_store,
+}
+
+
 def _gateway(
     config: PlatformConfig,
     secrets: PlatformSecrets,
-    cert_manager: CertManager,
+    cert_manager: CertManager | None,
+    enabled: tuple[Consumer, ...],
     k8s: pulumi.ResourceOptions,
 ) -> Gateway | None:
-    """The gateway, when there is a domain to serve; it may forward only to enabled apps."""
-    if not config.exposed or config.domain is None:
+    """The gateway, when there is a domain to serve; it forwards only to exposed consumers."""
+    if not config.exposed or config.domain is None or cert_manager is None:
         return None
-    c, ns, size = config.components, NAMESPACES, config.sizing
+    size = config.sizing
     backends = tuple(
-        Backend(namespace=n, port=p)
-        for enabled, n, p in (
-            (c.registry, ns.registry, MLFLOW_PORT),
-            (c.pipelines, ns.pipelines, SERVER_PORT),
-            (c.serving, ns.models, MODEL_PORT),
-        )
-        if enabled
+        Backend(namespace=c.namespace, port=c.port)
+        for c in enabled
+        if c.exposed and c.port is not None
     )
     oidc_secret = secrets.require("oidc_client_secret", "oidc") if config.oidc else None
     return Gateway(
@@ -229,9 +347,13 @@ def _provider(config: PlatformConfig) -> pulumi.ProviderResource:
 def _object_store(
     config: PlatformConfig,
     secrets: PlatformSecrets,
+    enabled: tuple[Consumer, ...],
     k8s: pulumi.ResourceOptions,
-) -> tuple[S3Clients | None, tuple[pulumi.Resource, ...]]:
-    """Each consumer's view of the object store, and what must exist before they use it."""
+) -> tuple[dict[str, S3Endpoint], tuple[pulumi.Resource, ...]]:
+    """Each consumer's object-store endpoint (by identity), and what must exist first."""
+    users = tuple(c for c in enabled if c.object_store)
+    if not users:
+        return {}, ()
     external = config.object_store_external
     if external is not None:
         host = external.endpoint.split("://", 1)[1].rstrip("/")
@@ -244,10 +366,10 @@ def _object_store(
             access_key_id=secrets.require("s3_access_key_id", "object_store.external"),
             secret_access_key=secrets.require("s3_secret_access_key", "object_store.external"),
         )
-        return S3Clients.shared(shared), ()
+        # One key pair from config for every consumer: scope it in the provider's IAM.
+        return {c.identity: shared for c in users}, ()
     if not config.components.object_store:
-        return None, ()
-    c, ns = config.components, NAMESPACES
+        return {}, ()
     store = ObjectStore(
         "object-store",
         ObjectStoreArgs(
@@ -255,28 +377,29 @@ def _object_store(
             cpu=config.sizing.object_store_cpu,
             memory=config.sizing.object_store_memory,
             storage_class=config.storage_class,
-            clients=tuple(
-                n
-                for on, n in (
-                    (c.registry, ns.registry),
-                    (c.pipelines, ns.pipelines),
-                    (c.serving, ns.models),
-                )
-                if on
+            identities=tuple(
+                S3Identity(name=c.identity, namespace=c.namespace, actions=c.object_store)
+                for c in users
             ),
         ),
         opts=k8s,
     )
-    return store.clients, (store.bucket_job,)
+    return dict(store.clients), (store.bucket_job,)
 
 
 def _database(
-    config: PlatformConfig, secrets: PlatformSecrets, k8s: pulumi.ResourceOptions
-) -> tuple[DatabaseEndpoint, tuple[pulumi.Resource, ...]]:
-    """The database endpoint, and what must exist before a client's schema Job runs."""
+    config: PlatformConfig,
+    secrets: PlatformSecrets,
+    enabled: tuple[Consumer, ...],
+    k8s: pulumi.ResourceOptions,
+) -> tuple[dict[str, DatabaseEndpoint], tuple[pulumi.Resource, ...]]:
+    """Each consumer's database endpoint (by name), and what must exist before it is used."""
+    users = tuple(c for c in enabled if c.database is not None)
+    if not users:
+        return {}, ()
     external = config.database_external
     if external is not None:
-        return DatabaseEndpoint(
+        shared = DatabaseEndpoint(
             host=external.host,
             port=external.port,
             name=external.name,
@@ -284,7 +407,11 @@ def _database(
             password=secrets.require("db_password", "database.external"),
             sslmode=external.sslmode,
             namespace=None,
-        ), ()
+        )
+        # One external database and role for every consumer (their tables do not collide).
+        return {c.database: shared for c in users if c.database is not None}, ()
+    if not config.components.database:
+        return {}, ()
     size = config.sizing
     database = Database(
         "database",
@@ -294,8 +421,13 @@ def _database(
             cpu=size.database_cpu,
             memory=size.database_memory,
             storage_class=config.storage_class,
-            clients=(NAMESPACES.registry,),
+            users=tuple(
+                DatabaseUser(name=c.database, namespace=c.namespace)
+                for c in users
+                if c.database is not None
+            ),
+            namespace=NAMESPACES.database,
         ),
         opts=k8s,
     )
-    return database.endpoint, (database.cluster,)
+    return dict(database.endpoints), database.ready

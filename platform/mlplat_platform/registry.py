@@ -20,6 +20,7 @@ import pulumi_kubernetes.core.v1 as core
 import pulumi_kubernetes.policy.v1 as policy
 
 from mlplat_platform import versions
+from mlplat_platform.consumers import MLFLOW_PORT
 from mlplat_platform.endpoints import DatabaseEndpoint, GatewayRef, S3Endpoint
 from mlplat_platform.k8s import (
     DIGEST_SKIP,
@@ -37,21 +38,11 @@ from mlplat_platform.namespace import Flow, Peer, secure_namespace
 
 __all__ = ["MLFLOW_PORT", "Registry", "RegistryArgs"]
 
-MLFLOW_PORT = 5000
 _NAME = "mlflow"
-# `mlflow db upgrade` fails on an empty database (its first migration expects the tables), so
-# the Job does what MLflow's SQL store does on start: create the schema if absent, else upgrade.
-_SCHEMA_SCRIPT = """
-from mlflow.store.db import utils
-uri = open("/etc/mlflow/db/uri").read().strip()
-engine = utils.create_sqlalchemy_engine_with_retry(uri)
-if utils._all_tables_exist(engine):
-    utils._upgrade_db(engine)
-    print("schema upgraded")
-else:
-    utils._initialize_tables(engine)
-    print("schema created")
-"""
+# MLflow's supported schema command: since 3.x `mlflow db upgrade` creates the tables on an
+# empty database and migrates an existing one (mlflow/db.py, checked at 3.17.2). The URI is
+# read from the mounted secret, so it is never in the pod spec or the environment.
+_SCHEMA_COMMAND = 'exec mlflow db upgrade "$(cat /etc/mlflow/db/uri)"'
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,7 +94,6 @@ class Registry(pulumi.ComponentResource):
         ns_name = args.namespace
         selector = {"app.kubernetes.io/name": _NAME}
         db, s3 = args.database, args.object_store
-        db_peer = Peer.namespace(db.namespace) if db.namespace else Peer.anywhere()
         flows = [
             Flow(
                 name="mlflow-clients",
@@ -112,7 +102,7 @@ class Registry(pulumi.ComponentResource):
                 peers=tuple(Peer.namespace(c) for c in args.clients),
                 pod_labels=selector,
             ),
-            Flow(name="database", direction="egress", ports=(db.port,), peers=(db_peer,)),
+            db.egress_flow(),
             s3.egress_flow(),
         ]
         ns = secure_namespace(
@@ -301,7 +291,7 @@ class Registry(pulumi.ComponentResource):
                         "name": "db-upgrade",
                         "image": versions.MLFLOW_IMAGE,
                         "imagePullPolicy": "Always",
-                        "command": ["python", "-c", _SCHEMA_SCRIPT],
+                        "command": ["sh", "-c", _SCHEMA_COMMAND],
                         "env": env,
                         "resources": resources("100m", "256Mi"),
                         "securityContext": container_security(),

@@ -1,10 +1,17 @@
 """Serving: KServe in Standard (raw deployment) mode, reading models from the object store.
 
-Raw deployment needs neither Knative nor Istio: an InferenceService becomes a Deployment, a
+Standard mode needs neither Knative nor Istio: an InferenceService becomes a Deployment, a
 Service and, with a gateway, an HTTPRoute on the platform's Gateway (behind its
 authentication). Projects run their model servers as InferenceServices with a custom V2
 container under the service account made here, whose S3 secret lets KServe's storage
 initializer fetch models from the registry's artefact store.
+
+KServe ships three charts since v0.17: ``kserve-crd``, ``kserve-resources`` (the controller
+and its webhooks) and ``kserve-runtime-configs`` (the ClusterServingRuntimes). Its
+ClusterServingRuntime webhook has ``failurePolicy: Fail`` and refuses every object until the
+controller answers (kserve/kserve#5037), and Pulumi does not retry that error; so the runtime
+configs depend on the resources chart, whose Deployment and webhook Service Pulumi awaits
+until they are ready, the ordering upstream gets from ``helm install --wait``.
 """
 
 from __future__ import annotations
@@ -17,15 +24,64 @@ import pulumi_kubernetes.core.v1 as core
 import pulumi_kubernetes.helm.v4 as helm
 
 from mlplat_platform import versions
-from mlplat_platform.endpoints import GatewayRef, S3Endpoint
+from mlplat_platform.consumers import MODEL_PORT
+from mlplat_platform.endpoints import GatewayRef, S3Endpoint, ServiceRef
 from mlplat_platform.k8s import NAMESPACES, child
 from mlplat_platform.namespace import Flow, Peer, kube_api_egress, secure_namespace, webhook_ingress
 
-__all__ = ["MODEL_PORT", "Serving", "ServingArgs"]
+__all__ = ["ENABLED_RUNTIMES", "MODEL_PORT", "Serving", "ServingArgs", "runtime_values"]
 
-MODEL_PORT = 8080
 _WEBHOOK_PORT = 9443
 _SERVICE_ACCOUNT = "mlplat-models"
+
+#: The ClusterServingRuntimes left on: CPU model servers for the model formats mlplat projects
+#: produce, speaking the V2 protocol. The others (GPU and LLM servers, TensorFlow, Triton,
+#: TorchServe...) are switched off (`disabled: true`): their images are gigabytes, several need
+#: GPUs or shared memory, and a platform for tabular models does not need them.
+ENABLED_RUNTIMES = ("sklearnserver", "xgbserver", "lgbserver", "mlserver")
+#: Every runtime the chart's values can switch off at the pinned version.
+_TOGGLED_RUNTIMES = (
+    "autogluonserver",
+    "huggingfaceserver",
+    "lgbserver",
+    "mlserver",
+    "paddleserver",
+    "pmmlserver",
+    "predictiveserver",
+    "sklearnserver",
+    "tensorflow",
+    "torchserve",
+    "tritonserver",
+    "vllmserver",
+    "xgbserver",
+)
+
+
+def runtime_values() -> dict[str, Any]:
+    """Values of ``kserve-runtime-configs``: the runtimes on, each admitted by "restricted".
+
+    The chart renders nothing unless ``servingruntime.enabled``. Its runtimes' container
+    contexts lack a seccomp profile, which Pod Security "restricted" (the models namespace)
+    requires; the chart deep-merges ours over its own.
+    """
+    restricted = {
+        "allowPrivilegeEscalation": False,
+        "privileged": False,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    runtimes: dict[str, Any] = {
+        key: {"disabled": key not in ENABLED_RUNTIMES} for key in _TOGGLED_RUNTIMES
+    }
+    for key in ENABLED_RUNTIMES:
+        runtimes[key]["securityContext"] = restricted
+    return {
+        "kserve": {
+            "servingruntime": {"enabled": True, **runtimes},
+            "llmisvcConfigs": {"enabled": False},
+        }
+    }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,7 +91,7 @@ class ServingArgs:
     Attributes:
         object_store: Where models are read from.
         cert_manager: The cert-manager chart (KServe's webhook certificates need it).
-        registry_namespace: Namespace of MLflow, which model servers may call.
+        calls: The platform services model servers may call (MLflow, the feature server).
         gateway: Expose InferenceServices at ``<name>-<namespace>.models.<domain>``.
         namespace: Where the KServe controller runs.
         models_namespace: Where projects deploy their InferenceServices.
@@ -43,7 +99,7 @@ class ServingArgs:
 
     object_store: S3Endpoint
     cert_manager: pulumi.Resource
-    registry_namespace: str | None = None
+    calls: tuple[ServiceRef, ...] = ()
     gateway: GatewayRef | None = None
     namespace: str = NAMESPACES.serving
     models_namespace: str = NAMESPACES.models
@@ -56,11 +112,13 @@ class Serving(pulumi.ComponentResource):
         models_namespace: Where InferenceServices go.
         service_account: The service account InferenceServices should run as.
         url_template: Public URL pattern, or ``None`` when not exposed.
+        runtimes: The ClusterServingRuntimes chart, applied after the controller is ready.
     """
 
     models_namespace: str
     service_account: str
     url_template: str | None
+    runtimes: helm.Chart
 
     def __init__(
         self, name: str, args: ServingArgs, opts: pulumi.ResourceOptions | None = None
@@ -71,24 +129,19 @@ class Serving(pulumi.ComponentResource):
             webhook_ingress(_WEBHOOK_PORT),
         ]
         ns = secure_namespace(args.namespace, parent=self, flows=flows)
-        crd_pin, pin = versions.KSERVE_CRD, versions.KSERVE
-        crds = helm.Chart(
-            f"{name}-crds",
-            name=crd_pin.name,
-            chart=crd_pin.chart,
-            version=crd_pin.version,
-            namespace=args.namespace,
-            opts=child(self, depends_on=[ns]),
+        crds = self._chart(name, "crds", versions.KSERVE_CRD, {}, [ns])
+        controller = self._chart(
+            name,
+            "chart",
+            versions.KSERVE_RESOURCES,
+            self._values(args),
+            [ns, crds, args.cert_manager],
         )
-        chart = helm.Chart(
-            f"{name}-chart",
-            name=pin.name,
-            chart=pin.chart,
-            version=pin.version,
-            namespace=args.namespace,
-            values=self._values(args),
-            opts=child(self, depends_on=[ns, crds, args.cert_manager]),
+        # Applied only once the controller (and so the webhook) is ready: see the module doc.
+        self.runtimes = self._chart(
+            name, "runtimes", versions.KSERVE_RUNTIME_CONFIGS, runtime_values(), [controller]
         )
+        chart = controller
         models_ns = self._models_namespace(args)
         s3 = args.object_store
         scheme_host = s3.url.split("://", 1)
@@ -123,11 +176,26 @@ class Serving(pulumi.ComponentResource):
             {"models_namespace": self.models_namespace, "service_account": self.service_account}
         )
 
+    def _chart(
+        self,
+        name: str,
+        suffix: str,
+        pin: versions.ChartPin,
+        values: dict[str, Any],
+        after: list[pulumi.Resource],
+    ) -> helm.Chart:
+        return helm.Chart(
+            f"{name}-{suffix}",
+            name=pin.name,
+            chart=pin.chart,
+            version=pin.version,
+            namespace=NAMESPACES.serving,
+            values=values,
+            opts=child(self, depends_on=after),
+        )
+
     def _models_namespace(self, args: ServingArgs) -> core.Namespace:
-        s3 = args.object_store
-        flows = [
-            s3.egress_flow(),
-        ]
+        flows = [args.object_store.egress_flow(), *(s.egress_flow() for s in args.calls)]
         if args.gateway is not None:
             flows.append(
                 Flow(
@@ -137,22 +205,13 @@ class Serving(pulumi.ComponentResource):
                     peers=(Peer.namespace(args.gateway.namespace),),
                 )
             )
-        if args.registry_namespace:
-            flows.append(
-                Flow(
-                    name="registry",
-                    direction="egress",
-                    ports=(5000,),
-                    peers=(Peer.namespace(args.registry_namespace),),
-                )
-            )
         return secure_namespace(
             args.models_namespace, parent=self, flows=flows, gateway_access=args.gateway is not None
         )
 
     @staticmethod
     def _values(args: ServingArgs) -> dict[str, Any]:
-        pods = versions.chart_pods("kserve")
+        pods = versions.chart_pods("kserve-resources")
         gateway: dict[str, Any] = {"disableIngressCreation": args.gateway is None}
         if args.gateway is not None:
             gateway.update(
@@ -168,7 +227,8 @@ class Serving(pulumi.ComponentResource):
         return {
             "kserve": {
                 "controller": {
-                    "deploymentMode": "RawDeployment",
+                    # `RawDeployment` is Standard's deprecated alias since v0.17.
+                    "deploymentMode": "Standard",
                     "gateway": gateway,
                     "resources": pods["controller-manager"].resources(),
                     "rbacProxy": {"resources": pods["rbac-proxy"].resources()},

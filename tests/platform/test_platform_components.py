@@ -14,16 +14,24 @@ from platform_helpers import Run, is_secret
 
 from mlplat_platform import versions
 from mlplat_platform.certmanager import CertManager, CertManagerArgs
-from mlplat_platform.database import Database, DatabaseArgs
-from mlplat_platform.endpoints import DatabaseEndpoint, GatewayRef, S3Endpoint
+from mlplat_platform.consumers import CONSUMERS
+from mlplat_platform.database import Database, DatabaseArgs, DatabaseUser
+from mlplat_platform.endpoints import DatabaseEndpoint, GatewayRef, S3Endpoint, ServiceRef
 from mlplat_platform.gateway import Backend, Gateway, GatewayArgs, htpasswd_line
-from mlplat_platform.objectstore import ObjectStore, ObjectStoreArgs
+from mlplat_platform.objectstore import ObjectStore, ObjectStoreArgs, S3Identity
 from mlplat_platform.pipelines import ARGO_CRDS, Pipelines, PipelinesArgs, argo_crds_yaml
 from mlplat_platform.registry import Registry, RegistryArgs
 from mlplat_platform.serving import Serving, ServingArgs
 
 Runner = Callable[[Callable[[], Any]], Run]
 GATEWAY = GatewayRef(name="mlplat", namespace="mlplat-gateway", domain="ml.example.com")
+#: The object-store identities of the platform's consumers, as the program passes them.
+IDENTITIES = tuple(
+    S3Identity(name=c.identity, namespace=c.namespace, actions=c.object_store)
+    for c in CONSUMERS
+    if c.object_store
+)
+REGISTRY = ServiceRef(name="registry", namespace="mlplat-registry", ports=(5000,))
 
 
 def _s3() -> S3Endpoint:
@@ -61,7 +69,7 @@ def test_object_store_protects_its_data_and_marks_credentials_secret(run: Runner
     result = run(
         lambda: ObjectStore(
             "os",
-            ObjectStoreArgs(size="1Gi", cpu="10m", memory="64Mi", clients=("mlplat-registry",)),
+            ObjectStoreArgs(size="1Gi", cpu="10m", memory="64Mi", identities=IDENTITIES[:1]),
         )
     )
     component = result.one("mlplat:index:ObjectStore", "os")
@@ -88,9 +96,11 @@ def test_object_store_protects_its_data_and_marks_credentials_secret(run: Runner
 @pulumi.runtime.test
 def test_object_store_gives_each_consumer_its_own_secret_keys() -> None:
     pulumi.runtime.set_mocks(_EchoMocks(), preview=False)
-    store = ObjectStore("os2", ObjectStoreArgs(size="1Gi", cpu="10m", memory="64Mi"))
+    store = ObjectStore(
+        "os2", ObjectStoreArgs(size="1Gi", cpu="10m", memory="64Mi", identities=IDENTITIES)
+    )
     clients = store.clients
-    endpoints = (clients.registry, clients.pipelines, clients.models)
+    endpoints = (clients["mlflow"], clients["argo"], clients["models"])
 
     def check(args: list[Any]) -> None:
         urls, keys, secret_flags = args[:3], args[3:9], args[9:]
@@ -135,7 +145,7 @@ def test_database_cluster_is_protected_and_password_generated(run: Runner) -> No
                 cpu="500m",
                 memory="1Gi",
                 storage_class="fast",
-                clients=("mlplat-registry",),
+                users=(DatabaseUser(name="mlflow", namespace="mlplat-registry"),),
             ),
         )
     )
@@ -169,7 +179,7 @@ def test_database_uri_is_secret() -> None:
         )
         assert secret
 
-    uri = db.endpoint.uri()
+    uri = db.endpoints["mlflow"].uri()
     return pulumi.Output.all(uri, pulumi.Output.from_input(uri.is_secret())).apply(check)
 
 
@@ -267,9 +277,7 @@ def test_pipelines_apply_crds_and_use_client_auth(run: Runner) -> None:
     result = run(
         lambda: Pipelines(
             "pl",
-            PipelinesArgs(
-                object_store=_s3(), registry_namespace="mlplat-registry", gateway=GATEWAY
-            ),
+            PipelinesArgs(object_store=_s3(), calls=(REGISTRY,), gateway=GATEWAY),
         )
     )
     values = _chart(result, versions.ARGO_WORKFLOWS.chart)["values"]
@@ -281,7 +289,7 @@ def test_pipelines_apply_crds_and_use_client_auth(run: Runner) -> None:
     assert s3["accessKeySecret"] == {"name": "argo-s3", "key": "AWS_ACCESS_KEY_ID"}
     crds = result.of_type(":CustomResourceDefinition")
     kinds = sorted(c.inputs["spec"]["names"]["kind"] for c in crds)
-    assert kinds == sorted(k for k, *_ in ARGO_CRDS)
+    assert kinds == sorted(c.kind for c in ARGO_CRDS)
     chart = result.one(":Chart", "pl-chart")
     for crd in crds:
         # Deleting a CRD deletes every Workflow, template and cron schedule of its kind.
@@ -354,8 +362,8 @@ def test_serving_gives_models_storage_credentials(run: Runner) -> None:
         Serving("sv", ServingArgs(object_store=_s3(), cert_manager=cm.chart, gateway=GATEWAY))
 
     result = run(program)
-    values = _chart(result, versions.KSERVE.chart)["values"]["kserve"]["controller"]
-    assert values["deploymentMode"] == "RawDeployment"
+    values = _chart(result, versions.KSERVE_RESOURCES.chart)["values"]["kserve"]["controller"]
+    assert values["deploymentMode"] == "Standard"
     assert values["gateway"]["ingressGateway"] == {
         "enableGatewayApi": True,
         "kserveGateway": "mlplat-gateway/mlplat",
@@ -441,7 +449,7 @@ def test_cert_manager_chart_is_pinned_and_restricted(run: Runner) -> None:
     result = run(lambda: CertManager("cm", CertManagerArgs(replicas=2)))
     chart = _chart(result, versions.CERT_MANAGER.chart)
     assert chart["version"] == versions.CERT_MANAGER.version
-    assert chart["repositoryOpts"] == {"repo": versions.CERT_MANAGER.repo}
+    assert chart["chart"].startswith("oci://") and "repositoryOpts" not in chart
     values = chart["values"]
     assert values["crds"]["enabled"] is True and values["replicaCount"] == 2.0
     assert values["containerSecurityContext"]["readOnlyRootFilesystem"] is True
@@ -454,7 +462,11 @@ def test_cert_manager_chart_is_pinned_and_restricted(run: Runner) -> None:
 
 def test_seaweedfs_identities_are_least_privilege(run: Runner) -> None:
     """Only the bucket Job's identity administers; consumers act on the bucket alone."""
-    result = run(lambda: ObjectStore("os", ObjectStoreArgs(size="1Gi", cpu="1m", memory="1Mi")))
+    result = run(
+        lambda: ObjectStore(
+            "os", ObjectStoreArgs(size="1Gi", cpu="1m", memory="1Mi", identities=IDENTITIES)
+        )
+    )
     envelope = result.named("Secret", "seaweedfs-s3-config").inputs["stringData"]
     config = json.loads(envelope["value"]["s3.json"])
     actions = {i["name"]: i["actions"] for i in config["identities"]}
@@ -463,6 +475,7 @@ def test_seaweedfs_identities_are_least_privilege(run: Runner) -> None:
         "mlflow": ["Read:mlplat", "Write:mlplat", "List:mlplat", "Tagging:mlplat"],
         "argo": ["Read:mlplat", "Write:mlplat", "List:mlplat", "Tagging:mlplat"],
         "models": ["Read:mlplat", "List:mlplat"],
+        "feast": ["Read:mlplat", "Write:mlplat", "List:mlplat", "Tagging:mlplat"],
     }
     for identity in config["identities"]:
         assert len(identity["credentials"]) == 1, identity["name"]

@@ -14,7 +14,9 @@ def test_defaults_are_the_dev_profile_with_nothing_exposed() -> None:
     assert cfg.profile == "dev"
     assert cfg.domain is None and not cfg.exposed
     assert cfg.sizing.replicas == 1 and cfg.sizing.database_instances == 1
-    assert all(dataclasses.asdict(cfg.components).values())
+    components = dataclasses.asdict(cfg.components)
+    assert components.pop("feature_store") is False, "the feature store is off in dev"
+    assert all(components.values())
 
 
 def test_prod_profile_scales_out_and_adds_disruption_budgets() -> None:
@@ -134,3 +136,12 @@ def test_load_config_file_names_the_file_for_every_failure(tmp_path):
     assert load_config_file(good).profile == "prod"
     assert load_config_file(good, profile="dev").profile == "dev"
     assert load_config_file(None).profile == "dev"
+
+
+def test_the_feature_store_is_on_in_prod_and_a_config_can_switch_it() -> None:
+    assert load_config({"profile": "prod"}).components.feature_store is True
+    assert load_config(None).components.feature_store is False
+    on_in_dev = load_config({"components": {"feature_store": True}})
+    assert on_in_dev.components.feature_store and on_in_dev.components.registry
+    off_in_prod = load_config({"components": {"feature_store": False}}, profile="prod")
+    assert off_in_prod.components.feature_store is False

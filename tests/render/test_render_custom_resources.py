@@ -2,7 +2,8 @@
 
 kubernetes-validate bundles only built-in kinds; CRD schemas for Gateway API, Envoy Gateway,
 cert-manager and CloudNativePG are not shipped in any package installable here, so each
-custom kind gets assertions on the fields its controller requires.
+custom kind gets assertions on the fields its controller requires (read in the CRDs each
+chart ships at the pinned version, e.g. CloudNativePG 0.29.0's templates/crds/crds.yaml).
 """
 
 from __future__ import annotations
@@ -141,3 +142,25 @@ def test_prod_uses_the_configured_cluster_issuer(renders: dict[str, RenderSummar
     certs = _by_kind(renders, "prod-exposed")["Certificate"]
     public = next(c for c in certs if c["spec"]["secretName"] == "mlplat-gateway-tls")
     assert public["spec"]["issuerRef"] == {"kind": "ClusterIssuer", "name": "letsencrypt"}
+
+
+def test_cnpg_database_roles_and_databases(renders: dict[str, RenderSummary]) -> None:
+    """Consumers beyond the bootstrap get a role and a database (required: cluster, name,
+    owner for Database; cluster, name for DatabaseRole), each pointing at the Cluster."""
+    kinds = _by_kind(renders, "prod-exposed")
+    (cluster,) = kinds["Cluster"]
+    secrets = {(s["metadata"]["namespace"], s["metadata"]["name"]): s for s in kinds["Secret"]}
+    roles = {r["spec"]["name"]: r for r in kinds["DatabaseRole"]}
+    assert set(roles) == {"feast"}
+    for database in kinds["Database"]:
+        spec = database["spec"]
+        assert database["apiVersion"] == "postgresql.cnpg.io/v1"
+        assert spec["cluster"] == {"name": cluster["metadata"]["name"]}
+        assert spec["owner"] in roles and spec["name"] == spec["owner"]
+        assert spec["databaseReclaimPolicy"] == "retain"
+        role = roles[spec["owner"]]["spec"]
+        assert role["cluster"] == spec["cluster"] and role["login"] is True
+        secret = secrets[(cluster["metadata"]["namespace"], role["passwordSecret"]["name"])]
+        assert secret["type"] == "kubernetes.io/basic-auth"
+        assert set(secret["stringData"]) == {"username", "password"}
+    assert "DatabaseRole" not in _by_kind(renders, "dev"), "no feature store in dev"

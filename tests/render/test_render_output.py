@@ -115,7 +115,7 @@ def test_charts_yaml_lists_the_pinned_versions(
         assert (entry["chart"], entry["version"], entry["repo"]) in pins, entry
         assert entry["namespace"] and isinstance(entry["values"], dict)
     names = {e["name"] for e in charts["charts"]}
-    assert {"cert-manager", "argo-workflows", "kserve"} <= names
+    assert {"cert-manager", "argo-workflows", "kserve-resources"} <= names
     assert ("envoy-gateway" in names) == (variant != "dev")
     assert ("cloudnative-pg" in names) == (variant != "external-oidc")
 

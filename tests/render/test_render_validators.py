@@ -14,6 +14,8 @@ from tests.tools import checkov, kubernetes_validate
 #: focused assertions in test_render_custom_resources.py.
 CUSTOM_KINDS = {
     "Cluster",
+    "Database",
+    "DatabaseRole",
     "Gateway",
     "GatewayClass",
     "HTTPRoute",
