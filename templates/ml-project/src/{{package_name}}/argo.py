@@ -68,7 +68,7 @@ class ArgoManifests:
 
 def resource_name() -> str:
     """The package name as a Kubernetes name (``my_model`` -> ``my-model``)."""
-    return re.sub(r"[^a-z0-9]+", "-", str(__package__).lower()).strip("-")[:40]
+    return re.sub(r"[^a-z0-9]+", "-", str(__package__).lower()).strip("-")[:40].rstrip("-")
 
 
 def compile_pipeline(config: ProjectConfig, *, image: str | None = None) -> ArgoManifests:
