@@ -6,7 +6,14 @@ traceback (``--verbose`` shows one).
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "ContractViolation", "PipelineError", "StageFailed", "Violation"]
+__all__ = [
+    "ConfigError",
+    "ContractViolation",
+    "PipelineError",
+    "RunnerError",
+    "StageFailed",
+    "Violation",
+]
 
 from dataclasses import dataclass
 
@@ -17,6 +24,10 @@ class PipelineError(Exception):
 
 class ConfigError(PipelineError):
     """The project config is missing, unreadable or invalid; the message names the key."""
+
+
+class RunnerError(PipelineError):
+    """A runner could not compile or submit the pipeline (``--runner argo``); nothing to resume."""
 
 
 class StageFailed(PipelineError):

@@ -1,12 +1,13 @@
-"""The pipeline: one definition (stages as data) and its in-process runner.
+"""The pipeline's in-process runner and its command line, over the one graph in ``graph.py``.
 
-``STAGES`` names each stage's inputs and outputs (artefact names from ``context.ARTIFACTS``) and the
-function that runs it. The in-process runner below executes them in order; another runner (for
-example Argo Workflows through Hera) can compile the same list into one container step per stage,
-because stages exchange only files and URIs.
+``graph.STAGES`` names each stage's inputs, outputs and project paths. The runner below executes
+the stages in order in this process; a runner that gives every stage its own container compiles
+the same graph into one step per stage, each running ``--stage NAME``, because stages exchange
+only files and URIs.
 
 Usage: ``python -m <package>.pipeline [--stage NAME] [--resume] [--save-reference] [--config PATH]
-[--verbose] [--describe]``.
+[--verbose] [--describe]``, or ``--runner argo [--out DIR] [--submit] [--image IMAGE]
+[--argo-server URL]`` to compile the pipeline for Argo Workflows (and start a run there).
 """
 
 from __future__ import annotations
@@ -19,84 +20,14 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .config import ProjectConfig, load_config, project_root
-from .context import ARTIFACTS, RunContext, read_json, write_json
-from .errors import ConfigError, PipelineError, StageFailed
-from .stages import evaluate, features, ingest, register, split, train, validate
-
-
-@dataclass(frozen=True, kw_only=True)
-class Stage:
-    """One step of the pipeline.
-
-    Attributes:
-        name: Stage name, as given to ``--stage``.
-        inputs: Artefact names it reads (each produced by an earlier stage).
-        outputs: Artefact names it writes.
-        run: The function; it returns a small summary to print.
-        reads: Project paths it reads, as config keys (for example ``data.snapshot_dir``).
-        writes: Project paths it writes, as config keys.
-    """
-
-    name: str
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-    run: Callable[[RunContext], dict[str, Any]]
-    reads: tuple[str, ...] = ()
-    writes: tuple[str, ...] = ()
-
-
-STAGES: tuple[Stage, ...] = (
-    Stage(
-        name="ingest",
-        inputs=(),
-        outputs=("snapshot",),
-        run=ingest.run,
-        reads=("data.source",),
-        writes=("data.snapshot_dir",),
-    ),
-    Stage(
-        name="validate",
-        inputs=("snapshot",),
-        outputs=("validation_report",),
-        run=validate.run,
-        # --save-reference writes the reference profile instead of reading it.
-        reads=("data.snapshot_dir", "validate.reference_profile"),
-    ),
-    Stage(
-        name="split",
-        inputs=("snapshot", "validation_report"),
-        outputs=("train_set", "test_set"),
-        run=split.run,
-        reads=("data.snapshot_dir",),
-    ),
-    Stage(name="features", inputs=("train_set",), outputs=("transform",), run=features.run),
-    Stage(
-        name="train",
-        inputs=("snapshot", "train_set", "transform"),
-        outputs=("train_run",),
-        run=train.run,
-        reads=("data.snapshot_dir",),
-    ),
-    Stage(
-        name="evaluate",
-        inputs=("snapshot", "train_run", "test_set"),
-        outputs=("evaluation",),
-        run=evaluate.run,
-    ),
-    Stage(
-        name="register",
-        inputs=("snapshot", "train_run", "evaluation"),
-        outputs=("registration", "model_card"),
-        run=register.run,
-        reads=("data.snapshot_dir",),
-    ),
-)
+from .context import RunContext, read_json, write_json
+from .errors import ConfigError, PipelineError, RunnerError, StageFailed
+from .graph import ARTIFACTS, STAGES, Stage, producer
 
 _STATE = "pipeline_state.json"
 
@@ -117,7 +48,7 @@ def describe(config: ProjectConfig) -> list[dict[str, Any]]:
             "outputs": {name: ARTIFACTS[name] for name in stage.outputs},
             "reads": {key: _config_value(config, key) for key in stage.reads},
             "writes": {key: _config_value(config, key) for key in stage.writes},
-            "after": sorted({_producer(name) for name in stage.inputs}),
+            "after": sorted({producer(name) for name in stage.inputs}),
         }
         for stage in STAGES
     ]
@@ -126,10 +57,6 @@ def describe(config: ProjectConfig) -> list[dict[str, Any]]:
 def _config_value(config: ProjectConfig, key: str) -> str:
     section, name = key.split(".")
     return str(config.model_dump(by_alias=True)[section][name])
-
-
-def _producer(artifact: str) -> str:
-    return next(stage.name for stage in STAGES if artifact in stage.outputs)
 
 
 def _config_hash(ctx: RunContext) -> str:
@@ -268,16 +195,103 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--describe", action="store_true", help="print the stages and their artefacts as JSON"
     )
+    parser.add_argument(
+        "--runner",
+        choices=["local", "argo"],
+        default="local",
+        help="local: run the stages in this process (default); argo: compile the pipeline into "
+        "an Argo WorkflowTemplate and CronWorkflow (with --out) and/or start a run (--submit)",
+    )
+    argo = parser.add_argument_group("--runner argo")
+    argo.add_argument(
+        "--out", type=Path, help="write workflowtemplate.yaml, cronworkflow.yaml here"
+    )
+    argo.add_argument("--image", help="the project's image (default: argo.image in config.toml)")
+    argo.add_argument(
+        "--submit",
+        action="store_true",
+        help="start one run on the Argo server (token in $ARGO_TOKEN, see the README)",
+    )
+    argo.add_argument(
+        "--argo-server",
+        metavar="URL",
+        help="the Argo server (default: $ARGO_SERVER, else http://localhost:2746)",
+    )
     return parser
+
+
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    """Flags that do not go together, named (argparse cannot say it per runner)."""
+    local_only = [
+        f
+        for f, on in (
+            ("--stage", args.stage),
+            ("--resume", args.resume),
+            ("--save-reference", args.save_reference),
+        )
+        if on
+    ]
+    argo_only = [
+        f
+        for f, on in (
+            ("--out", args.out),
+            ("--image", args.image),
+            ("--submit", args.submit),
+            ("--argo-server", args.argo_server),
+        )
+        if on
+    ]
+    if args.runner == "argo" and local_only:
+        return f"{', '.join(local_only)} run stages in this process: drop them with --runner argo"
+    if args.runner == "local" and argo_only:
+        return f"{', '.join(argo_only)} need --runner argo"
+    if args.runner == "argo" and not (args.out or args.submit or args.describe):
+        return "--runner argo needs --out DIR (write the manifests), --submit (start a run) or both"
+    return None
+
+
+def _run_argo(config: ProjectConfig, args: argparse.Namespace) -> None:
+    """Compile the graph for Argo; write the manifests and/or submit a run."""
+    try:
+        from .argo import compile_pipeline, write_manifests
+    except ImportError as error:
+        if not str(error.name).startswith(("hera", "requests", "yaml")):
+            raise
+        raise RunnerError(
+            f"--runner argo needs Hera ({error.name} is missing): make install installs it, "
+            "or pip install -e '.[argo]'"
+        ) from None
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise RunnerError(f"--out {args.out} is a file: give a directory")
+    manifests = compile_pipeline(config, image=args.image)
+    if args.out is not None:
+        for path in write_manifests(manifests, args.out):
+            print(f"wrote {path}")
+    if args.submit:
+        from .argo_server import server_from_env, submit
+
+        server = server_from_env(args.argo_server, namespace=config.argo.namespace)
+        name = submit(manifests.template, server)
+        print(
+            f"submitted workflow {name} to {server.url} (namespace {config.argo.namespace}); "
+            f"follow it in the Argo UI at {server.url}/workflows/{config.argo.namespace}/{name}"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit code (0 ok, 1 failure, 2 bad config)."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    problem = _usage_problem(args)
+    if problem is not None:
+        parser.error(problem)
     try:
         config = load_config(args.config)
         if args.describe:
             print(json.dumps(describe(config), indent=2))
+            return 0
+        if args.runner == "argo":
+            _run_argo(config, args)
             return 0
         ctx = RunContext(config=config, root=project_root(), save_reference=args.save_reference)
         run_pipeline(ctx, only=args.stage, resume=args.resume)
@@ -291,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _message(error: Exception) -> str:
     """One message per failure: what happened and what to do (no traceback)."""
-    if isinstance(error, StageFailed | ConfigError):
+    if isinstance(error, StageFailed | ConfigError | RunnerError):
         return str(error)
     if isinstance(error, PipelineError):
         return f"{error}\nFix the cause, then rerun with --resume (make pipeline RESUME=1)."
