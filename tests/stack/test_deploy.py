@@ -309,3 +309,37 @@ def test_deploy_without_yes_off_a_terminal_is_exit_2(project: Path) -> None:
     result = runner.invoke(app, ["deploy", "--project", str(project)])
     assert result.exit_code == 2
     assert "refusing to deploy the model without confirmation" in result.stderr
+
+
+def test_preview_changes_nothing_and_needs_no_confirmation(
+    stacks: Opened, project: Path, mlflow: dict[str, Any]
+) -> None:
+    """What a pull request's workflow runs: no --yes off a terminal, no update, no alias move."""
+    result = deploy(
+        options(
+            project,
+            promote=True,
+            tracking_uri=mlflow["url"],
+            preview=True,
+            stack=StackOptions(stack="dev", interactive=False),
+        ),
+        RecordingUi(),
+    )
+    assert "up" not in stacks.stack.methods() and "preview" in stacks.stack.methods()
+    assert mlflow["posts"] == [] and result.promoted_version is None
+    assert result.up.deployed is False
+
+
+def test_preview_flag_reaches_the_core(monkeypatch: pytest.MonkeyPatch, project: Path) -> None:
+    import mlplat.stack.deploy as core
+
+    seen: list[DeployOptions] = []
+
+    def fake(opts: DeployOptions, ui: Any = None) -> Any:
+        seen.append(opts)
+        raise MlplatError("stop here")
+
+    monkeypatch.setattr(core, "deploy", fake)
+    result = runner.invoke(app, ["deploy", "--project", str(project), "--preview"])
+    assert result.exit_code == 1
+    assert seen == [DeployOptions(project=project, preview=True)]

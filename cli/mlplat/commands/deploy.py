@@ -58,6 +58,13 @@ def deploy(
     ] = "dev",
     backend: BackendOpt = None,
     yes: YesOpt = False,
+    preview: Annotated[
+        bool,
+        typer.Option(
+            "--preview",
+            help="Show what the deploy would change; change nothing (no --yes needed).",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
     force_unlock: ForceUnlockOpt = False,
     recover: RecoverOpt = False,
@@ -92,10 +99,17 @@ def deploy(
             tracking_uri=tracking_uri,
             min_replicas=min_replicas,
             max_replicas=max_replicas,
+            preview=preview,
         ),
         TerminalUi(verbose=verbose(ctx)),
     )
-    verb = "Deployed" if result.up.deployed else "Nothing to change in"
+    verb = (
+        "Previewed (nothing changed)"
+        if preview
+        else "Deployed"
+        if result.up.deployed
+        else "Nothing to change in"
+    )
     typer.echo(f"{verb} {result.project.model_name} (stack {result.up.stack!r}).", err=True)
     lines = output_lines(result.up.outputs)
     emit(as_json, result.as_dict(), [*lines, "", *result.reach()])

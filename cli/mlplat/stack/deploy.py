@@ -18,6 +18,7 @@ Rollout:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 
 from mlplat.errors import ExitCode, MlplatError, UsageError
 from mlplat.stack.kube import resolve_context
-from mlplat.stack.operations import UpResult, require_confirmation, run_up
+from mlplat.stack.operations import UpResult, require_confirmation, run_preview, run_up
 from mlplat.stack.outputs import Outputs, split_outputs
 from mlplat.stack.program import InlineProgram
 from mlplat.stack.project import Project, find_project
@@ -53,6 +54,8 @@ class DeployOptions:
             versions there); default ``MLFLOW_TRACKING_URI``, else the platform's public URL.
         min_replicas: Stable predictor's minimum replicas.
         max_replicas: Stable predictor's maximum replicas.
+        preview: Show what the deploy would change and change nothing (no confirmation
+            needed, no alias moved): what a pull request's workflow runs.
     """
 
     stack: StackOptions = field(default_factory=StackOptions)
@@ -64,6 +67,7 @@ class DeployOptions:
     tracking_uri: str | None = None
     min_replicas: int = 1
     max_replicas: int = 2
+    preview: bool = False
 
     def __post_init__(self) -> None:
         if self.canary is not None and self.promote:
@@ -117,7 +121,8 @@ class _Platform:
 def deploy(options: DeployOptions, ui: Ui | None = None) -> DeployResult:
     """Deploy (or roll out, or promote) the project's model on the platform."""
     ui = ui or TerminalUi()
-    require_confirmation(options.stack, "deploy the model")
+    if not options.preview:
+        require_confirmation(options.stack, "deploy the model")
     project = find_project(options.project)
     session = preflight(options.stack)
     platform = _platform(options, session)
@@ -140,7 +145,11 @@ def deploy(options: DeployOptions, ui: Ui | None = None) -> DeployResult:
         command="deploy",
         before_update=promote if options.promote else None,
     )
-    result = run_up(target, options.stack, ui, session)
+    if options.preview:
+        preview = dataclasses.replace(target, before_update=None)
+        result = run_preview(preview, options.stack, ui, session)
+    else:
+        result = run_up(target, options.stack, ui, session)
     return DeployResult(up=result, project=project, promoted_version=next(iter(promoted), None))
 
 
