@@ -1,7 +1,8 @@
 """What a stage gets: the config, the project root, and artefact paths by name.
 
-Stages exchange artefacts only through files named here (and MLflow URIs written into them), never
-through in-process state, so each stage can run alone, in a later process, or in its own container.
+Stages exchange artefacts only through the files ``graph.ARTIFACTS`` names (and MLflow URIs written
+into them), never through in-process state, so each stage can run alone, in a later process, or in
+its own container. Which stage makes an input comes from the graph, never from the caller.
 """
 
 from __future__ import annotations
@@ -15,21 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from .config import ProjectConfig
 from .errors import PipelineError
+from .graph import ARTIFACTS, producer
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
-
-ARTIFACTS: dict[str, str] = {
-    "snapshot": "ingest/snapshot.json",
-    "validation_report": "validate/report.json",
-    "train_set": "split/train.parquet",
-    "test_set": "split/test.parquet",
-    "transform": "features/transform.joblib",
-    "train_run": "train/run.json",
-    "evaluation": "evaluate/report.json",
-    "registration": "register/registration.json",
-    "model_card": "register/model_card.md",
-}
 
 
 @dataclass
@@ -76,12 +66,12 @@ class RunContext:
         except ValueError:
             return str(path)
 
-    def require(self, name: str, *, producer: str) -> Path:
+    def require(self, name: str) -> Path:
         """The path of input ``name``, which must exist; else say which stage makes it."""
         path = self.artifacts_dir / ARTIFACTS[name]
         if not path.exists():
             raise PipelineError(
-                f"input '{name}' ({path}) is missing: run the '{producer}' stage first "
+                f"input '{name}' ({path}) is missing: run the '{producer(name)}' stage first "
                 f"(or the whole pipeline)"
             )
         return path
@@ -106,22 +96,26 @@ class RunContext:
         return self._client
 
 
-def require_same_snapshot(data_hash: str, inputs: dict[str, tuple[str | None, str]]) -> None:
+def require_same_snapshot(data_hash: str, inputs: dict[str, str | None]) -> None:
     """Every input must come from the snapshot ``data_hash``; else say which stage to rerun.
+
+    The stage to rerun is the input's producer in the graph: rerunning it and the stages after it
+    remakes the input from the current snapshot (and if the producer's own inputs are stale too,
+    it names their producer in turn).
 
     Args:
         data_hash: The hash of the snapshot this stage works on.
-        inputs: ``{input name: (snapshot hash it records, stage that produces it)}``.
+        inputs: ``{input name: snapshot hash it records}``, in the order to check them.
 
     Raises:
         PipelineError: An input was made from another snapshot (for example an old validation
             report after the data changed), naming the stage to rerun.
     """
-    for name, (found, producer) in inputs.items():
+    for name, found in inputs.items():
         if found != data_hash:
             raise PipelineError(
                 f"input '{name}' comes from snapshot {str(found)[:16]}, not from the current "
-                f"snapshot {data_hash[:16]}: rerun '{producer}' and the stages after it "
+                f"snapshot {data_hash[:16]}: rerun '{producer(name)}' and the stages after it "
                 "(make pipeline RESUME=1)"
             )
 

@@ -63,7 +63,7 @@ def _diabetes(n_rows: int) -> pd.DataFrame:
     from sklearn.datasets import load_diabetes
 
     del n_rows  # the bundled set has a fixed size (442 rows)
-    frame = load_diabetes(as_frame=True, scaled=False).frame
+    frame: pd.DataFrame = load_diabetes(as_frame=True, scaled=False).frame
     frame = frame.rename(columns={"target": "progression"})
     keys = [
         hashlib.sha256(np.ascontiguousarray(row).tobytes()).hexdigest()[:16]

@@ -1,9 +1,9 @@
-"""The pipeline: one definition (stages as data) and its in-process runner.
+"""The pipeline's in-process runner and its command line, over the one graph in ``graph.py``.
 
-``STAGES`` names each stage's inputs and outputs (artefact names from ``context.ARTIFACTS``) and the
-function that runs it. The in-process runner below executes them in order; another runner (for
-example Argo Workflows through Hera) can compile the same list into one container step per stage,
-because stages exchange only files and URIs.
+``graph.STAGES`` names each stage's inputs, outputs and project paths. The runner below executes
+the stages in order in this process; a runner that gives every stage its own container compiles
+the same graph into one step per stage, each running ``--stage NAME``, because stages exchange
+only files and URIs.
 
 Usage: ``python -m <package>.pipeline [--stage NAME] [--resume] [--save-reference] [--config PATH]
 [--verbose] [--describe]``.
@@ -19,84 +19,14 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .config import ProjectConfig, load_config, project_root
-from .context import ARTIFACTS, RunContext, read_json, write_json
+from .context import RunContext, read_json, write_json
 from .errors import ConfigError, PipelineError, StageFailed
-from .stages import evaluate, features, ingest, register, split, train, validate
-
-
-@dataclass(frozen=True, kw_only=True)
-class Stage:
-    """One step of the pipeline.
-
-    Attributes:
-        name: Stage name, as given to ``--stage``.
-        inputs: Artefact names it reads (each produced by an earlier stage).
-        outputs: Artefact names it writes.
-        run: The function; it returns a small summary to print.
-        reads: Project paths it reads, as config keys (for example ``data.snapshot_dir``).
-        writes: Project paths it writes, as config keys.
-    """
-
-    name: str
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-    run: Callable[[RunContext], dict[str, Any]]
-    reads: tuple[str, ...] = ()
-    writes: tuple[str, ...] = ()
-
-
-STAGES: tuple[Stage, ...] = (
-    Stage(
-        name="ingest",
-        inputs=(),
-        outputs=("snapshot",),
-        run=ingest.run,
-        reads=("data.source",),
-        writes=("data.snapshot_dir",),
-    ),
-    Stage(
-        name="validate",
-        inputs=("snapshot",),
-        outputs=("validation_report",),
-        run=validate.run,
-        # --save-reference writes the reference profile instead of reading it.
-        reads=("data.snapshot_dir", "validate.reference_profile"),
-    ),
-    Stage(
-        name="split",
-        inputs=("snapshot", "validation_report"),
-        outputs=("train_set", "test_set"),
-        run=split.run,
-        reads=("data.snapshot_dir",),
-    ),
-    Stage(name="features", inputs=("train_set",), outputs=("transform",), run=features.run),
-    Stage(
-        name="train",
-        inputs=("snapshot", "train_set", "transform"),
-        outputs=("train_run",),
-        run=train.run,
-        reads=("data.snapshot_dir",),
-    ),
-    Stage(
-        name="evaluate",
-        inputs=("snapshot", "train_run", "test_set"),
-        outputs=("evaluation",),
-        run=evaluate.run,
-    ),
-    Stage(
-        name="register",
-        inputs=("snapshot", "train_run", "evaluation"),
-        outputs=("registration", "model_card"),
-        run=register.run,
-        reads=("data.snapshot_dir",),
-    ),
-)
+from .graph import ARTIFACTS, STAGES, Stage, producer
 
 _STATE = "pipeline_state.json"
 
@@ -117,7 +47,7 @@ def describe(config: ProjectConfig) -> list[dict[str, Any]]:
             "outputs": {name: ARTIFACTS[name] for name in stage.outputs},
             "reads": {key: _config_value(config, key) for key in stage.reads},
             "writes": {key: _config_value(config, key) for key in stage.writes},
-            "after": sorted({_producer(name) for name in stage.inputs}),
+            "after": sorted({producer(name) for name in stage.inputs}),
         }
         for stage in STAGES
     ]
@@ -126,10 +56,6 @@ def describe(config: ProjectConfig) -> list[dict[str, Any]]:
 def _config_value(config: ProjectConfig, key: str) -> str:
     section, name = key.split(".")
     return str(config.model_dump(by_alias=True)[section][name])
-
-
-def _producer(artifact: str) -> str:
-    return next(stage.name for stage in STAGES if artifact in stage.outputs)
 
 
 def _config_hash(ctx: RunContext) -> str:

@@ -29,8 +29,7 @@ def fractions(values: np.ndarray, edges: Iterable[float]) -> np.ndarray:
         return np.zeros(len(edges) - 1)
     inner = edges[1:-1]
     counts = np.bincount(np.searchsorted(inner, values, side="right"), minlength=len(edges) - 1)
-    shares: np.ndarray = counts / counts.sum()
-    return shares
+    return np.asarray(counts / counts.sum(), dtype="float64")
 
 
 def build_profile(df: pd.DataFrame, features: Iterable[str], *, bins: int = 10) -> Profile:

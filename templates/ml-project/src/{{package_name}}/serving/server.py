@@ -212,8 +212,8 @@ def serve(settings: ServeSettings, make_loader: LoaderFactory) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, forward)
-    for index in range(settings.workers):
-        spawn(index)
+    for worker in range(settings.workers):
+        spawn(worker)
     failures: list[float] = []
     while children:
         pid, status = os.wait()

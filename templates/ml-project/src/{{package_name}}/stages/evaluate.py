@@ -135,14 +135,14 @@ def run(ctx: RunContext) -> dict[str, Any]:
     from mlflow.entities import Metric
 
     client = ctx.client  # first: it also points MLflow's global API at this project's store
-    snapshot = read_json(ctx.require("snapshot", producer="ingest"))
-    trained = read_json(ctx.require("train_run", producer="train"))
-    test = pd.read_parquet(ctx.require("test_set", producer="split"))
+    snapshot = read_json(ctx.require("snapshot"))
+    trained = read_json(ctx.require("train_run"))
+    test = pd.read_parquet(ctx.require("test_set"))
     require_same_snapshot(
         snapshot["data_hash"],
         {
-            "test_set": (test.attrs.get("data_hash"), "split"),
-            "train_run": (trained.get("data_hash"), "features"),
+            "test_set": test.attrs.get("data_hash"),
+            "train_run": trained.get("data_hash"),
         },
     )
     model = mlflow.sklearn.load_model(trained["model_uri"])

@@ -23,7 +23,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     The file holds ``{"transform": fitted, "data_hash": snapshot hash}``: the hash lets ``train``
     refuse a transform fitted on another snapshot.
     """
-    train = pd.read_parquet(ctx.require("train_set", producer="split"))
+    train = pd.read_parquet(ctx.require("train_set"))
     transform = build_transform(ctx.config.features.log_columns).fit(train)
     joblib.dump(
         {"transform": transform, "data_hash": train.attrs.get("data_hash")}, ctx.path("transform")

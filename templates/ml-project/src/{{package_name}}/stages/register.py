@@ -56,14 +56,14 @@ def _new_version(ctx: RunContext, name: str, trained: dict[str, Any], tags: dict
 
 def run(ctx: RunContext) -> dict[str, Any]:
     """Register the trained model (once per run), set aliases by the evaluation, write the card."""
-    trained = read_json(ctx.require("train_run", producer="train"))
-    evaluation = read_json(ctx.require("evaluation", producer="evaluate"))
-    snapshot = read_json(ctx.require("snapshot", producer="ingest"))
+    trained = read_json(ctx.require("train_run"))
+    evaluation = read_json(ctx.require("evaluation"))
+    snapshot = read_json(ctx.require("snapshot"))
     require_same_snapshot(
         snapshot["data_hash"],
         {
-            "train_run": (trained.get("data_hash"), "split"),
-            "evaluation": (evaluation.get("data_hash"), "evaluate"),
+            "train_run": trained.get("data_hash"),
+            "evaluation": evaluation.get("data_hash"),
         },
     )
     if evaluation["run_id"] != trained["run_id"]:

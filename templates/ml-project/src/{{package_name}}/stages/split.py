@@ -33,11 +33,9 @@ def assign(keys: Iterable[object], *, test_fraction: float, salt: str) -> np.nda
 
 def run(ctx: RunContext) -> dict[str, Any]:
     """Split the validated snapshot into ``train_set`` and ``test_set``."""
-    report = read_json(ctx.require("validation_report", producer="validate"))
-    snapshot = read_json(ctx.require("snapshot", producer="ingest"))
-    require_same_snapshot(
-        snapshot["data_hash"], {"validation_report": (report.get("data_hash"), "validate")}
-    )
+    report = read_json(ctx.require("validation_report"))
+    snapshot = read_json(ctx.require("snapshot"))
+    require_same_snapshot(snapshot["data_hash"], {"validation_report": report.get("data_hash")})
     if not report.get("passed"):
         raise PipelineError(
             "the snapshot failed validation: fix the data, then rerun with --resume "

@@ -171,15 +171,15 @@ def run(ctx: RunContext) -> dict[str, Any]:
     from mlflow.models import infer_signature
 
     config = ctx.config
-    snapshot = read_json(ctx.require("snapshot", producer="ingest"))
+    snapshot = read_json(ctx.require("snapshot"))
     data_hash = snapshot["data_hash"]
-    train = pd.read_parquet(ctx.require("train_set", producer="split"))
-    saved = joblib.load(ctx.require("transform", producer="features"))
+    train = pd.read_parquet(ctx.require("train_set"))
+    saved = joblib.load(ctx.require("transform"))
     require_same_snapshot(
         data_hash,
         {
-            "train_set": (train.attrs.get("data_hash"), "split"),
-            "transform": (saved.get("data_hash"), "features"),
+            "train_set": train.attrs.get("data_hash"),
+            "transform": saved.get("data_hash"),
         },
     )
     versions = package_versions()

@@ -24,7 +24,7 @@ from .ingest import UNVALIDATED
 
 def run(ctx: RunContext) -> dict[str, Any]:
     """Validate the snapshot; write a report either way, raise on any violation."""
-    snapshot = read_json(ctx.require("snapshot", producer="ingest"))
+    snapshot = read_json(ctx.require("snapshot"))
     df = pd.read_parquet(ctx.resolve(snapshot["path"]))
     report: dict[str, Any] = {"data_hash": snapshot["data_hash"], "rows": len(df)}
     try:
