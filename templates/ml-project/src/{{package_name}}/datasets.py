@@ -119,7 +119,7 @@ def read_table(path: Path, *, what: str) -> pd.DataFrame:
     frame = _read_parquet(path, what) if path.suffix == ".parquet" else _read_csv(path, what)
     if len(frame) == 0:
         raise PipelineError(
-            f"{what} {path} has a header but no data rows ({len(frame.columns)} columns: "
+            f"{what} {path} has no data rows, only a header ({len(frame.columns)} columns: "
             f"{_names(frame.columns)}): add the rows (CSV: one line per row, after the header)"
         )
     return frame
@@ -144,11 +144,13 @@ def _read_parquet(path: Path, what: str) -> pd.DataFrame:
         ) from None
 
 
+_SAMPLE = 1 << 16  # bytes read to recognise binary, non-UTF-8 and non-comma files
 _MAGIC = {b"PK\x03\x04": "a ZIP archive (an .xlsx workbook is one)", b"PAR1": "a Parquet file"}
 
 
 def _read_csv(path: Path, what: str) -> pd.DataFrame:
-    head = path.open("rb").read(1 << 16)
+    with path.open("rb") as file:
+        head = file.read(_SAMPLE)
     kind = next((name for magic, name in _MAGIC.items() if head.startswith(magic)), None)
     if kind is not None or b"\x00" in head:
         found = kind or "binary data"
@@ -158,14 +160,15 @@ def _read_csv(path: Path, what: str) -> pd.DataFrame:
             + (", or name a Parquet file .parquet" if kind == "a Parquet file" else "")
         )
     try:
-        text_head = head.decode("utf-8")
+        text_head = head.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a BOM
     except UnicodeDecodeError as error:
-        if error.start < len(head) - 4:  # not just a character cut at the end of the sample
+        cut = len(head) == _SAMPLE and error.start >= len(head) - 4  # a character cut in two
+        if not cut:
             raise PipelineError(
                 f"{what} {path} is not UTF-8 text (byte 0x{head[error.start]:02x} at offset "
                 f"{error.start}): save it as CSV in UTF-8"
             ) from None
-        text_head = head[: error.start].decode("utf-8")
+        text_head = head[: error.start].decode("utf-8-sig")
     header = next(csv.reader(io.StringIO(text_head)), [])
     if not header or not any(h.strip() for h in header):
         raise PipelineError(
@@ -186,7 +189,7 @@ def _read_csv(path: Path, what: str) -> pd.DataFrame:
             f"{', '.join(repeated)}. Give every column its own name"
         )
     try:
-        return pd.read_csv(path)
+        return pd.read_csv(path, encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise PipelineError(
             f"{what} {path} is not UTF-8 text (offset {error.start}): save it as CSV in UTF-8"

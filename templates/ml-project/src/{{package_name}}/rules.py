@@ -88,7 +88,7 @@ def _batch_message(column: Column, rule: str, count: int) -> str:
 def _frame_rule(column: Column, rule: str) -> str:
     words = {
         "null": "no nulls",
-        "whole": "type int",
+        "whole": "whole numbers",
         "minimum": f"minimum {column.minimum:g}" if column.minimum is not None else "",
         "maximum": f"maximum {column.maximum:g}" if column.maximum is not None else "",
         "allowed": f"allowed values {column.allowed}",
