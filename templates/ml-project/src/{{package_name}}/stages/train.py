@@ -155,14 +155,28 @@ def fingerprint(config: ProjectConfig, data_hash: str, versions: dict[str, str])
 
 
 def _reusable_run(ctx: RunContext, experiment_id: str, print_: str) -> Any | None:
-    """The latest finished, active run with this fingerprint and a logged model, if any."""
+    """A finished, active run with this fingerprint and a logged model, if any.
+
+    Of several (identical models), the champion's run is preferred, else the latest, so a rerun
+    reports "unchanged" rather than moving the champion to a twin.
+    """
+    from mlflow.exceptions import MlflowException
+
     runs = ctx.client.search_runs(
         [experiment_id],
         filter_string=f"tags.{_FINGERPRINT_TAG} = '{print_}' and attributes.status = 'FINISHED'",
         order_by=["attributes.start_time DESC"],
-        max_results=1,
+        max_results=50,
     )
-    return next((r for r in runs if _MODEL_URI_TAG in r.data.tags), None)
+    complete = [r for r in runs if _MODEL_URI_TAG in r.data.tags]
+    if not complete:
+        return None
+    try:
+        name = ctx.config.registry.model_name
+        champion = ctx.client.get_model_version_by_alias(name, "champion").run_id
+    except MlflowException:
+        champion = None
+    return next((r for r in complete if r.info.run_id == champion), complete[0])
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
