@@ -66,6 +66,7 @@ class ContractPlan:
         profile: The reference profile of the data under the new contract.
         changed_keys: ``"key: old -> new"`` for every config key that changes.
         rows: Rows in the source.
+        file_columns: Columns in the source.
     """
 
     draft: Draft
@@ -74,6 +75,7 @@ class ContractPlan:
     profile: dict[str, Any]
     changed_keys: tuple[str, ...]
     rows: int
+    file_columns: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,6 +184,7 @@ def plan_contract(
         profile=build_profile(validated, draft.features),
         changed_keys=tuple(changes),
         rows=len(frame),
+        file_columns=len(frame.columns),
     )
 
 
@@ -234,7 +237,10 @@ def report(plan: ContractPlan, *, source: Path, root: Path, echo: Callable[[str]
     """Print what was decided, written and left to review."""
     draft = plan.draft
     columns = draft.columns
-    echo(f"make contract: {len(columns)} columns from {source} ({plan.rows} rows)")
+    echo(
+        f"make contract: {source} ({plan.rows} rows, {plan.file_columns} columns): "
+        f"{len(columns)} columns in the contract"
+    )
     for line in draft.decisions:
         echo(f"  {line}")
     features = [describe_column(c) for c in columns if c.role == "feature"]
