@@ -67,6 +67,7 @@ class ContractPlan:
         changed_keys: ``"key: old -> new"`` for every config key that changes.
         rows: Rows in the source.
         file_columns: Columns in the source.
+        source_entry: ``data.source`` as written into ``config.toml``.
     """
 
     draft: Draft
@@ -76,6 +77,7 @@ class ContractPlan:
     changed_keys: tuple[str, ...]
     rows: int
     file_columns: int
+    source_entry: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -185,6 +187,7 @@ def plan_contract(
         changed_keys=tuple(changes),
         rows=len(frame),
         file_columns=len(frame.columns),
+        source_entry=entry,
     )
 
 
@@ -256,11 +259,17 @@ def report(plan: ContractPlan, *, source: Path, root: Path, echo: Callable[[str]
     echo(f"wrote src/{_PACKAGE}/contract.py, config.toml and the reference profile")
     for line in plan.changed_keys:
         echo(f"  config.toml {line}")
+    if Path(plan.source_entry).is_absolute():
+        echo(
+            "note: the source is outside the project, so config.toml names its absolute path; "
+            "copy it into the project (say data/raw/) and rerun make contract to keep the "
+            "project self-contained"
+        )
     if (root / "mlflow.db").exists() and not os.environ.get("MLFLOW_TRACKING_URI"):
         echo(
-            "note: mlflow.db already holds runs; a champion trained on other data cannot score "
-            "this data and blocks promotion: make clean starts a fresh local registry, or set "
-            "evaluate.allow_incomparable_champion = true for one run"
+            "note: this project has a local MLflow store (mlflow.db); a champion in it trained "
+            "on other data cannot score this data and blocks promotion: make clean starts a "
+            "fresh store, or set evaluate.allow_incomparable_champion = true for one run"
         )
     echo("review:")
     for line in draft.review:
