@@ -1,7 +1,9 @@
 """For real: install generated projects, run their own tests and their pipeline (slow).
 
-Needs network access to the package index for `make install` (pip), like a developer's first
-`make install`; the generated project itself never downloads at run time.
+Needs network access to the package index for `make install` (uv), like a developer's first
+`make install`; the generated project itself never downloads at run time. The project's Argo
+manifests are compared with the golden files in ``golden/argo/<combination>``
+(``MLPLAT_REGEN_GOLDEN=1`` rewrites them; ``test_template_argo.py`` validates them).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "ml-project"
+GOLDEN = Path(__file__).parent / "golden" / "argo"
 
 pytestmark = [
     pytest.mark.slow,
@@ -32,12 +35,12 @@ COMBINATIONS = {
 }
 
 
-def make(project: Path, target: str, timeout: int) -> subprocess.CompletedProcess[str]:
-    prefixes = ("MLFLOW_", "ML_PROJECT_", "PYTEST_")
+def make(project: Path, target: str, timeout: int, *args: str) -> subprocess.CompletedProcess[str]:
+    prefixes = ("MLFLOW_", "ML_PROJECT_", "PYTEST_", "ARGO_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.pop("VIRTUAL_ENV", None)
     return subprocess.run(
-        ["make", target],
+        ["make", target, *args],
         cwd=project,
         env=env,
         capture_output=True,
@@ -85,7 +88,13 @@ def test_generated_project_installs_tests_and_trains(tmp_path: Path, name: str):
         check=True,
     )
     assert_ok(make(project, "install", timeout=1200))
-    assert_ok(make(project, "lint", timeout=120))
+    # The first `make install` writes uv.lock, the one file to commit; then it installs as CI does.
+    assert git_status(project) == ["?? uv.lock"]
+    commit(project, "uv.lock")
+    installed = make(project, "install", 600, "LOCKED=1")
+    assert_ok(installed)
+    assert "--locked" in installed.stdout
+    assert_ok(make(project, "lint", timeout=300))
     assert_ok(make(project, "test", timeout=600))
     assert git_status(project) == [], "the tests must not write into the project"
 
@@ -101,16 +110,7 @@ def test_generated_project_installs_tests_and_trains(tmp_path: Path, name: str):
     # Everything the pipeline writes is git-ignored; the shipped reference profile is compared
     # with the data, never rewritten by a normal run.
     assert git_status(project) == []
-
-
-def make_with(project: Path, *args: str, timeout: int) -> subprocess.CompletedProcess[str]:
-    """``make ARGS...`` in ``project`` with the environment ``make`` above uses."""
-    prefixes = ("MLFLOW_", "ML_PROJECT_", "PYTEST_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-    env.pop("VIRTUAL_ENV", None)
-    return subprocess.run(
-        ["make", *args], cwd=project, env=env, capture_output=True, text=True, timeout=timeout
-    )
+    check_argo_golden(project, name, tmp_path / "argo")
 
 
 def own_data_commands(readme: str) -> list[str]:
@@ -149,7 +149,7 @@ def test_own_data_path_from_the_readme_gives_a_champion_and_passing_tests(tmp_pa
     commands = own_data_commands((project / "README.md").read_text())
     assert commands[0] == "make install" and commands[-1] == "make test"
     assert any(c.startswith("make contract SOURCE=data/raw/cancer.csv") for c in commands)
-    prefixes = ("MLFLOW_", "ML_PROJECT_", "PYTEST_")
+    prefixes = ("MLFLOW_", "ML_PROJECT_", "PYTEST_", "ARGO_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.pop("VIRTUAL_ENV", None)
     outputs = {}
@@ -179,11 +179,46 @@ def test_own_data_path_from_the_readme_gives_a_champion_and_passing_tests(tmp_pa
         "about the template's sample data; this project uses data/raw/cancer.csv"
         in (outputs["test"])
     )
-    assert_ok(make_with(project, "lint", timeout=300))
+    assert_ok(make(project, "lint", 300))
 
-    again = make_with(project, "pipeline", timeout=600)
+    again = make(project, "pipeline", 600)
     assert_ok(again)
     assert "training=skipped" in again.stdout
     assert "champion=unchanged: champion v1 already trained on this snapshot" in again.stdout
     registration = json.loads((project / "artifacts/register/registration.json").read_text())
     assert registration["version"] == "1" and registration["new_version"] is False
+
+
+def commit(project: Path, path: str) -> None:
+    subprocess.run(["git", "add", path], cwd=project, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", path],
+        cwd=project,
+        check=True,
+    )
+
+
+def check_argo_golden(project: Path, name: str, out: Path) -> None:
+    """The project's own Argo runner writes the manifests the golden files hold."""
+    package = next(p.name for p in (project / "src").iterdir() if (p / "argo.py").is_file())
+    result = subprocess.run(
+        [".venv/bin/python", "-m", f"{package}.pipeline", "--runner", "argo", "--out", str(out)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert_ok(result)
+    golden = GOLDEN / name
+    if os.environ.get("MLPLAT_REGEN_GOLDEN") == "1":
+        if os.environ.get("CI") == "true":
+            pytest.fail("MLPLAT_REGEN_GOLDEN must not be set in CI")
+        shutil.rmtree(golden, ignore_errors=True)
+        shutil.copytree(out, golden)
+    for manifest in ("workflowtemplate.yaml", "cronworkflow.yaml"):
+        expected = golden / manifest
+        assert expected.is_file(), f"no golden {expected}: run with MLPLAT_REGEN_GOLDEN=1"
+        assert (out / manifest).read_text() == expected.read_text(), (
+            f"{manifest} changed: review it, then MLPLAT_REGEN_GOLDEN=1 pytest {__file__}"
+        )

@@ -113,7 +113,8 @@ def test_readme_and_makefile_state_true_commands(render: Render):
         assert f"make {target}" in readme
         assert re.search(rf"^{target}:", makefile, re.MULTILINE), target
     assert "python -m ml_project.pipeline" in makefile
-    assert '-e ".[dev]"' in makefile
+    assert "$(UV) sync --python $(PYTHON) --extra dev --extra argo" in makefile
+    assert "$(BIN)/mypy" in makefile
     assert all(
         line.startswith("\t") for line in makefile.splitlines() if line.startswith((" ", "\t"))
     )

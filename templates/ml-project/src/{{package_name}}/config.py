@@ -8,6 +8,7 @@ a typo stops the run with a message naming the key instead of being silently ign
 from __future__ import annotations
 
 __all__ = [
+    "ArgoConfig",
     "DataConfig",
     "EvaluateConfig",
     "FairnessConfig",
@@ -23,11 +24,13 @@ __all__ = [
 ]
 
 import os
+import re
 import tomllib
+import zoneinfo
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 
@@ -104,6 +107,101 @@ class RegistryConfig(_Model):
     model_name: str = Field(min_length=1)
 
 
+# Cron fields as Argo's scheduler (robfig/cron, standard parser) reads them: (name, min, max).
+_CRON_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 6),
+)
+_CRON_NAMES = {
+    "month": "jan feb mar apr may jun jul aug sep oct nov dec".split(),
+    "day of week": "sun mon tue wed thu fri sat".split(),
+}
+_CRON_DESCRIPTORS = {
+    "@yearly",
+    "@annually",
+    "@monthly",
+    "@weekly",
+    "@daily",
+    "@midnight",
+    "@hourly",
+}
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def _cron_problem(schedule: str) -> str | None:
+    """What is wrong with a cron schedule, or ``None`` when Argo's scheduler accepts it."""
+    if schedule.strip().lower() in _CRON_DESCRIPTORS:
+        return None
+    fields = schedule.split()
+    if len(fields) != len(_CRON_FIELDS):
+        return f"needs 5 fields (minute hour day-of-month month day-of-week), got {len(fields)}"
+    for text, (name, low, high) in zip(fields, _CRON_FIELDS, strict=True):
+        names = _CRON_NAMES.get(name, [])
+        for part in text.lower().split(","):
+            span, _, step = part.partition("/")
+            if step and not (step.isdigit() and int(step) > 0):
+                return f"{name} '{text}': the step after '/' must be a positive number"
+            if span in ("*", "?"):
+                continue
+            for bound in span.split("-", 1):
+                value = names.index(bound) + low if bound in names else None
+                if value is None and not bound.isdigit():
+                    return f"{name} '{text}' is not a number, a range or '*'"
+                if not low <= (value if value is not None else int(bound)) <= high:
+                    return f"{name} '{text}' is outside {low}-{high}"
+    return None
+
+
+class ArgoConfig(_Model):
+    """The pipeline on the platform's Argo Workflows (``--runner argo``) and its retrain schedule.
+
+    Defaults match what ``mlplat up`` deploys: workflows run in ``mlplat-pipelines`` as the
+    ``argo-workflow`` service account, and reach MLflow at its in-cluster address.
+    """
+
+    image: str = Field(default=f"{__package__}:latest", pattern=r"^[^\s]+$")
+    namespace: str = "mlplat-pipelines"
+    service_account: str = "argo-workflow"
+    mlflow_tracking_uri: str = Field(
+        default="http://mlflow.mlplat-registry.svc.cluster.local:5000", pattern=r"^https?://\S+$"
+    )
+    schedules: tuple[str, ...] = Field(default=("0 3 * * 1",), min_length=1)
+    timezone: str = "UTC"
+    cpu: str = Field(default="1", pattern=r"^\d+(\.\d+)?m?$")
+    memory: str = Field(default="2Gi", pattern=r"^\d+(Ki|Mi|Gi)$")
+    timeout_minutes: int = Field(default=120, ge=1, le=7 * 24 * 60)
+
+    @field_validator("namespace", "service_account")
+    @classmethod
+    def _dns_label(cls, value: str) -> str:
+        if not _DNS_LABEL.match(value):
+            raise ValueError(f"'{value}' is not a Kubernetes name (a-z, 0-9 and '-', 63 at most)")
+        return value
+
+    @field_validator("schedules")
+    @classmethod
+    def _cron(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for schedule in value:
+            problem = _cron_problem(schedule)
+            if problem is not None:
+                raise ValueError(f"schedule '{schedule}': {problem}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"'{value}' is not an IANA time zone (like UTC or Europe/Berlin)"
+            ) from None
+        return value
+
+
 class ProjectConfig(_Model):
     """The whole configuration; every section is validated when the file is loaded."""
 
@@ -116,6 +214,7 @@ class ProjectConfig(_Model):
     train: TrainConfig = Field(default_factory=TrainConfig)
     evaluate: EvaluateConfig
     registry: RegistryConfig
+    argo: ArgoConfig = Field(default_factory=ArgoConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> ProjectConfig:

@@ -12,6 +12,7 @@ __all__ = [
     "ConfigError",
     "ContractViolation",
     "PipelineError",
+    "RunnerError",
     "StageFailed",
     "Violation",
 ]
@@ -25,6 +26,10 @@ class PipelineError(Exception):
 
 class ConfigError(PipelineError):
     """The project config is missing, unreadable or invalid; the message names the key."""
+
+
+class RunnerError(PipelineError):
+    """A runner could not compile or submit the pipeline (``--runner argo``); nothing to resume."""
 
 
 class StageFailed(PipelineError):

@@ -6,7 +6,8 @@ the same graph into one step per stage, each running ``--stage NAME``, because s
 only files and URIs.
 
 Usage: ``python -m <package>.pipeline [--stage NAME] [--resume] [--save-reference] [--config PATH]
-[--verbose] [--describe]``.
+[--verbose] [--describe]``, or ``--runner argo [--out DIR] [--submit] [--image IMAGE]
+[--argo-server URL]`` to compile the pipeline for Argo Workflows (and start a run there).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 from .config import ProjectConfig, load_config, project_root
 from .context import RunContext, read_json, write_json
-from .errors import ConfigError, PipelineError, StageFailed
+from .errors import ConfigError, PipelineError, RunnerError, StageFailed
 from .graph import ARTIFACTS, STAGES, Stage, producer
 
 _STATE = "pipeline_state.json"
@@ -195,16 +196,103 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--describe", action="store_true", help="print the stages and their artefacts as JSON"
     )
+    parser.add_argument(
+        "--runner",
+        choices=["local", "argo"],
+        default="local",
+        help="local: run the stages in this process (default); argo: compile the pipeline into "
+        "an Argo WorkflowTemplate and CronWorkflow (with --out) and/or start a run (--submit)",
+    )
+    argo = parser.add_argument_group("--runner argo")
+    argo.add_argument(
+        "--out", type=Path, help="write workflowtemplate.yaml, cronworkflow.yaml here"
+    )
+    argo.add_argument("--image", help="the project's image (default: argo.image in config.toml)")
+    argo.add_argument(
+        "--submit",
+        action="store_true",
+        help="start one run on the Argo server (token in $ARGO_TOKEN, see the README)",
+    )
+    argo.add_argument(
+        "--argo-server",
+        metavar="URL",
+        help="the Argo server (default: $ARGO_SERVER, else http://localhost:2746)",
+    )
     return parser
+
+
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    """Flags that do not go together, named (argparse cannot say it per runner)."""
+    local_only = [
+        f
+        for f, on in (
+            ("--stage", args.stage),
+            ("--resume", args.resume),
+            ("--save-reference", args.save_reference),
+        )
+        if on
+    ]
+    argo_only = [
+        f
+        for f, on in (
+            ("--out", args.out),
+            ("--image", args.image),
+            ("--submit", args.submit),
+            ("--argo-server", args.argo_server),
+        )
+        if on
+    ]
+    if args.runner == "argo" and local_only:
+        return f"{', '.join(local_only)} run stages in this process: drop them with --runner argo"
+    if args.runner == "local" and argo_only:
+        return f"{', '.join(argo_only)} need --runner argo"
+    if args.runner == "argo" and not (args.out or args.submit or args.describe):
+        return "--runner argo needs --out DIR (write the manifests), --submit (start a run) or both"
+    return None
+
+
+def _run_argo(config: ProjectConfig, args: argparse.Namespace) -> None:
+    """Compile the graph for Argo; write the manifests and/or submit a run."""
+    try:
+        from .argo import compile_pipeline, write_manifests
+    except ImportError as error:
+        if not str(error.name).startswith(("hera", "requests", "yaml")):
+            raise
+        raise RunnerError(
+            f"--runner argo needs Hera ({error.name} is missing): make install installs it, "
+            "or pip install -e '.[argo]'"
+        ) from None
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise RunnerError(f"--out {args.out} is a file: give a directory")
+    manifests = compile_pipeline(config, image=args.image)
+    if args.out is not None:
+        for path in write_manifests(manifests, args.out):
+            print(f"wrote {path}")
+    if args.submit:
+        from .argo_server import server_from_env, submit
+
+        server = server_from_env(args.argo_server, namespace=config.argo.namespace)
+        name = submit(manifests.template, server)
+        print(
+            f"submitted workflow {name} to {server.url} (namespace {config.argo.namespace}); "
+            f"follow it in the Argo UI at {server.url}/workflows/{config.argo.namespace}/{name}"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit code (0 ok, 1 failure, 2 bad config)."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    problem = _usage_problem(args)
+    if problem is not None:
+        parser.error(problem)
     try:
         config = load_config(args.config)
         if args.describe:
             print(json.dumps(describe(config), indent=2))
+            return 0
+        if args.runner == "argo":
+            _run_argo(config, args)
             return 0
         ctx = RunContext(config=config, root=project_root(), save_reference=args.save_reference)
         run_pipeline(ctx, only=args.stage, resume=args.resume)
@@ -228,7 +316,7 @@ def _message(error: Exception, *, verbose: bool) -> str:
     hint = "" if verbose else f"\n{_VERBOSE_HINT}"
     if isinstance(error, StageFailed):
         return str(error) + ("" if error.anticipated else hint)
-    if isinstance(error, ConfigError):
+    if isinstance(error, ConfigError | RunnerError):
         return str(error)
     if isinstance(error, PipelineError):
         return f"{error}\nFix the cause, then rerun with --resume (make pipeline RESUME=1)."
