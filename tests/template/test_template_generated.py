@@ -113,6 +113,82 @@ def test_generated_project_installs_tests_and_trains(tmp_path: Path, name: str):
     check_argo_golden(project, name, tmp_path / "argo")
 
 
+def own_data_commands(readme: str) -> list[str]:
+    """The shell lines of the README's "Your own data" example, without `mlplat new`."""
+    section = readme.split("## Your own data", 1)[1]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line and not line.startswith("mlplat new")]
+
+
+def test_own_data_path_from_the_readme_gives_a_champion_and_passing_tests(tmp_path: Path):
+    """The newcomer's path on data that is not a sample, run as the README shows it.
+
+    A project with a non-default name; the README's own-data commands, run as pasted (a CSV made
+    from scikit-learn's breast cancer set with a key and a sensitive column, `make contract`,
+    `make pipeline`); a champion; the project's own lint and tests pass on that data; a second
+    `make pipeline` trains nothing and registers no new version.
+    """
+    import copier
+
+    project = tmp_path / "tumour-screening"
+    copier.run_copy(
+        str(TEMPLATE),
+        str(project),
+        data={"project_name": "Tumour Screening"},
+        defaults=True,
+        unsafe=False,
+        quiet=True,
+    )
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "init"],
+        cwd=project,
+        check=True,
+    )
+    commands = own_data_commands((project / "README.md").read_text())
+    assert commands[0] == "make install" and commands[-1] == "make test"
+    assert any(c.startswith("make contract SOURCE=data/raw/cancer.csv") for c in commands)
+    prefixes = ("MLFLOW_", "ML_PROJECT_", "PYTEST_", "ARGO_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env.pop("VIRTUAL_ENV", None)
+    outputs = {}
+    for command in commands:
+        result = subprocess.run(
+            ["bash", "-c", command],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1200 if command.startswith("make install") else 600,
+            check=False,
+        )
+        assert_ok(result)
+        outputs[command.split()[1] if command.startswith("make") else command] = result.stdout
+
+    contract = outputs["contract"]
+    assert "problem type: classification ('target' is 0/1" in contract
+    assert "key: 'patient_id' (KEY" in contract and "sensitive (fairness gate): site" in contract
+    config = (project / "config.toml").read_text()
+    assert 'source = "data/raw/cancer.csv"' in config
+    assert "INFO" not in outputs["pipeline"]
+    registration = json.loads((project / "artifacts/register/registration.json").read_text())
+    assert registration["promoted"] is True and registration["version"] == "1"
+    assert "champion=moved to v1" in outputs["pipeline"]
+    assert (
+        "about the template's sample data; this project uses data/raw/cancer.csv"
+        in (outputs["test"])
+    )
+    assert_ok(make(project, "lint", 300))
+
+    again = make(project, "pipeline", 600)
+    assert_ok(again)
+    assert "training=skipped" in again.stdout
+    assert "champion=unchanged: champion v1 already trained on this snapshot" in again.stdout
+    registration = json.loads((project / "artifacts/register/registration.json").read_text())
+    assert registration["version"] == "1" and registration["new_version"] is False
+
+
 def commit(project: Path, path: str) -> None:
     subprocess.run(["git", "add", path], cwd=project, check=True)
     subprocess.run(

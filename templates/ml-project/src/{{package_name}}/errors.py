@@ -7,6 +7,8 @@ traceback (``--verbose`` shows one).
 from __future__ import annotations
 
 __all__ = [
+    "CONTRACT_HINT",
+    "DRIFT_HINT",
     "ConfigError",
     "ContractViolation",
     "PipelineError",
@@ -34,20 +36,21 @@ class StageFailed(PipelineError):
     """A stage raised; the message names the stage and the error, ``cause`` is the original.
 
     Errors the project anticipates (``PipelineError``) already say what to do; anything else (an
-    MLflow or Parquet error, an unreachable tracking server) gets a generic next step.
+    MLflow or Parquet error, an unreachable tracking server) gets a generic next step. The hint
+    about ``--verbose`` is the entry point's to add: with ``--verbose`` the traceback is shown.
     """
 
     def __init__(self, stage: str, cause: BaseException) -> None:
         self.stage = stage
         self.cause = cause
-        if isinstance(cause, PipelineError):
+        self.anticipated = isinstance(cause, PipelineError)
+        if self.anticipated:
             message = f"stage '{stage}' failed: {cause}"
         else:
             first_line = (str(cause).strip().splitlines() or [""])[0]
             message = (
                 f"stage '{stage}' failed: {type(cause).__name__}: {first_line}\n"
-                "Fix the cause (rerun with --verbose for the traceback), then rerun with "
-                "--resume (make pipeline RESUME=1)."
+                "Fix the cause, then rerun with --resume (make pipeline RESUME=1)."
             )
         super().__init__(message)
 
@@ -59,25 +62,46 @@ class Violation:
     Attributes:
         column: The column that broke the rule.
         rule: The rule, in words (for example ``"maximum 70"`` or ``"no nulls"``).
-        rows: How many rows break it.
+        rows: How many rows break it; ``None`` for a rule about the whole column (present,
+            distribution).
+        examples: A few offending values, as written in the data, when they help.
     """
 
     column: str
     rule: str
-    rows: int
+    rows: int | None
+    examples: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return f"{self.column}: {self.rows} row(s) break rule '{self.rule}'"
+        if self.rows is None:
+            return f"{self.column}: breaks rule '{self.rule}'"
+        shown = f" (e.g. {', '.join(self.examples)})" if self.examples else ""
+        return f"{self.column}: {self.rows} row(s) break rule '{self.rule}'{shown}"
+
+
+CONTRACT_HINT = (
+    "Fix the source data, then rerun with --resume (make pipeline RESUME=1): it ingests the "
+    "fixed data again. If the data is right and the contract is wrong, edit contract.py."
+)
+DRIFT_HINT = (
+    "If this shift is expected (new data, a new period), make this snapshot the reference: "
+    "make pipeline SAVE_REFERENCE=1 (then commit the reference profile), or raise "
+    "validate.max_psi in config.toml. If it is not expected, the source changed: find out why."
+)
 
 
 class ContractViolation(PipelineError):
-    """Data broke the contract; ``violations`` lists every column, rule and offending-row count."""
+    """Data broke the contract; ``violations`` lists every column, rule and offending-row count.
 
-    def __init__(self, violations: list[Violation], *, where: str = "data") -> None:
+    ``hint`` says what fixes this kind of violation: the data or contract for a broken rule,
+    the reference profile or ``max_psi`` for drift.
+    """
+
+    def __init__(
+        self, violations: list[Violation], *, where: str = "data", hint: str = CONTRACT_HINT
+    ) -> None:
         self.violations = violations
         lines = "\n".join(f"  - {v}" for v in violations)
         super().__init__(
-            f"{where} broke the data contract ({len(violations)} violation(s)):\n{lines}\n"
-            "Fix the source data (or, if the change is intended, the contract in contract.py), "
-            "then rerun with --resume (make pipeline RESUME=1): it ingests the fixed data again."
+            f"{where} broke the data contract ({len(violations)} violation(s)):\n{lines}\n{hint}"
         )

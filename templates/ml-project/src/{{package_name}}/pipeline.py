@@ -19,6 +19,7 @@ import hashlib
 import json
 import sys
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,7 +96,8 @@ def run_pipeline(
     that already succeeded with the same config on the same snapshot are skipped: fixing the source
     data and resuming reruns everything after ``ingest``. A failing stage is recorded as failed,
     and its error propagates as ``StageFailed`` (naming the stage, with the original as ``cause``)
-    after the timings are printed.
+    after the timings are printed. A run overwrites only the records of the stages it ran, so a
+    failed run keeps the previous run's records for ``resume``.
     """
     names = [s.name for s in STAGES]
     if only is not None and only not in names:
@@ -114,7 +116,6 @@ def run_pipeline(
             for stage in _resumed(ctx, state, before, echo):
                 _run_stage(ctx, stage, state, timings, echo)
         else:
-            state["stages"] = {}
             for stage in STAGES:
                 _run_stage(ctx, stage, state, timings, echo)
     finally:
@@ -175,7 +176,7 @@ def _timing_table(timings: dict[str, float]) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m <package>.pipeline",
+        prog=f"python -m {__package__}.pipeline",
         description="Run the training pipeline: " + " -> ".join(s.name for s in STAGES) + ".",
     )
     parser.add_argument("--stage", choices=[s.name for s in STAGES], help="run only this stage")
@@ -297,22 +298,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_pipeline(ctx, only=args.stage, resume=args.resume)
     except Exception as error:
         if args.verbose:
-            raise
-        print(f"error: {_message(error)}", file=sys.stderr)
+            traceback.print_exc()
+        print(f"error: {_message(error, verbose=args.verbose)}", file=sys.stderr)
         return 2 if isinstance(error, ConfigError) else 1
     return 0
 
 
-def _message(error: Exception) -> str:
-    """One message per failure: what happened and what to do (no traceback)."""
-    if isinstance(error, StageFailed | ConfigError | RunnerError):
+_VERBOSE_HINT = "Rerun with --verbose (make pipeline VERBOSE=1) for the traceback."
+
+
+def _message(error: Exception, *, verbose: bool) -> str:
+    """One message per failure: what happened and what to do.
+
+    The traceback hint appears only for errors the project did not anticipate, and never when
+    ``--verbose`` already printed the traceback above the message.
+    """
+    hint = "" if verbose else f"\n{_VERBOSE_HINT}"
+    if isinstance(error, StageFailed):
+        return str(error) + ("" if error.anticipated else hint)
+    if isinstance(error, ConfigError | RunnerError):
         return str(error)
     if isinstance(error, PipelineError):
         return f"{error}\nFix the cause, then rerun with --resume (make pipeline RESUME=1)."
-    return (
-        f"{type(error).__name__}: {error}\n"
-        "Rerun with --verbose for the traceback; report it if the cause is not yours."
-    )
+    return f"{type(error).__name__}: {error}\nReport it if the cause is not yours.{hint}"
 
 
 if __name__ == "__main__":

@@ -59,7 +59,9 @@ def drift_violations(df: pd.DataFrame, reference: Profile, *, max_psi: float) ->
     found = []
     for name, spec in reference.items():
         if name not in df.columns:
-            found.append(Violation(column=name, rule="column present (reference profile)", rows=0))
+            found.append(
+                Violation(column=name, rule="column present (reference profile)", rows=None)
+            )
             continue
         actual = fractions(df[name].to_numpy(dtype="float64"), spec["edges"])
         value = psi(spec["fractions"], actual)
@@ -67,8 +69,8 @@ def drift_violations(df: pd.DataFrame, reference: Profile, *, max_psi: float) ->
             found.append(
                 Violation(
                     column=name,
-                    rule=f"distribution PSI {value:.3f} above {max_psi:g} vs reference",
-                    rows=len(df),
+                    rule=f"distribution PSI {value:.3f} above max_psi {max_psi:g} vs reference",
+                    rows=None,
                 )
             )
     return found

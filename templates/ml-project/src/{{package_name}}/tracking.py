@@ -2,13 +2,16 @@
 
 ``$MLFLOW_TRACKING_URI`` wins when it is set (the platform sets it); otherwise runs, models and the
 registry go to ``mlflow.db`` in the project root, and artefacts to ``mlartifacts/`` beside it.
-MLflow is imported lazily: it is the slowest import in the project.
+MLflow is imported lazily: it is the slowest import in the project. Its INFO messages (database
+migrations on a new store, for example) are kept out of the pipeline's output: MLflow logs at
+WARNING unless ``$MLFLOW_LOGGING_LEVEL`` asks for more.
 """
 
 from __future__ import annotations
 
 __all__ = ["configure", "ensure_experiment", "local_artifact_root", "tracking_uri"]
 
+import logging
 import os
 from pathlib import Path
 from types import ModuleType
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
+LOGGING_ENV = "MLFLOW_LOGGING_LEVEL"
 
 
 def tracking_uri() -> str:
@@ -35,8 +39,13 @@ def configure(uri: str | None = None) -> ModuleType:
     """Import MLflow pointed at ``uri`` (default :func:`tracking_uri`).
 
     Usage telemetry is already off: the package's ``__init__`` sees to it before MLflow loads.
+    MLflow's own logger is set to ``$MLFLOW_LOGGING_LEVEL`` (default WARNING) here, because MLflow
+    may have been imported, and have configured itself, before this call.
     """
+    level = os.environ.setdefault(LOGGING_ENV, "WARNING").upper()
     import mlflow
+
+    logging.getLogger("mlflow").setLevel(level)
 
     mlflow.set_tracking_uri(uri or tracking_uri())
     return mlflow

@@ -5,18 +5,34 @@ The directory name is the content hash, so unchanged data maps to the same snaps
 never rewritten; every later artefact records that hash. The ``snapshot`` pointer records both
 paths relative to the project root, so a stage in another container (with the project mounted
 anywhere) finds them.
+
+A new snapshot carries an ``UNVALIDATED`` marker file until ``validate`` passes it. Snapshots
+that never passed are kept out of the way: each new snapshot removes the older ones still
+marked (the source file they came from is untouched; only the latest failure is kept, to
+inspect). ``make clean`` removes every snapshot.
 """
 
 from __future__ import annotations
 
-__all__ = ["run"]
+__all__ = ["UNVALIDATED", "run"]
 
+import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from ..context import RunContext, read_json, write_json
 from ..datasets import load_source
 from ..provenance import code_version, content_hash, package_versions
+
+UNVALIDATED = "UNVALIDATED"
+
+
+def _prune_unvalidated(snapshots: Path, keep: Path) -> None:
+    """Remove snapshot folders that never passed validation, except ``keep``."""
+    for marker in snapshots.glob(f"*/{UNVALIDATED}"):
+        if marker.parent != keep:
+            shutil.rmtree(marker.parent)  # a read-only data.parquet goes too: the folder is ours
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
@@ -31,6 +47,10 @@ def run(ctx: RunContext) -> dict[str, Any]:
         provenance = read_json(provenance_path)
     else:
         folder.mkdir(parents=True, exist_ok=True)
+        (folder / UNVALIDATED).write_text(
+            "validate has not passed this snapshot yet; ingest removes it once another is made\n",
+            "utf-8",
+        )
         df.to_parquet(parquet, index=False)
         provenance = {
             "source": data.source,
@@ -43,6 +63,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         }
         write_json(provenance_path, provenance)
         parquet.chmod(0o444)
+        _prune_unvalidated(folder.parent, keep=folder)
     write_json(
         ctx.path("snapshot"),
         {

@@ -1,5 +1,7 @@
-"""Stage 7, register: a new registry version as ``challenger``; ``champion`` only if it earned it.
+"""Stage 7, register: a registry version as ``challenger``; ``champion`` only if it earned it.
 
+A run that already has a version (``train`` reused it: same snapshot, code and config) gets no
+new one: the aliases move by this evaluation and the summary says "unchanged" when nothing moved.
 The model card is written beside the run's outputs, logged to the run, and linked from the version.
 """
 
@@ -14,10 +16,46 @@ from ..errors import PipelineError
 from ..modelcard import render_card
 
 
-def run(ctx: RunContext) -> dict[str, Any]:
-    """Register the trained model, set aliases by the evaluation, write the model card."""
-    import mlflow
+def _version_of_run(ctx: RunContext, name: str, run_id: str) -> str | None:
+    """The registry version already made from ``run_id``, if any (the newest)."""
+    from mlflow.exceptions import MlflowException
 
+    try:
+        versions = ctx.client.search_model_versions(f"name = '{name}'")
+    except MlflowException:
+        return None
+    found = [int(v.version) for v in versions if v.run_id == run_id]
+    return str(max(found)) if found else None
+
+
+def _champion(ctx: RunContext, name: str) -> str | None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(ctx.client.get_model_version_by_alias(name, "champion").version)
+    except MlflowException:
+        return None
+
+
+def _new_version(ctx: RunContext, name: str, trained: dict[str, Any], tags: dict[str, str]) -> str:
+    """Register the run's model (the client API: ``mlflow.register_model`` prints to stderr)."""
+    from mlflow.exceptions import MlflowException
+
+    client = ctx.client
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        client.create_registered_model(name)
+    uri = str(trained["model_uri"])
+    model_id = uri.removeprefix("models:/") if uri.startswith("models:/m-") else None
+    version = client.create_model_version(
+        name, source=uri, run_id=trained["run_id"], tags=tags, model_id=model_id
+    )
+    return str(version.version)
+
+
+def run(ctx: RunContext) -> dict[str, Any]:
+    """Register the trained model (once per run), set aliases by the evaluation, write the card."""
     trained = read_json(ctx.require("train_run"))
     evaluation = read_json(ctx.require("evaluation"))
     snapshot = read_json(ctx.require("snapshot"))
@@ -32,22 +70,25 @@ def run(ctx: RunContext) -> dict[str, Any]:
         raise PipelineError("the evaluation report is from another training run: rerun 'evaluate'")
     name = ctx.config.registry.model_name
     client = ctx.client
-    version = mlflow.register_model(
-        trained["model_uri"],
-        name,
-        tags={
-            "data_hash": trained["data_hash"],
-            "gates": "passed" if evaluation["passed"] else "blocked",
-        },
-    ).version
-    client.set_registered_model_alias(name, "challenger", version)
     promoted = bool(evaluation["passed"])
+    gates = "passed" if promoted else "blocked"
+    champion_before = _champion(ctx, name)
+    version = _version_of_run(ctx, name, trained["run_id"])
+    new = version is None
+    if version is None:
+        tags = {"data_hash": trained["data_hash"], "gates": gates}
+        if trained.get("fingerprint"):
+            tags["fingerprint"] = str(trained["fingerprint"])
+        version = _new_version(ctx, name, trained, tags)
+    else:
+        client.set_model_version_tag(name, version, "gates", gates)
+    client.set_registered_model_alias(name, "challenger", version)
     if promoted:
         client.set_registered_model_alias(name, "champion", version)
 
     card = render_card(
         model_name=name,
-        version=str(version),
+        version=version,
         promoted=promoted,
         evaluation=evaluation,
         provenance=read_json(ctx.resolve(snapshot["provenance"])),
@@ -58,12 +99,12 @@ def run(ctx: RunContext) -> dict[str, Any]:
     card_path.write_text(card, "utf-8")
     client.log_artifact(trained["run_id"], str(card_path))
     client.set_model_version_tag(
-        name, str(version), "model_card", f"runs:/{trained['run_id']}/model_card.md"
+        name, version, "model_card", f"runs:/{trained['run_id']}/model_card.md"
     )
     reasons = evaluation["reasons"]
     client.update_model_version(
         name,
-        str(version),
+        version,
         description=(
             "Promoted: every gate passed." if promoted else "Blocked: " + "; ".join(reasons)
         )[:4000],
@@ -73,13 +114,29 @@ def run(ctx: RunContext) -> dict[str, Any]:
         {
             "model_name": name,
             "data_hash": trained["data_hash"],
-            "version": str(version),
+            "version": version,
+            "new_version": new,
             "promoted": promoted,
             "reasons": reasons,
             "aliases": ["challenger", "champion"] if promoted else ["challenger"],
         },
     )
     return {
-        "version": str(version),
-        "champion": "moved" if promoted else "unchanged: " + "; ".join(reasons),
+        "version": version,
+        "champion": _outcome(new, version, champion_before, promoted, reasons),
     }
+
+
+def _outcome(
+    new: bool, version: str, before: str | None, promoted: bool, reasons: list[str]
+) -> str:
+    """The summary's last word: did the champion move, and why (not)."""
+    blocked = "; ".join(reasons)
+    if new:
+        held = f"v{before}" if before else "none"
+        return f"moved to v{version}" if promoted else f"unchanged ({held}): {blocked}"
+    if promoted and before == version:
+        return f"unchanged: champion v{version} already trained on this snapshot"
+    if promoted:
+        return f"moved to v{version} (already registered, trained on this snapshot)"
+    return f"unchanged: v{version} already trained on this snapshot, still blocked: {blocked}"

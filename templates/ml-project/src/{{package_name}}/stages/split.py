@@ -2,7 +2,8 @@
 
 The row goes to test when ``sha256(salt + key)`` maps below ``test_fraction``. Adding rows, removing
 others or reordering the file leaves every existing row where it was; changing the salt is the only
-way to reshuffle, and that is a visible config change.
+way to reshuffle, and that is a visible config change. A contract without a key hashes each
+row's values instead (``rules.Contract.row_keys``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..context import RunContext, read_json, require_same_snapshot
-from ..contract import KEY, validate_frame
+from ..contract import CONTRACT, validate_frame
 from ..errors import PipelineError
 
 
@@ -41,10 +42,10 @@ def run(ctx: RunContext) -> dict[str, Any]:
             "(make pipeline RESUME=1)"
         )
     df = validate_frame(pd.read_parquet(ctx.resolve(snapshot["path"])))
-    if KEY is None:
-        raise PipelineError("the contract declares no key column: add one with role='key'")
     is_test = assign(
-        df[KEY], test_fraction=ctx.config.split.test_fraction, salt=ctx.config.split.salt
+        CONTRACT.row_keys(df),
+        test_fraction=ctx.config.split.test_fraction,
+        salt=ctx.config.split.salt,
     )
     for name, rows in (("train_set", df.loc[~is_test]), ("test_set", df.loc[is_test])):
         rows = rows.copy()

@@ -3,13 +3,21 @@
 The run records parameters, training metrics, the snapshot hash, the code version and the
 package versions; the model is logged with its signature, an input example and the metadata
 serving needs (features, contract, reference profile), so the model alone is enough to serve it.
+
+Training is seeded, so the same snapshot, code, packages and training config give the same model.
+The run is tagged with a fingerprint of exactly those; when a finished run with this fingerprint
+exists, the stage reuses it instead of training again (``register`` then adds no new version).
+Delete that run in MLflow to force a new one.
 """
 
 from __future__ import annotations
 
-__all__ = ["build_estimator", "fit", "predict", "run", "trusted_types"]
+__all__ = ["build_estimator", "fingerprint", "fit", "predict", "run", "trusted_types"]
 
+import hashlib
+import json
 import platform
+from pathlib import Path
 from typing import Any
 
 import joblib
@@ -119,8 +127,60 @@ def _metadata(config: ProjectConfig, train: pd.DataFrame, data_hash: str) -> dic
     }
 
 
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]
+_FINGERPRINT_TAG = "fingerprint"
+_MODEL_URI_TAG = "model_uri"
+
+
+def _code_hash() -> str:
+    """SHA-256 of the package's source files: the code that runs, committed or not."""
+    digest = hashlib.sha256()
+    for path in sorted(_PACKAGE_DIR.rglob("*.py")):
+        digest.update(path.relative_to(_PACKAGE_DIR).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def fingerprint(config: ProjectConfig, data_hash: str, versions: dict[str, str]) -> str:
+    """What decides the trained model: snapshot, code, packages and the training config.
+
+    Evaluation thresholds, registry names and the source's path are left out: changing them
+    does not change the model (``evaluate`` and ``register`` apply them to the same model).
+    """
+    training = config.model_dump(
+        include={"problem_type", "seed", "split", "features", "train"}, mode="json"
+    )
+    facts = {"data": data_hash, "code": _code_hash(), "packages": versions, "config": training}
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+def _reusable_run(ctx: RunContext, experiment_id: str, print_: str) -> Any | None:
+    """A finished, active run with this fingerprint and a logged model, if any.
+
+    Of several (identical models), the champion's run is preferred, else the latest, so a rerun
+    reports "unchanged" rather than moving the champion to a twin.
+    """
+    from mlflow.exceptions import MlflowException
+
+    runs = ctx.client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.{_FINGERPRINT_TAG} = '{print_}' and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+        max_results=50,
+    )
+    complete = [r for r in runs if _MODEL_URI_TAG in r.data.tags]
+    if not complete:
+        return None
+    try:
+        name = ctx.config.registry.model_name
+        champion = ctx.client.get_model_version_by_alias(name, "champion").run_id
+    except MlflowException:
+        champion = None
+    return next((r for r in complete if r.info.run_id == champion), complete[0])
+
+
 def run(ctx: RunContext) -> dict[str, Any]:
-    """Train, log the run and the model, and write ``train_run`` with their URIs."""
+    """Train (or reuse an identical run), log it, and write ``train_run`` with its URIs."""
     import mlflow
     from mlflow.models import infer_signature
 
@@ -136,17 +196,40 @@ def run(ctx: RunContext) -> dict[str, Any]:
             "transform": saved.get("data_hash"),
         },
     )
+    versions = package_versions()
+    print_ = fingerprint(config, data_hash, versions)
+    experiment_id = ensure_experiment(ctx.client, config.registry.experiment, root=ctx.root)
+    previous = _reusable_run(ctx, experiment_id, print_)
+    if previous is not None:
+        record = {
+            "run_id": previous.info.run_id,
+            "experiment_id": experiment_id,
+            "data_hash": data_hash,
+            "code_version": previous.data.tags.get("code_version"),
+            "fingerprint": print_,
+            "reused": True,
+        }
+        write_json(
+            ctx.path("train_run"), {**record, "model_uri": previous.data.tags[_MODEL_URI_TAG]}
+        )
+        metrics = {
+            k: round(v, 4) for k, v in previous.data.metrics.items() if k.startswith("train_")
+        }
+        return {
+            "run_id": previous.info.run_id[:8],
+            "training": "skipped (this run already trained on this snapshot with this code and "
+            "config; seeded, so training again gives the same model)",
+            **metrics,
+        }
     model = fit(config, train, saved["transform"])
     y_pred, y_score = predict(config, model, train)
     train_metrics = score(config.problem_type, train[contract.TARGET].to_numpy(), y_pred, y_score)
-    versions = package_versions()
     example = train.loc[:, list(contract.FEATURES)].head(5).astype("float64")
 
-    experiment_id = ensure_experiment(ctx.client, config.registry.experiment, root=ctx.root)
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{data_hash[:8]}") as active:
         mlflow.log_params(_params(config, model))
         mlflow.log_metrics({f"train_{k}": v for k, v in train_metrics.items()})
-        tags = _tags(ctx, data_hash, versions)
+        tags = {**_tags(ctx, data_hash, versions), _FINGERPRINT_TAG: print_}
         mlflow.set_tags(tags)
         mlflow.log_dict(read_json(ctx.resolve(snapshot["provenance"])), "data/provenance.json")
         info = mlflow.sklearn.log_model(
@@ -161,12 +244,17 @@ def run(ctx: RunContext) -> dict[str, Any]:
             # Pinned from this environment: inferring requirements would reload the model.
             pip_requirements=[f"{k}=={v}" for k, v in versions.items() if v != "not installed"],
         )
+        # Last: a run with this tag holds a complete model, so it may be reused.
+        mlflow.set_tag(_MODEL_URI_TAG, info.model_uri)
         run_id = active.info.run_id
     record = {
         "run_id": run_id,
         "experiment_id": experiment_id,
         "data_hash": data_hash,
         "code_version": tags["code_version"],
+        "fingerprint": print_,
+        "reused": False,
     }
     write_json(ctx.path("train_run"), {**record, "model_uri": info.model_uri})
-    return {"run_id": run_id[:8], **{k: round(v, 4) for k, v in train_metrics.items()}}
+    # train_*: metrics on the training split; the test-split ones are evaluate's.
+    return {"run_id": run_id[:8], **{f"train_{k}": round(v, 4) for k, v in train_metrics.items()}}

@@ -1,9 +1,10 @@
 """Stage 2, validate: the data contract and the distribution check, or the run stops.
 
 Every snapshot is compared with the committed reference profile (``validate.reference_profile``;
-the template ships one for its sample data). A missing reference is a failure, never silently
-replaced by the profile of the data under test (which would always pass); ``--save-reference``
-saves this snapshot's profile as the new reference, deliberately.
+the template ships one for its sample data, ``make contract`` writes one for yours). A missing
+reference is a failure, never silently replaced by the profile of the data under test (which
+would always pass); ``--save-reference`` saves this snapshot's profile as the new reference,
+deliberately. A snapshot that passes loses its ``UNVALIDATED`` marker (see ``ingest``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import pandas as pd
 
 from ..context import RunContext, read_json, write_json
 from ..contract import FEATURES, validate_frame
-from ..errors import ContractViolation, PipelineError
+from ..errors import DRIFT_HINT, ContractViolation, PipelineError
 from ..profile import build_profile, drift_violations
+from .ingest import UNVALIDATED
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
@@ -49,10 +51,15 @@ def run(ctx: RunContext) -> dict[str, Any]:
             )
         drift = drift_violations(validated, reference, max_psi=ctx.config.validate_.max_psi)
         if drift:
-            _fail(ctx, report, ContractViolation(drift, where="snapshot distribution"))
+            _fail(
+                ctx,
+                report,
+                ContractViolation(drift, where="snapshot distribution", hint=DRIFT_HINT),
+            )
         report["reference_profile"] = "compared"
     report["passed"] = True
     write_json(ctx.path("validation_report"), report)
+    ctx.resolve(snapshot["path"]).with_name(UNVALIDATED).unlink(missing_ok=True)
     return {"rows": len(df), "reference": report["reference_profile"]}
 
 

@@ -1,0 +1,262 @@
+"""The rules behind ``contract.py``: one ``Column`` declaration, executed on frames and batches.
+
+``contract.py`` holds only the declaration (``COLUMNS``), so ``make contract`` can regenerate it
+from data; this module runs it. Training data goes through :meth:`Contract.validate_frame`,
+serving batches through :meth:`Contract.check_batch`; both count offending values with the same
+numeric rule function, so the two cannot disagree about what breaks the contract.
+
+Every broken rule is reported once, with the true number of offending rows: a value that is not
+a number counts once, as a type violation, and is not counted again against the range.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Column", "Contract", "DType", "Role"]
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .errors import ContractViolation, Violation
+
+DType = Literal["int", "float", "str"]
+Role = Literal["key", "feature", "target", "attribute"]
+_EXAMPLES = 3
+
+
+@dataclass(frozen=True, kw_only=True)
+class Column:
+    """The rules for one column.
+
+    Attributes:
+        name: Column name.
+        dtype: ``"int"``, ``"float"`` or ``"str"``.
+        role: ``"key"``, ``"feature"``, ``"target"`` or ``"attribute"`` (kept, not a feature).
+        minimum: Smallest allowed value (numeric columns).
+        maximum: Largest allowed value (numeric columns).
+        allowed: The only values allowed, when the column is categorical.
+        nullable: Whether nulls are allowed.
+        unique: Whether every value must differ (keys).
+    """
+
+    name: str
+    dtype: DType
+    role: Role
+    minimum: float | None = None
+    maximum: float | None = None
+    allowed: tuple[Any, ...] | None = None
+    nullable: bool = False
+    unique: bool = False
+
+
+def _numeric_counts(column: Column, values: np.ndarray) -> list[tuple[str, int]]:
+    """``(rule, offending count)`` for the numeric rules of ``column`` over float ``values``.
+
+    NaN is a null. The same function checks training frames and serving batches.
+    """
+    found: list[tuple[str, int]] = []
+    nulls = np.isnan(values)
+    if not column.nullable and (count := int(nulls.sum())):
+        found.append(("null", count))
+    present = values[~nulls]
+    if column.dtype == "int" and (count := int((present != np.round(present)).sum())):
+        found.append(("whole", count))
+    if column.minimum is not None and (count := int((present < column.minimum).sum())):
+        found.append(("minimum", count))
+    if column.maximum is not None and (count := int((present > column.maximum).sum())):
+        found.append(("maximum", count))
+    if column.allowed is not None:
+        allowed = np.asarray(column.allowed, dtype="float64")
+        if count := int((~np.isin(present, allowed)).sum()):
+            found.append(("allowed", count))
+    return found
+
+
+def _batch_message(column: Column, rule: str, count: int) -> str:
+    words = {
+        "null": "null (not nullable)",
+        "whole": "not whole numbers",
+        "minimum": f"below minimum {column.minimum:g}" if column.minimum is not None else "",
+        "maximum": f"above maximum {column.maximum:g}" if column.maximum is not None else "",
+        "allowed": f"not in allowed values {column.allowed}",
+    }
+    return f"{column.name}: {count} rows {words[rule]}"
+
+
+def _frame_rule(column: Column, rule: str) -> str:
+    words = {
+        "null": "no nulls",
+        "whole": "whole numbers",
+        "minimum": f"minimum {column.minimum:g}" if column.minimum is not None else "",
+        "maximum": f"maximum {column.maximum:g}" if column.maximum is not None else "",
+        "allowed": f"allowed values {column.allowed}",
+    }
+    return words[rule]
+
+
+def _examples(values: pd.Series) -> tuple[str, ...]:
+    return tuple(repr(v) for v in pd.unique(values.to_numpy(dtype=object))[:_EXAMPLES])
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A validated set of columns: one target, at most one key, unique names.
+
+    Raises:
+        ValueError: At construction, when the declaration itself is inconsistent (the message
+            names contract.py and the column).
+    """
+
+    columns: tuple[Column, ...]
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.columns]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"contract.py declares these columns twice: {', '.join(twice)}")
+        targets = [c.name for c in self.columns if c.role == "target"]
+        if len(targets) != 1:
+            raise ValueError(f"contract.py needs exactly one role='target' column, has {targets}")
+        keys = [c.name for c in self.columns if c.role == "key"]
+        if len(keys) > 1:
+            raise ValueError(f"contract.py may declare one role='key' column, has {keys}")
+        for column in self.columns:
+            if column.dtype == "str" and (column.minimum, column.maximum) != (None, None):
+                raise ValueError(f"contract.py: '{column.name}' is a str column with a range")
+            if column.role == "feature" and column.dtype == "str":
+                raise ValueError(
+                    f"contract.py: feature '{column.name}' is a str column; features must be "
+                    "numbers (the transform takes floats): make it role='attribute' or encode it"
+                )
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """Model inputs, in order."""
+        return tuple(c.name for c in self.columns if c.role == "feature")
+
+    @property
+    def key(self) -> str | None:
+        """The row key, or ``None`` (the split then hashes each row's content)."""
+        return next((c.name for c in self.columns if c.role == "key"), None)
+
+    @property
+    def target(self) -> str:
+        """What the model predicts."""
+        return next(c.name for c in self.columns if c.role == "target")
+
+    def row_keys(self, df: pd.DataFrame) -> pd.Series:
+        """What the split hashes per row: the key, or without one a hash of the row's values.
+
+        The content hash is deterministic (pandas' fixed hash key), so a row keeps its split
+        until one of its contract values changes; identical rows share a split.
+        """
+        if self.key is not None:
+            return df[self.key]
+        names = [c.name for c in self.columns]
+        return pd.util.hash_pandas_object(df[names], index=False).astype(str)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The contract as JSON-able data (stored in the model's metadata and the model card)."""
+        return {
+            "columns": [asdict(c) for c in self.columns],
+            "features": list(self.features),
+            "key": self.key,
+            "target": self.target,
+        }
+
+    def check_batch(self, X: np.ndarray) -> list[str]:
+        """Check a serving batch against the contract, fast.
+
+        Args:
+            X: float64 array of shape ``[N, len(FEATURES)]`` in ``FEATURES`` order; NaN is null.
+
+        Returns:
+            An empty list when the batch is valid, else one message per column and rule, such as
+            ``"bmi: 3 rows above maximum 70"``.
+        """
+        features = [c for c in self.columns if c.role == "feature"]
+        if X.ndim != 2 or X.shape[1] != len(features):
+            names = ", ".join(c.name for c in features)
+            return [f"input: expected shape [N, {len(features)}] ({names}), got {X.shape}"]
+        return [
+            _batch_message(column, rule, count)
+            for j, column in enumerate(features)
+            for rule, count in _numeric_counts(column, X[:, j])
+        ]
+
+    def validate_frame(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Validate training data and return it with contract types, contract columns only.
+
+        Every broken rule is collected before failing, so one run reports all of them: each
+        missing column, each column and rule once, with the number of offending rows.
+
+        Raises:
+            ContractViolation: Naming each column, rule and the count of offending rows.
+        """
+        violations: list[Violation] = []
+        if len(df) == 0:
+            violations.append(Violation(column="(rows)", rule="at least one row", rows=None))
+        out: dict[str, pd.Series] = {}
+        for column in self.columns:
+            if column.name not in df.columns:
+                violations.append(Violation(column=column.name, rule="column present", rows=None))
+                continue
+            series, found = _check_series(column, df[column.name])
+            violations += found
+            out[column.name] = series
+        if violations:
+            raise ContractViolation(violations, where="input data")
+        return pd.DataFrame(out, index=df.index)
+
+
+def _check_series(column: Column, series: pd.Series) -> tuple[pd.Series, list[Violation]]:
+    """``series`` in the contract's type, and every rule it breaks (each once)."""
+    name = column.name
+    found: list[Violation] = []
+    if column.dtype == "str":
+        nulls = series.isna()
+        typed = series.astype(object).where(nulls, series.astype(object).map(str))
+        if not column.nullable and (count := int(nulls.sum())):
+            found.append(Violation(column=name, rule="no nulls", rows=count))
+        if column.allowed is not None:
+            outside = ~nulls & ~typed.isin([str(v) for v in column.allowed])
+            if count := int(outside.sum()):
+                found.append(
+                    Violation(
+                        column=name,
+                        rule=f"allowed values {column.allowed}",
+                        rows=count,
+                        examples=_examples(typed[outside]),
+                    )
+                )
+    else:
+        raw = series.astype("float64") if pd.api.types.is_bool_dtype(series) else series
+        numbers = pd.to_numeric(raw, errors="coerce").astype("float64")
+        not_numbers = series.notna() & numbers.isna()
+        if count := int(not_numbers.sum()):
+            found.append(
+                Violation(
+                    column=name,
+                    rule=f"type {column.dtype}",
+                    rows=count,
+                    examples=_examples(series[not_numbers]),
+                )
+            )
+        values = numbers.to_numpy()
+        # Values that are not numbers were counted above; they are not nulls of the data.
+        checked = values[~not_numbers.to_numpy()]
+        for rule, count in _numeric_counts(column, checked):
+            found.append(Violation(column=name, rule=_frame_rule(column, rule), rows=count))
+        whole = column.dtype == "int" and not numbers.isna().any()
+        typed = numbers.astype("int64") if whole and not found else numbers
+    if column.unique:
+        repeated = typed.notna() & typed.duplicated(keep=False)
+        if count := int(repeated.sum()):
+            found.append(
+                Violation(
+                    column=name, rule="unique", rows=count, examples=_examples(typed[repeated])
+                )
+            )
+    return typed, found
