@@ -32,12 +32,24 @@ def run(ctx: RunContext) -> dict[str, Any]:
         raise PipelineError("the evaluation report is from another training run: rerun 'evaluate'")
     name = ctx.config.registry.model_name
     client = ctx.client
+    # Compiled for serving (ONNX) behind the parity gate on the test split: see compiled.py.
+    import pandas as pd
+
+    from ..compiled import compile_for_serving
+    from ..features import feature_matrix
+
+    serving = compile_for_serving(
+        client,
+        trained["model_uri"],
+        feature_matrix(pd.read_parquet(ctx.require("test_set", producer="split"))),
+    )
     version = mlflow.register_model(
         trained["model_uri"],
         name,
         tags={
             "data_hash": trained["data_hash"],
             "gates": "passed" if evaluation["passed"] else "blocked",
+            "serving": serving.tag,
         },
     ).version
     client.set_registered_model_alias(name, "challenger", version)
@@ -82,4 +94,5 @@ def run(ctx: RunContext) -> dict[str, Any]:
     return {
         "version": str(version),
         "champion": "moved" if promoted else "unchanged: " + "; ".join(reasons),
+        "serving": serving.runtime,
     }
