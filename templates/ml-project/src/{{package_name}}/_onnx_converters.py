@@ -28,7 +28,6 @@ from sklearn.preprocessing import StandardScaler
 from .compiled import NotConvertible
 from .features import Log1pColumns, SelectFeatures
 
-
 _SIGN = np.uint64(1 << 63)
 
 
@@ -67,7 +66,7 @@ def _raw_thresholds(
     return np.where(none, -np.inf, np.where(every, np.inf, raw))
 
 
-class RawGuard(TransformerMixin, BaseEstimator):
+class RawGuard(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn: no stubs
     """Inputs below ``lower`` become NaN: what the folded transform would have made of them.
 
     ``log1p`` of a value below -1 is NaN, which a tree sends down its missing-value branch; with
@@ -168,7 +167,9 @@ def _convert_guard(scope: Any, operator: Any, container: Any) -> None:
     container.add_initializer(nan, TensorProto.DOUBLE, [], [float("nan")])
     name = scope.get_unique_operator_name
     container.add_node("Less", [source, bound], [below], name=name("Less"))
-    container.add_node("Where", [below, nan, source], [operator.outputs[0].full_name], name=name("W"))
+    container.add_node(
+        "Where", [below, nan, source], [operator.outputs[0].full_name], name=name("W")
+    )
 
 
 def _same_shape(operator: Any) -> None:
@@ -280,7 +281,7 @@ def _tree_attributes(estimator: Any) -> dict[str, Any]:
                 missing_true.append(0)
                 continue
             roots.append(branch_index[0])
-            for i, node in enumerate(nodes):
+            for node in nodes:
                 if node["is_leaf"]:
                     continue
                 feature.append(int(node["feature_idx"]))
@@ -384,8 +385,8 @@ def _convert_hgb_classifier(scope: Any, operator: Any, container: Any) -> None:
 @cache
 def register() -> None:
     """Register the converters with skl2onnx (once per process)."""
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from skl2onnx import update_registered_converter
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     update_registered_converter(
         SelectFeatures, "MlplatSelectFeatures", _same_shape, _convert_select

@@ -25,6 +25,7 @@ __all__ = [
     "Parity",
     "ServingArtifact",
     "check_parity",
+    "class_labels",
     "compile_for_serving",
     "export_onnx",
 ]
@@ -50,7 +51,7 @@ REGRESSION_TOLERANCE = 1e-6
 _INPUT = "input"
 # skl2onnx 1.20 tops out at ai.onnx.ml 3; the tree converter needs 5 (TreeEnsemble with float64
 # splits and leaves), so the model is converted at 3 and its ml opset raised after the checker's
-# approval (the other ml operators skl2onnx emits, such as ArrayFeatureExtractor, are unchanged in 5).
+# approval (the other ml operators skl2onnx emits, ArrayFeatureExtractor for one, are as in 5).
 _OPSET = {"": 18, "ai.onnx.ml": 3}
 ML_OPSET = 5
 
@@ -154,7 +155,8 @@ def check_parity(pipeline: Any, compiled: CompiledModel, features: np.ndarray) -
     return Parity(rows=rows, max_relative_diff=float(relative.max(initial=0.0)))
 
 
-def _classes(pipeline: Any) -> list[Any] | None:
+def class_labels(pipeline: Any) -> list[Any] | None:
+    """The final estimator's class labels as plain Python values, or None for a regressor."""
     final = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline
     classes = getattr(final, "classes_", None)
     if classes is None:
@@ -240,7 +242,7 @@ def compile_for_serving(client: Any, model_uri: str, features: np.ndarray) -> Se
     from .errors import PipelineError
 
     pipeline = mlflow.sklearn.load_model(model_uri)
-    classes = _classes(pipeline)
+    classes = class_labels(pipeline)
     try:
         onnx = export_onnx(pipeline, int(features.shape[1]))
         compiled = CompiledModel(onnx, classes=classes)

@@ -169,7 +169,10 @@ def parse_infer(body: bytes, model: LoadedModel) -> Parsed:
     keys = None
     if key_tensor is not None:
         keys = _keys(key_tensor.get("data"), matrix.shape[0], f"inputs[{model.key}].data")
-    return Parsed(features=matrix, keys=keys, request_id=doc.get("id"))
+    request_id = doc.get("id")
+    if request_id is not None and not isinstance(request_id, str):
+        raise _bad("id: expected a string (the Open Inference Protocol's request id)")
+    return Parsed(features=matrix, keys=keys, request_id=request_id)
 
 
 def _records(records: Any, model: LoadedModel, where: str) -> Parsed:
@@ -245,6 +248,40 @@ def parse_invocations(body: bytes, model: LoadedModel) -> Parsed:
     return Parsed(matrix, None, None)
 
 
+def parse_csv(body: bytes, model: LoadedModel) -> Parsed:
+    """Decode a ``text/csv`` body as `mlflow models serve` does: a header row, then one row each.
+
+    Columns are matched by name (any order; the key column is optional); an empty field is null.
+    """
+    import csv
+    import io
+
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _bad("text/csv body: not UTF-8 text") from None
+    table = [row for row in csv.reader(io.StringIO(text)) if row]
+    if not table:
+        raise _bad("text/csv body: expected a header row with the column names")
+    header, rows = table[0], table[1:]
+    data: list[list[Any]] = []
+    for i, row in enumerate(rows):
+        if len(row) != len(header):
+            raise _bad(f"text/csv row {i + 1}: {len(row)} fields, the header has {len(header)}")
+        values: list[Any] = []
+        for name, field in zip(header, row, strict=True):
+            field = field.strip()
+            if name == model.key:
+                values.append(field)
+                continue
+            try:
+                values.append(float(field) if field else None)
+            except ValueError:
+                raise _bad(f"text/csv row {i + 1}, column {name!r}: not a number") from None
+        data.append(values)
+    return _split({"columns": header, "data": data}, model)
+
+
 def _columns_to_records(columns: dict[str, Any], model: LoadedModel, where: str) -> list[Any]:
     lists = list(columns.values())
     if not all(isinstance(v, list) for v in lists) or len({len(v) for v in lists}) > 1:
@@ -317,5 +354,6 @@ __all__ = [
     "encode_infer",
     "encode_invocations",
     "parse_infer",
+    "parse_csv",
     "parse_invocations",
 ]
