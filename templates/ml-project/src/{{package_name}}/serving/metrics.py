@@ -70,7 +70,9 @@ class Metrics:
 
     def __init__(self, table: np.ndarray, worker: int) -> None:
         self._table = table
-        self._row = table[worker]
+        # Scalar writes through a memoryview cost a fraction of numpy item assignment, and
+        # they happen several times per request.
+        self._row = memoryview(table[worker])
         self.worker = worker
 
     def inc(self, name: str, value: float = 1.0) -> None:
@@ -104,12 +106,12 @@ class Metrics:
 
     def clear_drift(self) -> None:
         """Mark this worker's drift as not measured (a new model starts a new window)."""
-        self._row[_DRIFT_BASE:] = np.nan
+        self._table[self.worker, _DRIFT_BASE:] = np.nan
 
     def set_drift(self, psi: Sequence[float]) -> None:
         """Publish this worker's latest population stability index per feature."""
         n = min(len(psi), MAX_FEATURES)
-        self._row[_DRIFT_BASE : _DRIFT_BASE + n] = psi[:n]
+        self._table[self.worker, _DRIFT_BASE : _DRIFT_BASE + n] = psi[:n]
 
     def render(
         self,
