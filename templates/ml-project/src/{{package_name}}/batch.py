@@ -89,7 +89,8 @@ def input_columns(source: Path) -> list[str]:
         return list(pq.ParquetFile(source).schema_arrow.names)
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise BatchError(
-            f"cannot read {source} as {kind}: {exc}. Pass --input PATH to a readable CSV "
+            f"cannot read {source} as {kind}: {str(exc).rstrip('.')}. Pass --input PATH to a "
+            "readable CSV "
             "(with a header row) or Parquet file"
         ) from None
 
