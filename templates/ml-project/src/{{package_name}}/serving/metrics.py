@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import multiprocessing.sharedctypes
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -72,7 +73,7 @@ class Metrics:
         self._table = table
         # Scalar writes through a memoryview cost a fraction of numpy item assignment, and
         # they happen several times per request.
-        self._row = memoryview(table[worker])
+        self._row: Any = memoryview(table[worker])  # typeshed types it as ints; it holds "d"
         self.worker = worker
 
     def inc(self, name: str, value: float = 1.0) -> None:
