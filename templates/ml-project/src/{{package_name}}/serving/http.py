@@ -172,6 +172,20 @@ class HttpTransport:
                 conn.shutdown()
 
 
+_HEADER_LINES: dict[Any, bytes] = {}
+
+
+def _header_lines(headers: Headers) -> bytes:
+    """`name: value` lines; the few distinct header sets (the model version) are formatted once."""
+    try:
+        return _HEADER_LINES[headers]
+    except (KeyError, TypeError):  # TypeError: a list, not hashable
+        lines = b"".join(b"%s: %s\r\n" % pair for pair in headers)
+        if isinstance(headers, tuple) and len(_HEADER_LINES) < 64:
+            _HEADER_LINES[headers] = lines
+        return lines
+
+
 class _Slot:
     """One request's place in the response order; calling it is the request's `Reply`."""
 
@@ -314,7 +328,7 @@ class HttpConnection(asyncio.Protocol):
             return
         self.server.on_response(status)
         close = slot.close or self.server.draining
-        extra = b"".join(b"%s: %s\r\n" % pair for pair in headers) if headers else b""
+        extra = _header_lines(headers) if headers else b""
         slot.data = b"".join(
             (
                 b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %d\r\n"
