@@ -44,6 +44,12 @@ _REASONS = {
     504: b"Gateway Timeout",
 }
 _KEEP = frozenset({b"content-type", b"content-length", b"x-request-timeout-ms", b"expect"})
+# Header names as clients usually spell them, so the common case is one dict lookup per header.
+_SPELLED = {name: name for name in _KEEP} | {name.title(): name for name in _KEEP}
+_SKIP = frozenset(
+    {b"Host", b"host", b"User-Agent", b"user-agent", b"Accept", b"accept", b"Connection"}
+    | {b"connection", b"Accept-Encoding", b"accept-encoding"}
+)
 MAX_URL = 8192
 MAX_HEADER_BYTES = 16384
 MAX_PENDING = 32
@@ -279,9 +285,14 @@ class HttpConnection(asyncio.Protocol):
         if self._header_bytes > MAX_HEADER_BYTES:
             self.reject(431, f"more than {MAX_HEADER_BYTES} bytes of headers")
             return
-        name = name.lower()
-        if name in _KEEP:
-            self._headers[name] = value
+        key = _SPELLED.get(name)
+        if key is None:
+            if name in _SKIP:
+                return
+            key = name.lower()
+            if key not in _KEEP:
+                return
+        self._headers[key] = value
 
     def on_headers_complete(self) -> None:  # noqa: D102
         declared = self._headers.get(b"content-length")
