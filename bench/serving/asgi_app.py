@@ -30,7 +30,7 @@ def create_app() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     pkg = os.environ["BENCH_PACKAGE"]
     config = importlib.import_module(f"{pkg}.config")
     contract = importlib.import_module(f"{pkg}.contract")
-    cli = importlib.import_module(f"{pkg}.serving.__main__")
+    guard = importlib.import_module(f"{pkg}.serving.guard")
     exchange = importlib.import_module(f"{pkg}.serving.exchange")
     model_mod = importlib.import_module(f"{pkg}.serving.model")
     resilience = importlib.import_module(f"{pkg}.serving.resilience")
@@ -43,7 +43,7 @@ def create_app() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
         model_name=name,
         log_dir=Path(os.environ.get("BENCH_LOG_DIR", "prediction-logs")),
     )
-    check = cli.contract_check()
+    check = guard.contract_check()
 
     def make_loader(breaker: Any) -> Callable[[], Any]:
         def load() -> Any:

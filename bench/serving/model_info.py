@@ -49,7 +49,7 @@ def main() -> None:
         default_name=name,
         features=tuple(contract.FEATURES),
         key=contract.KEY or "key",
-        check=mod("serving.__main__").contract_check(),
+        check=mod("serving.guard").contract_check(),
         breaker=resilience.CircuitBreaker("registry"),
         policy=resilience.RetryPolicy(attempts=1),
     )

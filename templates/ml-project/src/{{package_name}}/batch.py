@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_input(args.input, contract.FEATURES)  # before the model: loading it takes seconds
         from .config import load_config
-        from .serving.__main__ import contract_check
+        from .serving.guard import contract_check
 
         name = load_config().registry.model_name
         model = load_model(

@@ -12,7 +12,7 @@ import sys
 
 from .. import contract
 from .app import Loader
-from .guard import CheckFn, fast_check
+from .guard import contract_check
 from .model import LoadedModel, ModelLoadError, load_model
 from .resilience import CircuitBreaker, RetryPolicy
 from .server import configure_logging, serve
@@ -39,12 +39,6 @@ def _settings(args: argparse.Namespace) -> ServeSettings:
         name = config.load_config().registry.model_name
         uri = uri or f"models:/{name}@champion"
     return ServeSettings.from_arguments(args, model_uri=uri, model_name=name)
-
-
-def contract_check() -> CheckFn:
-    """The data contract's serving check (vectorised; the contract's own messages)."""
-    features = [c for c in contract.COLUMNS if c.role == "feature"]
-    return fast_check(features, contract.check_batch)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,4 +61,12 @@ def fast_check(columns: Sequence[Any], slow: CheckFn) -> CheckFn:
     return check
 
 
-__all__ = ["CheckFn", "fast_check"]
+def contract_check() -> CheckFn:
+    """The project contract's serving check: vectorised, with the contract's own messages."""
+    from .. import contract
+
+    features = [c for c in contract.COLUMNS if c.role == "feature"]
+    return fast_check(features, contract.check_batch)
+
+
+__all__ = ["CheckFn", "contract_check", "fast_check"]
