@@ -1,15 +1,21 @@
-"""Serving benchmark: our server vs `mlflow models serve` vs MLServer 1.7, same model, same load.
+"""Serving benchmark: ours against the transport ceiling, uvicorn, mlflow serve and MLServer.
 
 It generates a project from templates/ml-project (Copier, defaults), installs it (`make install`),
-trains and registers its model (`make pipeline`), then runs each server in turn on 127.0.0.1 and
-loads it with wrk: 1-row requests over 16 connections, then an overload run (256+ connections)
-counting 200s, 503s and timeouts. MLServer runs in its own virtual environment (created on first
-use; `uvloop<0.22`, newer versions crash its workers) with its scikit-learn runtime on the same
-fitted pipeline.
+trains and registers its model (`make pipeline`, which also compiles it to ONNX), then loads each
+server on 127.0.0.1 with wrk, 16 connections, V2 bodies of 1 and 5 rows:
 
-Run:  /work/main/.venv/bin/python bench/serving/run.py            (about 10 minutes)
+- the ceiling: a bare uvloop + httptools server answering a fixed body (`ceiling.py`);
+- ours: `python -m <package>.serving` (every stability pattern on), on V2 and /invocations;
+- uvicorn (httptools + uvloop) running our same core as a raw ASGI callable (`asgi_app.py`);
+- `mlflow models serve --workers N` and MLServer 1.7 (`parallel_workers: N`, own venv).
+
+The ceiling, ours and uvicorn run interleaved (round-robin, `--rounds` times; the best round
+counts), each at the same worker count; the load average is printed beside every number, since
+the machine may be shared. Then an overload run (256 connections, and a 20 ms client deadline).
+
+Run:  .venv/bin/python bench/serving/run.py                 (about 15 minutes)
       ... --project DIR     reuse a generated project that ran `make install` and `make pipeline`
-      ... --only ours       one server; --duration S; --connections N; --overload 256,1024
+      ... --only ours,ceiling,uvicorn; --workers 1,2; --duration S; --mlserver-venv V
 """
 
 from __future__ import annotations
@@ -27,43 +33,17 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 TEMPLATE = REPO / "templates" / "ml-project"
 HOST = "127.0.0.1"
 
-INFO = r"""
-import json, sys
-from pathlib import Path
-import joblib, sklearn
-from {pkg} import contract, tracking
-from {pkg}.config import load_config
-from {pkg}.datasets import load_source
-cfg = load_config()
-mlflow = tracking.configure()
-import mlflow.sklearn
-name = cfg.registry.model_name
-version = mlflow.MlflowClient().get_model_version_by_alias(name, "champion").version
-out = Path(sys.argv[1])
-out.mkdir(parents=True, exist_ok=True)
-joblib.dump(mlflow.sklearn.load_model(f"models:/{{name}}/{{version}}"), out / "model.joblib")
-frame = load_source(cfg.data.source, root=Path.cwd(), n_rows=cfg.data.n_rows)
-row = frame[list(contract.FEATURES)].iloc[0].astype(float).tolist()
-import time, numpy as np
-from {pkg}.serving.predict import predict_arrays
-model = mlflow.sklearn.load_model(f"models:/{{name}}/{{version}}")
-one = np.asarray([row])
-calls = []
-for _ in range(300):
-    start = time.perf_counter()
-    predict_arrays(model, one)
-    contract.check_batch(one)
-    calls.append(time.perf_counter() - start)
-print(json.dumps({{"name": name, "version": version, "features": list(contract.FEATURES),
-                  "row": row, "sklearn": sklearn.__version__,
-                  "call_ms": 1000 * sorted(calls)[len(calls) // 2]}}))
-"""
+
+def load_average() -> float:
+    """The 1-minute load average (what else the machine was doing)."""
+    return os.getloadavg()[0]
 
 
 def sh(cmd: list[str], **kw: object) -> str:
@@ -189,17 +169,27 @@ def wrk(
     return res
 
 
-def measure(
-    url: str, body: str, args: argparse.Namespace, label: str, *, deadlines: bool = False
-) -> dict[str, object]:
+def steady(url: str, body: str, args: argparse.Namespace, label: str) -> dict[str, Any]:
+    """One steady-state run at `--connections` after a short warm-up, with the load average."""
     simple = HERE / "post.lua"
-    wrk(url, body, connections=args.connections, duration=3, script=simple)  # warm-up
-    res = wrk(url, body, connections=args.connections, duration=args.duration, script=simple)
+    wrk(url, body, connections=args.connections, duration=2, script=simple)  # warm-up
+    load = load_average()
+    res: dict[str, Any] = wrk(
+        url, body, connections=args.connections, duration=args.duration, script=simple
+    )
+    res |= {"server": label, "load": load}
     print(
         f"   {label}: {res['rps']:.0f} req/s  p50 {res['p50']:.2f} ms  p99 {res['p99']:.2f} ms  "
-        f"non-2xx {res['non2xx']:.0f}",
+        f"non-2xx {res['non2xx']:.0f}  load {load:.1f}",
         flush=True,
     )
+    return res
+
+
+def overload_runs(
+    url: str, body: str, args: argparse.Namespace, *, deadlines: bool = False
+) -> list[dict[str, Any]]:
+    """Closed-loop overload at `--overload` connections (and a short client deadline)."""
     overload = []
     runs = [(conns, None) for conns in args.overload]
     if deadlines and args.client_deadline_ms:  # clients that give up early: shedding shows
@@ -223,76 +213,228 @@ def measure(
             f"p99 {o['p99']:.1f} ms",
             flush=True,
         )
-    return {"server": label, **res, "overload": overload}
+    return overload
 
 
-def bench_ours(
-    py: Path,
-    pkg: str,
-    info: dict[str, object],
-    body: str,
-    workers: int,
-    port: int,
-    project: Path,
-    env: dict[str, str],
-    work: Path,
-    args: argparse.Namespace,
-    split: str | None,
-) -> list[dict[str, object]]:
-    cmd = [
-        str(py),
-        "-m",
-        f"{pkg}.serving",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-dir",
-        str(work / "predictions"),
-    ]
+def ready_workers(port: int, workers: int) -> bool:
+    """Our server: every worker reports ready on /metrics."""
+    status, text = get(f"http://{HOST}:{port}/metrics")
+    found = re.findall(r'^model_server_ready\{worker="\d+"\} (\S+)$', text.decode(), re.M)
+    return status == 200 and sum(float(r) for r in found) == workers
 
-    def ready() -> bool:
-        status, text = get(f"http://{HOST}:{port}/metrics")
-        found = re.findall(r'^model_server_ready\{worker="\d+"\} (\S+)$', text.decode(), re.M)
-        return status == 200 and sum(float(r) for r in found) == workers
 
-    plural = "s" if workers > 1 else ""
-    out = []
-    with Server("ours", cmd, ready, cwd=project, env=env, log=work / f"ours-{workers}.log"):
-        url = f"http://{HOST}:{port}/v2/models/{info['name']}/infer"
-        out.append(
-            measure(url, body, args, f"ours (OIP, {workers} worker{plural})", deadlines=True)
+def answers(url: str, body: str) -> bool:
+    """A POST of `body` to `url` answers 200."""
+    request = urllib.request.Request(
+        url, data=body.encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=2) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+class Bench:
+    """The servers of one worker count, and how to start each."""
+
+    def __init__(self, args: argparse.Namespace, project: Path, work: Path, info: dict[str, Any]):
+        self.args, self.project, self.work, self.info = args, project, work, info
+        self.pkg = package_name(project)
+        self.py = project / ".venv" / "bin" / "python"
+        self.env = os.environ | {
+            "PATH": f"{project / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
+            "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "DO_NOT_TRACK": "true",
+            "ML_PROJECT_ROOT": str(project),
+        }
+        self.infer_path = f"/v2/models/{info['name']}/infer"
+
+    def ours(self, workers: int, port: int) -> Server:
+        cmd = [str(self.py), "-m", f"{self.pkg}.serving", "--host", HOST, "--port", str(port)]
+        cmd += ["--workers", str(workers), "--log-dir", str(self.work / "predictions")]
+        return Server(
+            "ours",
+            cmd,
+            lambda: ready_workers(port, workers),
+            cwd=self.project,
+            env=self.env,
+            log=self.work / f"ours-{workers}.log",
         )
-        if split is not None:  # the MLflow-compatible route, same body as for mlflow serve
-            url = f"http://{HOST}:{port}/invocations"
-            out.append(measure(url, split, args, f"ours (/invocations, {workers} worker{plural})"))
+
+    def ceiling(self, workers: int, port: int) -> Server:
+        cmd = [str(self.py), str(HERE / "ceiling.py"), "--port", str(port)]
+        cmd += ["--workers", str(workers), "--body-bytes", "230"]
+        return Server(
+            "ceiling",
+            cmd,
+            lambda: get(f"http://{HOST}:{port}/")[0] == 200,
+            cwd=self.project,
+            env=self.env,
+            log=self.work / f"ceiling-{workers}.log",
+        )
+
+    def uvicorn(self, workers: int, port: int, probe: str) -> Server:
+        cmd = [str(self.project / ".venv" / "bin" / "uvicorn"), "asgi_app:create_app"]
+        cmd += ["--factory", "--http", "httptools", "--loop", "uvloop", "--host", HOST]
+        cmd += ["--port", str(port), "--workers", str(workers), "--no-access-log"]
+        env = self.env | {
+            "PYTHONPATH": str(HERE),
+            "BENCH_PACKAGE": self.pkg,
+            "BENCH_LOG_DIR": str(self.work / "predictions-uvicorn"),
+        }
+        url = f"http://{HOST}:{port}{self.infer_path}"
+        return Server(
+            "uvicorn",
+            cmd + ["--log-level", "warning"],
+            lambda: answers(url, probe),
+            cwd=self.project,
+            env=env,
+            log=self.work / f"uvicorn-{workers}.log",
+        )
+
+    def mlflow(self, workers: int, port: int) -> Server:
+        cmd = [str(self.project / ".venv" / "bin" / "mlflow"), "models", "serve", "-m"]
+        cmd += [f"models:/{self.info['name']}@champion", "--env-manager", "local", "-h", HOST]
+        cmd += ["-p", str(port), "--workers", str(workers)]
+        return Server(
+            "mlflow",
+            cmd,
+            lambda: get(f"http://{HOST}:{port}/ping")[0] == 200,
+            cwd=self.project,
+            env=self.env,
+            log=self.work / f"mlflow-{workers}.log",
+        )
+
+    def mlserver(self, workers: int, port: int) -> Server:
+        venv = self.args.mlserver_venv or self.work / "mlserver-venv"
+        if not (venv / "bin" / "mlserver").exists():
+            sh([sys.executable, "-m", "venv", str(venv)])
+            pins = ["mlserver>=1.7,<1.8", "mlserver-sklearn>=1.7,<1.8", "uvloop<0.22"]
+            sh([str(venv / "bin" / "pip"), "install", "--quiet", *pins,
+                f"scikit-learn=={self.info['sklearn']}"])  # fmt: skip
+        root = self.work / f"mlserver-{workers}"
+        model_dir = root / str(self.info["name"])
+        model_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy(self.work / "export" / "model.joblib", model_dir / "model.joblib")
+        settings = {
+            "name": self.info["name"],
+            "implementation": "mlserver_sklearn.SKLearnModel",
+            "parameters": {"uri": "./model.joblib", "version": str(self.info["version"])},
+        }
+        (model_dir / "model-settings.json").write_text(json.dumps(settings))
+        server_settings = {
+            "host": HOST,
+            "http_port": port,
+            "grpc_port": port + 1,
+            "metrics_port": port + 2,
+            "parallel_workers": workers,
+        }
+        (root / "settings.json").write_text(json.dumps(server_settings))
+        env = self.env | {"PYTHONPATH": str(self.project / "src")}  # the pipeline's classes
+        url = f"http://{HOST}:{port}/v2/models/{self.info['name']}/ready"
+        return Server(
+            "mlserver",
+            [str(venv / "bin" / "mlserver"), "start", str(root)],
+            lambda: get(url)[0] == 200,
+            cwd=root,
+            env=env,
+            log=self.work / f"mlserver-{workers}.log",
+        )
+
+
+def bodies(info: dict[str, Any]) -> dict[int, tuple[str, str]]:
+    """Per row count: the V2 body and the /invocations (dataframe_split) body."""
+    out = {}
+    for n in (1, 5):
+        rows = info["rows"][:n]
+        flat = [v for row in rows for v in row]
+        width = len(info["features"])
+        tensor = {"name": "input-0", "shape": [n, width], "datatype": "FP64", "data": flat}
+        split = {"dataframe_split": {"columns": info["features"], "data": rows}}
+        out[n] = (json.dumps({"inputs": [tensor]}), json.dumps(split))
     return out
+
+
+def run_workers(bench: Bench, workers: int, only: set[str]) -> list[dict[str, Any]]:
+    """Every server at one worker count: the fast three interleaved, then the slow anchors."""
+    args = bench.args
+    base = 18100 + 100 * workers
+    body = bodies(bench.info)
+    results: list[dict[str, Any]] = []
+    plural = "s" if workers > 1 else ""
+    tag = f"{workers} worker{plural}"
+    infer = bench.infer_path
+    servers: list[tuple[str, Server, int]] = []
+    if "ceiling" in only:
+        servers.append(("ceiling", bench.ceiling(workers, base), base))
+    if "ours" in only:
+        servers.append(("ours", bench.ours(workers, base + 10), base + 10))
+    if "uvicorn" in only:
+        servers.append(("uvicorn", bench.uvicorn(workers, base + 20, body[1][0]), base + 20))
+    started = []
+    try:
+        for _, server, _ in servers:
+            started.append(server.__enter__())
+        for rows in (1, 5):
+            v2, split = body[rows]
+            best: dict[str, dict[str, Any]] = {}
+            for _ in range(args.rounds):  # interleaved, so a busy moment hits all of them
+                for name, _, port in servers:
+                    label = f"{name} (V2, {rows}-row, {tag})"
+                    res = steady(f"http://{HOST}:{port}{infer}", v2, args, label)
+                    if name not in best or res["rps"] > best[name]["rps"]:
+                        best[name] = res
+                    if name == "ours":
+                        label = f"ours (/invocations, {rows}-row, {tag})"
+                        res = steady(f"http://{HOST}:{port}/invocations", split, args, label)
+                        key = "ours-invocations"
+                        if key not in best or res["rps"] > best[key]["rps"]:
+                            best[key] = res
+            for res in best.values():
+                results.append(res | {"rows": rows, "workers": workers})
+        for name, _, port in servers:
+            if name in ("ours", "uvicorn"):
+                runs = overload_runs(
+                    f"http://{HOST}:{port}{infer}", body[1][0], args, deadlines=name == "ours"
+                )
+                results.append({"server": f"{name} overload ({tag})", "overload": runs})
+    finally:
+        for server in reversed(started):
+            server.__exit__(None, None, None)
+    for name in ("mlflow", "mlserver"):
+        if name not in only:
+            continue
+        port = base + (30 if name == "mlflow" else 40)
+        server = bench.mlflow(workers, port) if name == "mlflow" else bench.mlserver(workers, port)
+        with server:
+            if name == "mlflow":
+                url, payload = f"http://{HOST}:{port}/invocations", body[1][1]
+            else:
+                url, payload = f"http://{HOST}:{port}{infer}", body[1][0]
+            res = steady(url, payload, args, f"{name} (1-row, {tag})")
+            results.append(res | {"rows": 1, "workers": workers})
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", type=Path, help="reuse this generated, trained project")
     parser.add_argument("--work", type=Path, help="work directory (default: a temporary one)")
-    parser.add_argument("--only", choices=["ours", "mlflow", "mlserver"], action="append")
-    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument(
+        "--only",
+        type=lambda s: set(s.split(",")),
+        default={"ceiling", "ours", "uvicorn", "mlflow", "mlserver"},
+    )
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (best counts)")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
         "--overload", type=lambda s: [int(x) for x in s.split(",") if x], default=[256]
     )
-    parser.add_argument(
-        "--workers",
-        type=lambda s: [int(x) for x in s.split(",") if x],
-        default=[1, 2],
-        help="our server's worker processes, one run per count",
-    )
-    parser.add_argument(
-        "--client-deadline-ms",
-        type=int,
-        default=20,
-        help="extra overload run of ours with this X-Request-Timeout-Ms (0: none)",
-    )
+    parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2])
+    parser.add_argument("--client-deadline-ms", type=int, default=20)
     parser.add_argument("--mlserver-venv", type=Path, help="reuse a venv with mlserver 1.7")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -301,144 +443,22 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-serving-"))
     work.mkdir(parents=True, exist_ok=True)
     project = (args.project or generate(work)).resolve()
-    pkg = package_name(project)
     py = project / ".venv" / "bin" / "python"
-    info = json.loads(sh([str(py), "-c", INFO.format(pkg=pkg), str(work / "export")], cwd=project))
-    env = os.environ | {
-        "PATH": f"{project / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",  # mlflow's uvicorn
-        "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "DO_NOT_TRACK": "true",
-    }
-    n = len(info["features"])
-    oip = json.dumps(
-        {"inputs": [{"name": "input-0", "shape": [1, n], "datatype": "FP64", "data": info["row"]}]}
-    )
-    split = json.dumps({"dataframe_split": {"columns": info["features"], "data": [info["row"]]}})
-    only = set(args.only or ["ours", "mlflow", "mlserver"])
+    if not (project / ".venv" / "bin" / "uvicorn").exists():
+        sh([str(py), "-m", "pip", "install", "--quiet", "uvicorn>=0.30"])
+    export = [str(py), str(HERE / "model_info.py"), package_name(project), str(work / "export")]
+    info = json.loads(sh(export, cwd=project))
+    print(f"load average before: {load_average():.2f}", flush=True)
+    bench = Bench(args, project, work, info)
     results = []
-    port = 18080
-    for workers in args.workers if "ours" in only else []:
-        port += 1
-        also = split if workers == max(args.workers) else None
-        results += bench_ours(py, pkg, info, oip, workers, port, project, env, work, args, also)
-    if "mlflow" in only:
-        port += 10
-        cmd = [
-            str(project / ".venv" / "bin" / "mlflow"),
-            "models",
-            "serve",
-            "-m",
-            f"models:/{info['name']}@champion",
-            "--env-manager",
-            "local",
-            "-h",
-            HOST,
-            "-p",
-            str(port),
-        ]
-        with Server(
-            "mlflow",
-            cmd,
-            lambda: get(f"http://{HOST}:{port}/ping")[0] == 200,
-            cwd=project,
-            env=env,
-            log=work / "mlflow.log",
-        ):
-            results.append(
-                measure(f"http://{HOST}:{port}/invocations", split, args, "mlflow models serve")
-            )
-    if "mlserver" in only:
-        port += 10
-        venv = args.mlserver_venv or work / "mlserver-venv"
-        if not (venv / "bin" / "mlserver").exists():
-            sh([sys.executable, "-m", "venv", str(venv)])
-            sh(
-                [
-                    str(venv / "bin" / "pip"),
-                    "install",
-                    "--quiet",
-                    "mlserver>=1.7,<1.8",
-                    "mlserver-sklearn>=1.7,<1.8",
-                    "uvloop<0.22",
-                    f"scikit-learn=={info['sklearn']}",
-                ]
-            )
-        root = work / "mlserver"
-        model_dir = root / info["name"]
-        model_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copy(work / "export" / "model.joblib", model_dir / "model.joblib")
-        (model_dir / "model-settings.json").write_text(
-            json.dumps(
-                {
-                    "name": info["name"],
-                    "implementation": "mlserver_sklearn.SKLearnModel",
-                    "parameters": {"uri": "./model.joblib", "version": str(info["version"])},
-                }
-            )
-        )
-        (root / "settings.json").write_text(
-            json.dumps(
-                {"host": HOST, "http_port": port, "grpc_port": port + 1, "metrics_port": port + 2}
-            )
-        )
-        menv = env | {"PYTHONPATH": str(project / "src")}  # the pipeline's own classes unpickle
-        with Server(
-            "mlserver",
-            [str(venv / "bin" / "mlserver"), "start", str(root)],
-            lambda: get(f"http://{HOST}:{port}/v2/models/{info['name']}/ready")[0] == 200,
-            cwd=root,
-            env=menv,
-            log=work / "mlserver.log",
-        ):
-            url = f"http://{HOST}:{port}/v2/models/{info['name']}/infer"
-            results.append(measure(url, oip, args, "MLServer 1.7 (sklearn runtime)"))
-    print_table(results)
-    print(
-        f"model: {info['name']} v{info['version']}; one 1-row model call (transform + predict + "
-        f"contract check) takes {info['call_ms']:.2f} ms, most of it fixed per call"
-    )
+    for workers in args.workers:
+        results += run_workers(bench, workers, args.only)
+    from report import print_report
+
+    print_report(results, info)
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        args.json.write_text(json.dumps({"info": info, "results": results}, indent=2))
     print(f"work directory: {work}")
-
-
-def print_table(results: list[dict[str, object]]) -> None:
-    mine = [r for r in results if str(r["server"]).startswith("ours")]
-    ours = max(mine, key=lambda r: float(r["rps"]), default=None)  # type: ignore[arg-type]
-    print(f"\n1-row requests, 16 connections, wrk, {HOST}")
-    print(
-        f"| {'server':34} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'non-2xx':>7} "
-        f"| ours: x req/s | ours: p99 / |"
-    )
-    print(f"|{'-' * 36}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 15}|{'-' * 13}|")
-    for r in results:
-        speed = f"{float(ours['rps']) / float(r['rps']):.1f}x" if ours else "-"  # type: ignore[arg-type]
-        tail = f"{float(ours['p99']) / float(r['p99']):.2f}" if ours else "-"  # type: ignore[arg-type]
-        print(
-            f"| {r['server']:34} | {r['rps']:8.0f} | {r['p50']:7.2f} | {r['p99']:7.2f} "
-            f"| {r['non2xx']:7.0f} | {speed:>13} | {tail:>11} |"
-        )
-    print("\noverload (closed loop, wrk --timeout 2s)")
-    print(
-        f"| {'server':34} | {'conns':>5} | {'req/s':>8} | {'200':>8} | {'503':>7} | "
-        f"{'other':>6} | {'timeouts':>8} | {'p99 ms':>8} | {'deadline':>8} |"
-    )
-    print(
-        f"|{'-' * 36}|{'-' * 7}|{'-' * 10}|{'-' * 10}|{'-' * 9}|{'-' * 8}|{'-' * 10}|{'-' * 10}"
-        f"|{'-' * 10}|"
-    )
-    for r in results:
-        for o in r["overload"]:  # type: ignore[attr-defined]
-            other = sum(
-                v for k, v in o.items() if re.fullmatch(r"s\d+", k) and k not in ("s200", "s503")
-            )
-            print(
-                f"| {r['server']:34} | {o['connections']:5} | {o['rps']:8.0f} | "
-                f"{o.get('s200', 0):8.0f} | {o.get('s503', 0):7.0f} | {other:6.0f} | "
-                f"{o['timeouts']:8.0f} | {o['p99']:8.1f} | "
-                f"{(str(o['deadline_ms']) + ' ms') if o['deadline_ms'] else 'default':>8} |"
-            )
 
 
 if __name__ == "__main__":

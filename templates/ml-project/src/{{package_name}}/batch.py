@@ -1,14 +1,16 @@
-"""Batch scoring: `python -m <package>.batch --input rows.parquet --output scored.parquet`.
+"""Score a CSV or Parquet file of feature rows with the project's model into a Parquet file.
 
-Why: the same pure predict function as the online server (`serving.predict.predict_arrays`) and
-the same data contract, so a row scored in batch gets exactly the answer the server would give.
-The file is read in chunks, so memory stays bounded whatever its size.
+The same model call as the online server (the compiled model when the registered model carries
+one) and the same data contract, so a row scored in batch gets exactly the answer the server
+gives. The input is checked (exists, readable, has the feature columns) before the model loads,
+and read in chunks, so memory stays bounded whatever its size.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,6 @@ import numpy as np
 from . import contract
 from .errors import PipelineError
 from .serving.model import LoadedModel, ModelLoadError, load_model
-from .serving.predict import predict_arrays
 from .serving.resilience import CircuitBreaker, RetryPolicy
 
 
@@ -38,8 +39,77 @@ def _columns(chunk: Any, model: LoadedModel, where: str) -> np.ndarray:
     return np.column_stack(arrays) if arrays else np.empty((chunk.num_rows, 0))
 
 
+def _batches(
+    source: Path, columns: list[str], numeric: Sequence[str], chunk_rows: int
+) -> Iterator[Any]:
+    """Record batches of `columns` from a Parquet or CSV file (by suffix; else sniffed)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if _is_csv(source):
+        options = pacsv.ConvertOptions(
+            include_columns=columns, column_types={name: pa.float64() for name in numeric}
+        )
+        read = pacsv.ReadOptions(block_size=1 << 20)
+        with pacsv.open_csv(source, read_options=read, convert_options=options) as reader:
+            yield from reader
+        return
+    yield from pq.ParquetFile(source).iter_batches(batch_size=chunk_rows, columns=columns)
+
+
+def _is_csv(source: Path) -> bool:
+    if source.suffix.lower() in (".csv", ".txt"):
+        return True
+    if source.suffix.lower() in (".parquet", ".pq"):
+        return False
+    with source.open("rb") as handle:
+        return handle.read(4) != b"PAR1"
+
+
+def input_columns(source: Path) -> list[str]:
+    """The column names of a CSV or Parquet file; BatchError naming the file and the fix."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if not source.exists():
+        raise BatchError(
+            f"input {source} does not exist: pass --input PATH to a CSV or Parquet file"
+        )
+    if not source.is_file():
+        raise BatchError(
+            f"input {source} is not a file: pass --input PATH to a CSV or Parquet file"
+        )
+    kind = "CSV" if _is_csv(source) else "Parquet"
+    try:
+        if kind == "CSV":
+            with pacsv.open_csv(source) as reader:
+                return list(reader.schema.names)
+        return list(pq.ParquetFile(source).schema_arrow.names)
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
+        raise BatchError(
+            f"cannot read {source} as {kind}: {str(exc).rstrip('.')}. Pass --input PATH to a "
+            "readable CSV "
+            "(with a header row) or Parquet file"
+        ) from None
+
+
+def check_input(source: Path, features: Sequence[str]) -> list[str]:
+    """Check `source` before any model loads; return its columns."""
+    names = input_columns(source)
+    missing = [f for f in features if f not in names]
+    if missing:
+        raise BatchError(
+            f"input {source} lacks the feature column(s) {', '.join(map(repr, missing))} (it has "
+            f"{', '.join(names) or 'no columns'}): the file needs every feature of the contract: "
+            f"{', '.join(features)}"
+        )
+    return names
+
+
 def score_file(model: LoadedModel, source: Path, target: Path, *, chunk_rows: int = 65536) -> int:
-    """Score every row of `source` into `target`; return the number of rows scored.
+    """Score every row of `source` (CSV or Parquet) into `target`; return the rows scored.
 
     The output is written next to `target` and renamed into place when every row is scored, so
     a failure never leaves a partial file that looks complete. It has the key column (when the
@@ -52,44 +122,37 @@ def score_file(model: LoadedModel, source: Path, target: Path, *, chunk_rows: in
     """
     import pyarrow as pa
 
+    names = check_input(source, model.features)
     try:
-        return _score(model, source, target, chunk_rows)
+        return _score(model, source, target, chunk_rows, names)
     except (pa.ArrowException, OSError) as exc:
         raise BatchError(
-            f"cannot score {source} into {target}: {exc}. Pass --input PATH to a readable "
-            "Parquet file and an --output in a writable directory"
+            f"cannot score {source} into {target}: {exc}. Pass --input PATH to a readable CSV "
+            "or Parquet file and an --output in a writable directory"
         ) from None
 
 
-def _score(model: LoadedModel, source: Path, target: Path, chunk_rows: int) -> int:
+def _score(
+    model: LoadedModel, source: Path, target: Path, chunk_rows: int, names: list[str]
+) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if not source.is_file():
-        raise BatchError(f"input {source} does not exist: pass --input PATH to a Parquet file")
-    reader = pq.ParquetFile(source)
-    names = set(reader.schema_arrow.names)
-    missing = [f for f in model.features if f not in names]
-    if missing:
-        raise BatchError(
-            f"input {source} has no column {missing[0]!r} (features: {', '.join(model.features)})"
-        )
-    wanted = list(model.features) + ([model.key] if model.key in names else [])
+    keyed = model.key in names
+    wanted = list(model.features) + ([model.key] if keyed else [])
     writer = None
     done = 0
     partial = target.with_name(target.name + ".partial")
     try:
-        for chunk in reader.iter_batches(batch_size=chunk_rows, columns=wanted):
-            rows = _columns(chunk, model, f"rows {done}..{done + chunk.num_rows - 1} of {source}")
+        for chunk in _batches(source, wanted, model.features, chunk_rows):
+            where = f"rows {done}..{done + chunk.num_rows - 1} of {source}"
+            rows = _columns(chunk, model, where)
             problems = model.check(rows)
             if problems:
-                raise BatchError(
-                    f"rows {done}..{done + chunk.num_rows - 1} of {source} break "
-                    "the data contract: " + "; ".join(problems)
-                )
-            out = predict_arrays(model.estimator, rows)
+                raise BatchError(f"{where} break the data contract: " + "; ".join(problems))
+            out = model.predict(rows)
             cols: dict[str, Any] = {}
-            if model.key in names:
+            if keyed:
                 cols[model.key] = chunk.column(model.key)
             cols["prediction"] = out.predict
             if out.proba is not None and out.classes is not None:
@@ -116,14 +179,17 @@ def _score(model: LoadedModel, source: Path, target: Path, chunk_rows: int) -> i
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; exit 0 on success, 1 when the model cannot load, 2 on bad input."""
-    p = argparse.ArgumentParser(prog=f"python -m {__package__}.batch", description=__doc__)
-    p.add_argument("--input", type=Path, required=True, help="Parquet file with feature columns")
+    package = __package__ or "batch"
+    p = argparse.ArgumentParser(prog=f"python -m {package}.batch", description=__doc__)
+    p.add_argument("--input", type=Path, required=True, help="CSV or Parquet file of rows")
     p.add_argument("--output", type=Path, required=True, help="Parquet file to write")
     p.add_argument("--model-uri", default="", help="default: models:/<registry name>@champion")
     p.add_argument("--verbose", action="store_true", help="show tracebacks")
     args = p.parse_args(argv)
     try:
+        check_input(args.input, contract.FEATURES)  # before the model: loading it takes seconds
         from .config import load_config
+        from .serving.guard import contract_check
 
         name = load_config().registry.model_name
         model = load_model(
@@ -131,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             default_name=name,
             features=tuple(contract.FEATURES),
             key=contract.KEY or "key",
-            check=contract.check_batch,
+            check=contract_check(),
             breaker=CircuitBreaker("registry"),
             policy=RetryPolicy(attempts=3, timeout_s=60.0),
         )
@@ -145,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["BatchError", "main", "score_file"]
+__all__ = ["BatchError", "check_input", "input_columns", "main", "score_file"]
 
 if __name__ == "__main__":
     sys.exit(main())

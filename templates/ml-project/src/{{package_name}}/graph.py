@@ -91,7 +91,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(name="evaluate", inputs=("snapshot", "train_run", "test_set"), outputs=("evaluation",)),
     Stage(
         name="register",
-        inputs=("snapshot", "train_run", "evaluation"),
+        inputs=("snapshot", "train_run", "test_set", "evaluation"),
         outputs=("registration", "model_card"),
         reads=("data.snapshot_dir",),
     ),

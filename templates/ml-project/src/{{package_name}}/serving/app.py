@@ -1,9 +1,10 @@
-"""The serving core of one worker: routing, readiness, deadlines, loading and draining.
+"""The serving core of one worker: routing, readiness, deadlines, loading.
 
-Why: the transport (http.py) only parses bytes; everything a reviewer needs to check the stability
-patterns is here in one place. Health, readiness and metrics are answered inline on the event loop
-and never enter the prediction queue (a bulkhead), so a busy model cannot make a healthy server
-look dead; predictions go through the batcher, which sheds and drops by deadline.
+Why: the transport (http.py) only parses bytes and talks to this module through `exchange.py`;
+everything a reviewer needs to check the stability patterns is here in one place. Health,
+readiness and metrics are answered inline on the event loop and never enter the prediction queue
+(a bulkhead), so a busy model cannot make a healthy server look dead; predictions go through the
+batcher, which sheds and drops by deadline.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ import asyncio
 import gc
 import logging
 import threading
-import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import orjson
@@ -26,26 +26,28 @@ from .codec import (
     datatype,
     encode_infer,
     encode_invocations,
+    parse_csv,
     parse_infer,
     parse_invocations,
 )
+from .exchange import JSON, Headers, Reply, Request
 from .metrics import Metrics
 from .model import LoadedModel
 from .monitor import DriftMonitor, PredictionLog
-from .predict import Predictions, predict_arrays
+from .predict import Predictions
+from .resilience import CircuitBreaker
 from .settings import ServeSettings
-
-if TYPE_CHECKING:
-    from .http import HttpConnection, _Slot
 
 log = logging.getLogger(__name__)
 
 Loader = Callable[[], LoadedModel]
 _LIVE = orjson.dumps({"live": True})
 _NOT_FOUND = (
-    b"not found: the routes are /v2/health/{live,ready}, /v2/models/{name}[/ready|/infer], "
-    b"/invocations, /metrics"
+    "not found: the routes are /v2/health/{live,ready}, /v2/models/{name}[/ready|/infer], "
+    "/invocations, /metrics"
 )
+_MODELS = b"/v2/models/"
+_RETRY = ((b"retry-after", b"1"),)
 
 
 def _error(message: str) -> bytes:
@@ -53,7 +55,19 @@ def _error(message: str) -> bytes:
 
 
 class ServingApp:
-    """One worker's state machine: loading -> ready -> draining -> stopped."""
+    """One worker's state machine: loading -> ready -> draining -> stopped.
+
+    Args:
+        settings: the server's settings.
+        metrics: this worker's row of the shared metrics table.
+        loader: loads (and may retry) the model; runs in a thread.
+        prediction_log: the sampled prediction log and drift monitor.
+        loop: the worker's event loop.
+        breakers: outbound dependencies' breakers, reported on /metrics.
+        on_ready: called on the loop when a model is first installed (the worker starts
+            accepting connections then).
+        on_fatal: called on the loop when the first load fails (the worker exits).
+    """
 
     def __init__(
         self,
@@ -63,12 +77,18 @@ class ServingApp:
         loader: Loader,
         prediction_log: PredictionLog,
         loop: asyncio.AbstractEventLoop,
+        breakers: Mapping[str, CircuitBreaker],
+        on_ready: Callable[[], None] = lambda: None,
+        on_fatal: Callable[[], None] = lambda: None,
     ) -> None:
         self.settings = settings
         self.metrics = metrics
         self.loader = loader
         self.plog = prediction_log
         self.loop = loop
+        self.breakers = dict(breakers)
+        self.on_ready = on_ready
+        self.on_fatal = on_fatal
         self.batcher = Batcher(
             loop=loop,
             metrics=metrics,
@@ -79,14 +99,11 @@ class ServingApp:
         self.ready = False
         self.draining = False
         self.load_error: str | None = None
-        self.version_header = b""
-        self.connections: set[HttpConnection] = set()
-        self.breakers: dict[str, Any] = {}
+        self._version: Headers = ()
         self._deadline_s = settings.deadline_ms / 1000.0
         self._reload_lock = threading.Lock()
-        self._closing_idle = False
-        self.on_fatal: Callable[[], None] | None = None
         self._outputs: list[dict[str, Any]] = []
+        self._frozen = False
 
     # loading -----------------------------------------------------------------------------------
     def start_loading(self) -> None:
@@ -99,8 +116,9 @@ class ServingApp:
             return
         try:
             model = self.loader()
-            cost = measure_cost(model, _warm_rows(model))
-            sample = predict_arrays(model.estimator, _warm_rows(model))
+            warm = _warm_rows(model)
+            cost = measure_cost(model, warm)
+            sample = model.predict(warm)
         except Exception as exc:  # reported on readiness and in the log; the old model stays
             self.load_error = str(exc)
             log.error("model load failed: %s", exc)
@@ -111,7 +129,7 @@ class ServingApp:
         self.loop.call_soon_threadsafe(self._install, model, cost, sample)
 
     def _load_failed(self) -> None:
-        if self.model is None and self.on_fatal is not None:
+        if self.model is None:
             self.on_fatal()
 
     def _install(self, model: LoadedModel, cost: Any, sample: Predictions) -> None:
@@ -125,6 +143,7 @@ class ServingApp:
                     "parameters": {"classes": sample.classes},
                 }
             )
+        first = self.model is None
         self.model = model
         self.batcher.model = model
         self.batcher.cost = cost
@@ -133,99 +152,78 @@ class ServingApp:
         self.plog.drift = DriftMonitor(
             model.features, model.reference_profile, window=self.settings.drift_window
         )
-        self.version_header = b"x-model-version: %s\r\n" % model.version.encode()
+        self.metrics.clear_drift()
+        self.metrics.set("compiled", 1.0 if model.compiled is not None else 0.0)
+        self._version = ((b"x-model-version", model.version.encode()),)
         self.load_error = None
+        # Long-lived objects out of the collector's way; unfreeze first, or every reload would
+        # keep the previous model's objects in the permanent generation for good.
+        if self._frozen:
+            gc.unfreeze()
         gc.collect()
         gc.freeze()
+        self._frozen = True
         if not self.draining:
             self.ready = True
             self.metrics.set("ready", 1)
         log.info(
-            "serving model %s version %s from %s (batch cost %.0f us + %.1f us/row)",
+            "serving model %s version %s from %s on %s (batch cost %.0f us + %.1f us/row)",
             model.name,
             model.version,
             model.uri,
+            model.runtime,
             cost.fixed_s * 1e6,
             cost.per_row_s * 1e6,
         )
+        if first:
+            self.on_ready()
 
-    # connections -------------------------------------------------------------------------------
-    def accept_connection(self, conn: HttpConnection) -> bool:
-        """Admit a new connection unless the per-worker cap is reached."""
-        if len(self.connections) >= self.settings.max_connections:
-            return False
-        self.connections.add(conn)
-        return True
+    def serving_ready(self) -> bool:
+        """Ready for traffic: this worker, and every worker that can receive a connection.
 
-    def connection_closed(self, conn: HttpConnection) -> None:
-        """Forget a closed connection."""
-        self.connections.discard(conn)
-
-    def sweep(self) -> None:
-        """Close connections that are idle too long or too slow to send a request."""
-        now = time.monotonic()
-        for conn in list(self.connections):
-            started = conn.request_started
-            if started is not None and now - started > self.settings.read_timeout_s:
-                conn._reject(408, f"request not received within {self.settings.read_timeout_s}s")
-            elif conn.idle() and (
-                self._closing_idle or now - conn.last_active > self.settings.keepalive_s
-            ):
-                conn.shutdown()
+        A probe reaches one worker; it must not report ready while another worker that the
+        kernel hands connections to would answer 503.
+        """
+        return self.ready and self.metrics.all_listening_ready()
 
     # requests ----------------------------------------------------------------------------------
-    def reject(self, conn: HttpConnection, slot: _Slot, status: int, message: str) -> None:
-        """Answer a request refused by the transport (413, 414, 431, 408, 400)."""
-        self.metrics.response(status)
-        conn.respond(slot, status, _error(message))
-
-    def handle(
-        self,
-        conn: HttpConnection,
-        slot: _Slot,
-        method: bytes,
-        path: bytes,
-        headers: dict[bytes, bytes],
-        body: bytes,
-    ) -> None:
+    def handle(self, request: Request, reply: Reply) -> None:
         """Route one request; every request is answered, even when routing itself fails.
 
-        An exception escaping here would leave the request's response slot unfilled: the client
-        would wait forever and the connection would never be swept. So it is logged and answered.
+        An exception escaping here would leave the request unanswered: the client would wait
+        forever and the connection would never be swept. So it is logged and answered.
         """
         try:
-            self._route(conn, slot, method, path, headers, body)
+            self._route(request, reply)
         except Exception:
-            log.exception("unexpected error answering %s %r", method.decode(), path)
-            if slot.data is None:
-                self._send(conn, slot, 500, _error("internal error; see the server log"))
+            log.exception("unexpected error answering %s %r", request.method, request.path)
+            reply(500, _error("internal error; see the server log"))
 
-    def _route(
-        self,
-        conn: HttpConnection,
-        slot: _Slot,
-        method: bytes,
-        path: bytes,
-        headers: dict[bytes, bytes],
-        body: bytes,
-    ) -> None:
-        if method == b"POST":
+    def _route(self, request: Request, reply: Reply) -> None:
+        method, path = request.method, request.path
+        if path == b"/invocations" or path.startswith(_MODELS) and path.endswith(b"/infer"):
+            if method != b"POST":
+                return reply(405, _error("use POST"), headers=((b"allow", b"POST"),))
             if path == b"/invocations":
-                return self._predict(
-                    conn, slot, headers, body, parse_invocations, encode_invocations
-                )
-            if path.startswith(b"/v2/models/") and path.endswith(b"/infer"):
-                if self._model_path(path[11:-6]):
-                    return self._predict(conn, slot, headers, body, parse_infer, encode_infer)
-                return self._send(conn, slot, 404, _error(self._unknown_model(path)))
-        elif method == b"GET":
-            answer = self._get(path)
-            if answer is not None:
-                status, payload, ctype = answer
-                return self._send(conn, slot, status, payload, content_type=ctype)
-        else:
-            return self._send(conn, slot, 405, _error("method not allowed"))
-        self._send(conn, slot, 404, _error(_NOT_FOUND.decode()))
+                return self._predict_invocations(request, reply)
+            if self._model_path(path.removeprefix(_MODELS).removesuffix(b"/infer")):
+                return self._predict(request, reply, parse_infer, encode_infer)
+            return reply(404, _error(self._unknown_model(path)))
+        answer = self._get(path)
+        if answer is None:
+            return reply(404, _error(_NOT_FOUND))
+        if method != b"GET":
+            return reply(405, _error("use GET"), headers=((b"allow", b"GET"),))
+        status, payload, ctype = answer
+        reply(status, payload, content_type=ctype)
+
+    def _predict_invocations(self, request: Request, reply: Reply) -> None:
+        ctype = request.headers.get(b"content-type", b"")
+        if ctype.startswith(b"application/json"):
+            return self._predict(request, reply, parse_invocations, encode_invocations)
+        if ctype.startswith(b"text/csv"):
+            return self._predict(request, reply, parse_csv, encode_invocations)
+        reply(415, _error("send the body as application/json or text/csv"))
 
     def _model_path(self, rest: bytes) -> bool:
         model = self.model
@@ -239,65 +237,56 @@ class ServingApp:
         return f"unknown model or version in {path.decode('utf-8', 'replace')!r}; serving {name!r}"
 
     def _get(self, path: bytes) -> tuple[int, bytes, bytes] | None:
-        js = b"application/json"
         if path == b"/v2/health/live":
-            return 200, _LIVE, js
+            return 200, _LIVE, JSON
         if path in (b"/v2/health/ready", b"/ping", b"/health"):
-            return (200 if self.ready else 503), orjson.dumps({"ready": self.ready}), js
+            ready = self.serving_ready()
+            return (200 if ready else 503), orjson.dumps({"ready": ready}), JSON
         if path == b"/metrics":
             return 200, self._render_metrics(), b"text/plain; version=0.0.4"
         if path == b"/v2":
-            return (
-                200,
-                orjson.dumps({"name": "mlplat-model-server", "version": "1", "extensions": []}),
-                js,
-            )
-        if path.startswith(b"/v2/models/"):
-            rest = path[11:]
-            wants_ready = rest.endswith(b"/ready")
+            about = {"name": "mlplat-model-server", "version": "1", "extensions": []}
+            return 200, orjson.dumps(about), JSON
+        if not path.startswith(_MODELS):
+            return None
+        rest = path.removeprefix(_MODELS)
+        wants_ready = rest.endswith(b"/ready")
+        rest = rest.removesuffix(b"/ready")
+        if self.model is None:  # the name is not known before the model is loaded
+            reason = self.load_error or "the model is still loading"
             if wants_ready:
-                rest = rest[:-6]
-            if self.model is None:  # the name is not known before the model is loaded
-                reason = self.load_error or "the model is still loading"
-                if wants_ready:
-                    name = rest.decode("utf-8", "replace")
-                    return 503, orjson.dumps({"name": name, "ready": False}), js
-                return 503, _error(f"not ready: {reason}"), js
-            if not self._model_path(rest):
-                return 404, _error(self._unknown_model(path)), js
-            if wants_ready:
-                return (
-                    (200 if self.ready else 503),
-                    orjson.dumps({"name": self.model.name, "ready": self.ready}),
-                    js,
-                )
-            return 200, self._model_metadata(self.model), js
-        return None
+                name = rest.decode("utf-8", "replace")
+                return 503, orjson.dumps({"name": name, "ready": False}), JSON
+            return 503, _error(f"not ready: {reason}"), JSON
+        if not self._model_path(rest):
+            return 404, _error(self._unknown_model(path)), JSON
+        if wants_ready:
+            ready = self.serving_ready()
+            doc: dict[str, Any] = {"name": self.model.name, "ready": ready}
+            return (200 if ready else 503), orjson.dumps(doc), JSON
+        return 200, self._model_metadata(self.model), JSON
 
     def _model_metadata(self, model: LoadedModel) -> bytes:
-        outputs = self._outputs
         return orjson.dumps(
             {
                 "name": model.name,
                 "versions": [model.version],
-                "platform": "sklearn",
+                "platform": "onnxruntime" if model.compiled is not None else "sklearn",
                 "inputs": [
                     {
                         "name": "input-0",
                         "datatype": "FP64",
                         "shape": [-1, len(model.features)],
                         "parameters": {"columns": list(model.features)},
-                    }
-                ]
-                + [
+                    },
                     {
                         "name": model.key,
                         "datatype": "BYTES",
                         "shape": [-1],
                         "parameters": {"optional": True},
-                    }
+                    },
                 ],
-                "outputs": outputs,
+                "outputs": self._outputs,
             }
         )
 
@@ -306,57 +295,38 @@ class ServingApp:
         return self.metrics.render(
             model_name=model.name if model else "",
             model_version=model.version if model else "",
+            runtime=model.runtime if model else "",
             features=model.features if model else (),
             breakers={name: b.state for name, b in self.breakers.items()},
         )
 
-    def _send(
-        self,
-        conn: HttpConnection,
-        slot: _Slot,
-        status: int,
-        body: bytes,
-        extra: bytes = b"",
-        content_type: bytes = b"application/json",
-    ) -> None:
-        self.metrics.response(status)
-        conn.respond(slot, status, body, extra, content_type)
-
     def _predict(
         self,
-        conn: HttpConnection,
-        slot: _Slot,
-        headers: dict[bytes, bytes],
-        body: bytes,
+        request: Request,
+        reply: Reply,
         parse: Callable[[bytes, LoadedModel], Parsed],
         encode: Callable[[LoadedModel, Parsed, Predictions], bytes],
     ) -> None:
         model = self.model
         if model is None or not self.ready and not self.draining:
             reason = self.load_error or "the model is still loading"
-            return self._send(
-                conn, slot, 503, _error(f"not ready: {reason}"), b"retry-after: 1\r\n"
-            )
-        ctype = headers.get(b"content-type")
-        if parse is parse_invocations and (
-            ctype is None or not ctype.startswith(b"application/json")
-        ):
-            return self._send(conn, slot, 415, _error("send the body as application/json"))
+            return reply(503, _error(f"not ready: {reason}"), headers=_RETRY)
         started = self.loop.time()
         try:
-            deadline = started + self._deadline(headers)
-            parsed = parse(body, model)
+            deadline = started + self._deadline(request.headers)
+            parsed = parse(request.body, model)
         except RequestError as exc:
-            return self._send(conn, slot, exc.status, _error(exc.message))
+            return reply(exc.status, _error(exc.message))
         except Exception as exc:  # the body is the only input here: a shape the checks missed
             log.warning("unreadable request body (%s: %s)", type(exc).__name__, exc)
-            return self._send(conn, slot, 400, _error(f"could not read the request: {exc}"))
+            return reply(400, _error(f"could not read the request: {exc}"))
         if parsed.features.shape[0] == 0:
-            return self._send(conn, slot, 400, _error("the request has no rows"))
+            return reply(400, _error("the request has no rows"))
+        version = self._version
 
         def done(out: Predictions | None, status: int, message: str) -> None:
             if out is None:
-                return self._send(conn, slot, status, _error(message))
+                return reply(status, _error(message))
             self.metrics.observe_latency(self.loop.time() - started)
             # Queued before the reply goes out: a client that saw the reply can rely on the record.
             self.plog.offer(model.version, parsed.keys, parsed.features, out.predict, out.proba)
@@ -364,22 +334,20 @@ class ServingApp:
                 payload = encode(model, parsed, out)
             except Exception:  # runs as a loop callback: an escaping error would hang the client
                 log.exception("could not encode the response")
-                return self._send(conn, slot, 500, _error("internal error; see the server log"))
-            self._send(conn, slot, 200, payload)
+                return reply(500, _error("internal error; see the server log"))
+            reply(200, payload, headers=version)
 
         try:
             self.batcher.submit(Job(parsed.features, deadline, done))
         except Overloaded as exc:
-            self._send(
-                conn,
-                slot,
+            retry = str(max(1, round(exc.retry_after_s))).encode()
+            reply(
                 503,
                 _error(f"overloaded: {exc.reason}; retry later"),
-                b"retry-after: %d\r\n" % max(1, round(exc.retry_after_s)),
+                headers=((b"retry-after", retry),),
             )
-        self.metrics.set("inflight", self.batcher.inflight)
 
-    def _deadline(self, headers: dict[bytes, bytes]) -> float:
+    def _deadline(self, headers: Mapping[bytes, bytes]) -> float:
         raw = headers.get(b"x-request-timeout-ms")
         if raw is None:
             return self._deadline_s
@@ -394,27 +362,13 @@ class ServingApp:
         return min(value, self.settings.max_deadline_ms) / 1000.0
 
     # draining ----------------------------------------------------------------------------------
-    async def drain(self, server: asyncio.AbstractServer) -> None:
-        """Readiness false, keep serving for the grace period, stop accepting, finish in flight."""
+    def begin_drain(self) -> None:
+        """Readiness false from now on; requests are still answered until the transport stops."""
         self.draining = True
         self.ready = False
         self.metrics.set("ready", 0)
         self.metrics.set("draining", 1)
         log.info("draining: readiness false; finishing in-flight requests")
-        await asyncio.sleep(self.settings.drain_grace_s)
-        server.close()
-        self._closing_idle = True
-        end = self.loop.time() + self.settings.drain_timeout_s
-        while self.loop.time() < end:
-            self.sweep()
-            if not self.connections and not self.batcher.inflight:
-                break
-            await asyncio.sleep(0.01)
-        for conn in list(self.connections):
-            conn.shutdown()
-        self.batcher.shutdown()
-        await self.loop.run_in_executor(None, self.plog.stop, 5.0)
-        log.info("drained; exiting")
 
 
 def _warm_rows(model: LoadedModel) -> np.ndarray:

@@ -115,9 +115,52 @@ def _tensor(inputs: Any, i: int) -> tuple[str, dict[str, Any]]:
     return name, tensor
 
 
+def _fast_matrix(doc: dict[str, Any], model: LoadedModel) -> Parsed | None:
+    """The common request (one numeric [N, F] tensor, no key) without the general checks.
+
+    Anything unusual returns None and goes through the general path, which names the problem.
+    """
+    inputs = doc.get("inputs")
+    if type(inputs) is not list or len(inputs) != 1:
+        return None
+    tensor = inputs[0]
+    if type(tensor) is not dict:
+        return None
+    dtype = tensor.get("datatype")
+    if type(dtype) is not str or dtype not in NUMERIC_DATATYPES:
+        return None
+    name, shape, data = tensor.get("name"), tensor.get("shape"), tensor.get("data")
+    width = len(model.features)
+    if (
+        type(name) is not str
+        or name in model.features
+        or name == model.key
+        or type(shape) is not list
+        or len(shape) != 2
+        or type(shape[0]) is not int
+        or shape[1] != width
+        or type(data) is not list
+        or len(data) != shape[0] * width
+    ):
+        return None
+    request_id = doc.get("id")
+    if request_id is not None and type(request_id) is not str:
+        return None
+    try:
+        arr = np.array(data, dtype=np.float64)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if arr.ndim != 1 or np.isinf(arr).any():
+        return None
+    return Parsed(arr.reshape(shape[0], width), None, request_id)
+
+
 def parse_infer(body: bytes, model: LoadedModel) -> Parsed:
     """Decode an OIP V2 infer request: one [N, F] tensor, or one [N] tensor per feature."""
     doc = _json_object(body)
+    fast = _fast_matrix(doc, model)
+    if fast is not None:
+        return fast
     inputs = doc.get("inputs")
     if not isinstance(inputs, list) or not inputs:
         raise _bad("inputs: expected a non-empty list of tensors")
@@ -169,7 +212,10 @@ def parse_infer(body: bytes, model: LoadedModel) -> Parsed:
     keys = None
     if key_tensor is not None:
         keys = _keys(key_tensor.get("data"), matrix.shape[0], f"inputs[{model.key}].data")
-    return Parsed(features=matrix, keys=keys, request_id=doc.get("id"))
+    request_id = doc.get("id")
+    if request_id is not None and not isinstance(request_id, str):
+        raise _bad("id: expected a string (the Open Inference Protocol's request id)")
+    return Parsed(features=matrix, keys=keys, request_id=request_id)
 
 
 def _records(records: Any, model: LoadedModel, where: str) -> Parsed:
@@ -245,6 +291,40 @@ def parse_invocations(body: bytes, model: LoadedModel) -> Parsed:
     return Parsed(matrix, None, None)
 
 
+def parse_csv(body: bytes, model: LoadedModel) -> Parsed:
+    """Decode a ``text/csv`` body as `mlflow models serve` does: a header row, then one row each.
+
+    Columns are matched by name (any order; the key column is optional); an empty field is null.
+    """
+    import csv
+    import io
+
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _bad("text/csv body: not UTF-8 text") from None
+    table = [row for row in csv.reader(io.StringIO(text)) if row]
+    if not table:
+        raise _bad("text/csv body: expected a header row with the column names")
+    header, rows = table[0], table[1:]
+    data: list[list[Any]] = []
+    for i, row in enumerate(rows):
+        if len(row) != len(header):
+            raise _bad(f"text/csv row {i + 1}: {len(row)} fields, the header has {len(header)}")
+        values: list[Any] = []
+        for name, field in zip(header, row, strict=True):
+            field = field.strip()
+            if name == model.key:
+                values.append(field)
+                continue
+            try:
+                values.append(float(field) if field else None)
+            except ValueError:
+                raise _bad(f"text/csv row {i + 1}, column {name!r}: not a number") from None
+        data.append(values)
+    return _split({"columns": header, "data": data}, model)
+
+
 def _columns_to_records(columns: dict[str, Any], model: LoadedModel, where: str) -> list[Any]:
     lists = list(columns.values())
     if not all(isinstance(v, list) for v in lists) or len({len(v) for v in lists}) > 1:
@@ -317,5 +397,6 @@ __all__ = [
     "encode_infer",
     "encode_invocations",
     "parse_infer",
+    "parse_csv",
     "parse_invocations",
 ]

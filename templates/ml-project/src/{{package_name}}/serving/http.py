@@ -1,22 +1,32 @@
-"""A minimal HTTP/1.1 server protocol on httptools, built for one job: answering small JSON calls.
+"""A minimal HTTP/1.1 transport on httptools, built for one job: answering small JSON calls.
 
-Why: a general framework costs more per request than the model itself on 1-row calls. This
-protocol parses with httptools (llhttp), keeps responses in request order (pipelining safe),
-enforces the body, header and URL caps before buffering anything, times out slow or idle clients,
-and bounds per-connection memory by pausing reads while responses are pending.
+Why hand-written: on this workload a general server costs more per request than the compiled
+model (bench/serving measures it against uvicorn on the same core). This transport parses with
+httptools (llhttp), keeps responses in request order (pipelining safe), enforces the body, header
+and URL caps before buffering anything, times out slow or idle clients, bounds per-connection
+memory by pausing reads while responses are pending, answers a refused request before closing
+(a lingering close, so a client still sending its body reads the 413 instead of a reset), and
+drains without failing a request on an established connection: it accepts what the kernel has
+already queued before it closes the listener, and closes a keep-alive connection only after
+answering its request with `connection: close` or after it has been quiet for a while.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import logging
+import socket
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import httptools
 
-if TYPE_CHECKING:
-    from .app import ServingApp
+from .exchange import JSON, Handler, Headers, Request
+
+log = logging.getLogger(__name__)
 
 _REASONS = {
     200: b"OK",
@@ -34,24 +44,178 @@ _REASONS = {
     504: b"Gateway Timeout",
 }
 _KEEP = frozenset({b"content-type", b"content-length", b"x-request-timeout-ms", b"expect"})
+# Header names as clients usually spell them, so the common case is one dict lookup per header.
+_SPELLED = {name: name for name in _KEEP} | {name.title(): name for name in _KEEP}
+_SKIP = frozenset(
+    {b"Host", b"host", b"User-Agent", b"user-agent", b"Accept", b"accept", b"Connection"}
+    | {b"connection", b"Accept-Encoding", b"accept-encoding"}
+)
 MAX_URL = 8192
 MAX_HEADER_BYTES = 16384
 MAX_PENDING = 32
 
 
-class _Slot:
-    __slots__ = ("data", "close")
+@dataclass(frozen=True, kw_only=True)
+class TransportLimits:
+    """The transport's caps and timeouts (from `ServeSettings`).
 
-    def __init__(self) -> None:
+    Attributes:
+        max_body_bytes: larger bodies get 413.
+        max_connections: open connections; more are closed at once.
+        keepalive_s: idle keep-alive connections are closed after this.
+        read_timeout_s: a request must arrive completely within this (408).
+        linger_s: after refusing a request, keep reading (and discarding) this long at most.
+        linger_bytes: ... and at most this many bytes, then close.
+        drain_quiet_s: while draining, an idle connection is closed once quiet this long.
+    """
+
+    max_body_bytes: int
+    max_connections: int
+    keepalive_s: float
+    read_timeout_s: float
+    linger_s: float = 2.0
+    linger_bytes: int = 64 << 20
+    drain_quiet_s: float = 0.5
+
+
+def error_body(message: str) -> bytes:
+    """The JSON error body every refusal uses: ``{"error": "..."}``."""
+    import orjson
+
+    return orjson.dumps({"error": message})
+
+
+class HttpTransport:
+    """Accepts connections on one listening socket and feeds complete requests to a handler."""
+
+    def __init__(
+        self,
+        *,
+        handler: Handler,
+        limits: TransportLimits,
+        loop: asyncio.AbstractEventLoop,
+        on_response: Callable[[int], None],
+    ) -> None:
+        self.handler = handler
+        self.limits = limits
+        self.loop = loop
+        self.on_response = on_response
+        self.connections: set[HttpConnection] = set()
+        self.draining = False
+        self._sock: socket.socket | None = None
+        self._adopting = 0  # accepted sockets not yet connections (drain must wait for them)
+
+    @property
+    def listening(self) -> bool:
+        """True while new connections are accepted."""
+        return self._sock is not None
+
+    def listen(self, sock: socket.socket) -> None:
+        """Start accepting on `sock` (bound, listening, non-blocking)."""
+        self._sock = sock
+        self.loop.add_reader(sock.fileno(), self._accept)
+
+    def _accept(self) -> None:
+        sock = self._sock
+        while sock is not None:
+            try:
+                conn, _ = sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # EMFILE and friends: leave the rest queued for later
+                log.warning("accept failed: %s", exc)
+                return
+            conn.setblocking(False)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._adopting += 1
+            self.loop.create_task(self._adopt(conn))
+
+    async def _adopt(self, conn: socket.socket) -> None:
+        try:
+            await self.loop.connect_accepted_socket(lambda: HttpConnection(self), conn)
+        except OSError:  # the client left between accept and adoption
+            conn.close()
+        finally:
+            self._adopting -= 1
+
+    def stop_accepting(self) -> None:
+        """Accept every connection the kernel has queued, then close the listener.
+
+        Closing a listening socket resets the connections in its accept queue, which the
+        clients already see as established; so they are taken first, in the same loop step.
+        """
+        sock = self._sock
+        if sock is None:
+            return
+        self.loop.remove_reader(sock.fileno())
+        self._accept()
+        self._sock = None
+        sock.close()
+
+    async def drain(self, timeout_s: float) -> None:
+        """Answer what is in flight, close connections as they go quiet, for `timeout_s` at most."""
+        self.draining = True
+        end = self.loop.time() + timeout_s
+        while (self.connections or self._adopting) and self.loop.time() < end:
+            self.sweep()
+            await asyncio.sleep(0.01)
+        for conn in list(self.connections):
+            conn.shutdown()
+
+    def sweep(self) -> None:
+        """Close connections that are idle too long or too slow to send a request."""
+        now = time.monotonic()
+        limits = self.limits
+        idle_limit = limits.drain_quiet_s if self.draining else limits.keepalive_s
+        for conn in list(self.connections):
+            if conn.linger_until is not None:
+                if now > conn.linger_until:
+                    conn.shutdown()
+            elif conn.request_started is not None:
+                if now - conn.request_started > limits.read_timeout_s:
+                    conn.reject(408, f"request not received within {limits.read_timeout_s}s")
+            elif conn.idle() and now - conn.last_active > idle_limit:
+                conn.shutdown()
+
+
+_HEADER_LINES: dict[Any, bytes] = {}
+
+
+def _header_lines(headers: Headers) -> bytes:
+    """`name: value` lines; the few distinct header sets (the model version) are formatted once."""
+    try:
+        return _HEADER_LINES[headers]
+    except (KeyError, TypeError):  # TypeError: a list, not hashable
+        lines = b"".join(b"%s: %s\r\n" % pair for pair in headers)
+        if isinstance(headers, tuple) and len(_HEADER_LINES) < 64:
+            _HEADER_LINES[headers] = lines
+        return lines
+
+
+class _Slot:
+    """One request's place in the response order; calling it is the request's `Reply`."""
+
+    __slots__ = ("conn", "data", "close", "linger")
+
+    def __init__(self, conn: HttpConnection, close: bool) -> None:
+        self.conn = conn
         self.data: bytes | None = None
-        self.close = False
+        self.close = close
+        self.linger = False
+
+    def __call__(
+        self, status: int, body: bytes, *, headers: Headers = (), content_type: bytes = JSON
+    ) -> None:
+        self.conn.complete(self, status, body, headers, content_type)
 
 
 class HttpConnection(asyncio.Protocol):
-    """One client connection: parse, dispatch to the app, write responses in order."""
+    """One client connection: parse, dispatch to the handler, write responses in order."""
 
-    def __init__(self, app: ServingApp) -> None:
-        self.app = app
+    def __init__(self, server: HttpTransport) -> None:
+        self.server = server
+        self.handler = server.handler
+        self.max_body = server.limits.max_body_bytes
         self.transport: Any = None
         self.parser = httptools.HttpRequestParser(self)
         self.pending: collections.deque[_Slot] = collections.deque()
@@ -59,6 +223,8 @@ class HttpConnection(asyncio.Protocol):
         self.paused = False
         self.request_started: float | None = None
         self.last_active = time.monotonic()
+        self.linger_until: float | None = None
+        self._lingered = 0
         self._url = b""
         self._headers: dict[bytes, bytes] = {}
         self._header_bytes = 0
@@ -69,22 +235,30 @@ class HttpConnection(asyncio.Protocol):
     # asyncio callbacks -------------------------------------------------------------------------
     def connection_made(self, transport: Any) -> None:  # noqa: D102
         self.transport = transport
-        if not self.app.accept_connection(self):
+        if len(self.server.connections) >= self.server.limits.max_connections:
             transport.close()
+            return
+        self.server.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
-        self.app.connection_closed(self)
+        self.server.connections.discard(self)
         self.closing = True
+
+    def eof_received(self) -> bool:  # noqa: D102
+        return False  # close; a half-closed client gets no more answers
 
     def data_received(self, data: bytes) -> None:  # noqa: D102
         if self._rejected:
+            self._lingered += len(data)  # reading and discarding until the client stops
+            if self._lingered > self.server.limits.linger_bytes:
+                self.shutdown()
             return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            self._reject(400, "protocol upgrades are not supported")
+            self.reject(400, "protocol upgrades are not supported")
         except httptools.HttpParserError as exc:
-            self._reject(400, f"malformed HTTP request: {exc}")
+            self.reject(400, f"malformed HTTP request: {exc}")
 
     def pause_writing(self) -> None:  # noqa: D102
         self._pause()
@@ -104,23 +278,28 @@ class HttpConnection(asyncio.Protocol):
     def on_url(self, url: bytes) -> None:  # noqa: D102
         self._url += url
         if len(self._url) > MAX_URL:
-            self._reject(414, f"URL longer than {MAX_URL} bytes")
+            self.reject(414, f"URL longer than {MAX_URL} bytes")
 
     def on_header(self, name: bytes, value: bytes) -> None:  # noqa: D102
         self._header_bytes += len(name) + len(value) + 64  # + 64: each header costs something
         if self._header_bytes > MAX_HEADER_BYTES:
-            self._reject(431, f"more than {MAX_HEADER_BYTES} bytes of headers")
+            self.reject(431, f"more than {MAX_HEADER_BYTES} bytes of headers")
             return
-        name = name.lower()
-        if name in _KEEP:
-            self._headers[name] = value
+        key = _SPELLED.get(name)
+        if key is None:
+            if name in _SKIP:
+                return
+            key = name.lower()
+            if key not in _KEEP:
+                return
+        self._headers[key] = value
 
     def on_headers_complete(self) -> None:  # noqa: D102
         declared = self._headers.get(b"content-length")
         if declared is not None and (
-            not declared.strip().isdigit() or int(declared) > self.app.settings.max_body_bytes
+            not declared.strip().isdigit() or int(declared) > self.max_body
         ):
-            self._reject(413, f"body larger than {self.app.settings.max_body_bytes} bytes")
+            self.reject(413, f"body larger than {self.max_body} bytes")
         elif self._headers.get(b"expect", b"").lower() == b"100-continue" and not self._rejected:
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits 1 s without it
 
@@ -128,8 +307,8 @@ class HttpConnection(asyncio.Protocol):
         if self._rejected:
             return
         self._body_len += len(body)
-        if self._body_len > self.app.settings.max_body_bytes:
-            self._reject(413, f"body larger than {self.app.settings.max_body_bytes} bytes")
+        if self._body_len > self.max_body:
+            self.reject(413, f"body larger than {self.max_body} bytes")
             return
         self._body.append(body)
 
@@ -137,33 +316,34 @@ class HttpConnection(asyncio.Protocol):
         if self._rejected:
             return
         self.request_started = None
-        slot = _Slot()
-        slot.close = not self.parser.should_keep_alive()
+        slot = _Slot(self, not self.parser.should_keep_alive())
         self.pending.append(slot)
         if len(self.pending) >= MAX_PENDING:
             self._pause()
         body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
         path = self._url.split(b"?", 1)[0]
-        self.app.handle(self, slot, self.parser.get_method(), path, self._headers, body)
+        request = Request(self.parser.get_method(), path, self._headers, body)
+        try:
+            self.handler.handle(request, slot)
+        except Exception:  # the handler must answer; if it raised, the client must not hang
+            log.exception("the handler raised answering %r", path)
+            if slot.data is None:
+                slot(500, error_body("internal error; see the server log"))
 
     # responses ---------------------------------------------------------------------------------
-    def respond(
-        self,
-        slot: _Slot,
-        status: int,
-        body: bytes,
-        extra: bytes = b"",
-        content_type: bytes = b"application/json",
+    def complete(
+        self, slot: _Slot, status: int, body: bytes, headers: Headers, content_type: bytes
     ) -> None:
-        """Complete `slot` and write every finished response at the head of the queue."""
-        if self.closing or self.transport is None:
+        """Fill `slot` and write every finished response at the head of the queue."""
+        if self.closing or self.transport is None or slot.data is not None:
             return
-        close = slot.close or self.app.draining
+        self.server.on_response(status)
+        close = slot.close or self.server.draining
+        extra = _header_lines(headers) if headers else b""
         slot.data = b"".join(
             (
                 b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %d\r\n"
                 % (status, _REASONS.get(status, b"Unknown"), content_type, len(body)),
-                self.app.version_header,
                 extra,
                 b"connection: close\r\n\r\n" if close else b"\r\n",
                 body,
@@ -175,30 +355,48 @@ class HttpConnection(asyncio.Protocol):
             done = pending.popleft()
             self.transport.write(done.data)
             if done.close:
-                self.closing = True
-                self.transport.close()
+                self._finish(done.linger)
                 return
         self.last_active = time.monotonic()
         if self.paused and len(pending) < MAX_PENDING // 2:
             self._resume()
 
-    def _reject(self, status: int, message: str) -> None:
-        """Answer a request that cannot be parsed or accepted, then close the connection."""
+    def _finish(self, linger: bool) -> None:
+        """Close after the last response; when lingering, half-close and keep reading first."""
+        self.closing = True
+        if linger and self.transport.can_write_eof():
+            self.transport.write_eof()  # the client sees the answer, then end of stream
+            self.linger_until = time.monotonic() + self.server.limits.linger_s
+            self.paused = True
+            self._resume_reading_for_linger()
+            return
+        self.transport.close()
+
+    def _resume_reading_for_linger(self) -> None:
+        self.paused = False
+        try:
+            self.transport.resume_reading()
+        except (AttributeError, RuntimeError):  # already reading
+            pass
+
+    def reject(self, status: int, message: str) -> None:
+        """Answer a request that cannot be parsed or accepted, then close lingeringly."""
         if self._rejected:
             return
         self._rejected = True
-        slot = _Slot()
-        slot.close = True
+        self.request_started = None
+        slot = _Slot(self, True)
+        slot.linger = True
         self.pending.append(slot)
-        self.app.reject(self, slot, status, message)
+        slot(status, error_body(message))
 
     def idle(self) -> bool:
         """True when no request is being read or answered."""
         return not self.pending and self.request_started is None
 
     def shutdown(self) -> None:
-        """Close now (used for idle connections while draining and by the sweeper)."""
-        if not self.closing and self.transport is not None:
+        """Close now (idle connections while draining, the sweeper, the end of a linger)."""
+        if self.transport is not None and not self.transport.is_closing():
             self.closing = True
             self.transport.close()
 
@@ -213,4 +411,4 @@ class HttpConnection(asyncio.Protocol):
             self.transport.resume_reading()
 
 
-__all__ = ["HttpConnection"]
+__all__ = ["HttpConnection", "HttpTransport", "TransportLimits", "error_body"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import multiprocessing.sharedctypes
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,7 @@ _COUNTERS = (
     "latency_count",
     "drift_windows",
 )
-_GAUGES = ("inflight", "ready", "draining", "queue_rows")
+_GAUGES = ("inflight", "ready", "draining", "queue_rows", "listening", "compiled")
 _CODE_BASE = len(_COUNTERS)
 _HIST_BASE = _CODE_BASE + len(CODES) + 1
 _GAUGE_BASE = _HIST_BASE + len(LATENCY_BUCKETS) + 1
@@ -60,7 +61,9 @@ _HELP = {
 def shared_array(workers: int) -> np.ndarray:
     """Allocate the zeroed shared counter array for `workers` processes (call before forking)."""
     raw = multiprocessing.sharedctypes.RawArray("d", workers * SLOTS)
-    return np.frombuffer(raw, dtype=np.float64).reshape(workers, SLOTS)
+    table = np.frombuffer(raw, dtype=np.float64).reshape(workers, SLOTS)
+    table[:, _DRIFT_BASE:] = np.nan  # drift is "not measured" until a window completes
+    return table
 
 
 class Metrics:
@@ -68,7 +71,9 @@ class Metrics:
 
     def __init__(self, table: np.ndarray, worker: int) -> None:
         self._table = table
-        self._row = table[worker]
+        # Scalar writes through a memoryview cost a fraction of numpy item assignment, and
+        # they happen several times per request.
+        self._row: Any = memoryview(table[worker])  # typeshed types it as ints; it holds "d"
         self.worker = worker
 
     def inc(self, name: str, value: float = 1.0) -> None:
@@ -94,16 +99,27 @@ class Metrics:
         row[_INDEX["latency_sum"]] += seconds
         row[_INDEX["latency_count"]] += 1
 
+    def all_listening_ready(self) -> bool:
+        """True when every worker that accepts connections has a model ready to serve."""
+        listening = self._table[:, _INDEX["listening"]] > 0
+        ready = self._table[:, _INDEX["ready"]] > 0
+        return bool(np.all(ready | ~listening))
+
+    def clear_drift(self) -> None:
+        """Mark this worker's drift as not measured (a new model starts a new window)."""
+        self._table[self.worker, _DRIFT_BASE:] = np.nan
+
     def set_drift(self, psi: Sequence[float]) -> None:
         """Publish this worker's latest population stability index per feature."""
         n = min(len(psi), MAX_FEATURES)
-        self._row[_DRIFT_BASE : _DRIFT_BASE + n] = psi[:n]
+        self._table[self.worker, _DRIFT_BASE : _DRIFT_BASE + n] = psi[:n]
 
     def render(
         self,
         *,
         model_name: str,
         model_version: str,
+        runtime: str,
         features: Sequence[str],
         breakers: dict[str, str],
     ) -> bytes:
@@ -148,19 +164,29 @@ class Metrics:
                 out.append(f'{metric}{{worker="{w}"}} {self._table[w, _INDEX[name]]:g}')
         out += [
             "# HELP model_drift_psi Population stability index of live inputs against the "
-            "training reference, last completed window.",
+            "training reference, last completed window; absent until one is measured.",
             "# TYPE model_drift_psi gauge",
         ]
+        measured = []
         for w in range(self._table.shape[0]):
-            for i, feature in enumerate(features[:MAX_FEATURES]):
-                value = self._table[w, _DRIFT_BASE + i]
-                out.append(f'model_drift_psi{{feature="{feature}",worker="{w}"}} {value:.6f}')
+            values = self._table[w, _DRIFT_BASE : _DRIFT_BASE + min(len(features), MAX_FEATURES)]
+            done = bool(len(values)) and not np.isnan(values).all()
+            measured.append(f'model_drift_measured{{worker="{w}"}} {int(done)}')
+            for feature, value in zip(features, values, strict=False):
+                if not np.isnan(value):
+                    out.append(f'model_drift_psi{{feature="{feature}",worker="{w}"}} {value:.6f}')
+        out += [
+            "# HELP model_drift_measured 1 when drift was measured (a window completed against a "
+            "reference profile); 0 means not measured, not zero drift.",
+            "# TYPE model_drift_measured gauge",
+            *measured,
+        ]
         out += ["# TYPE model_server_breaker_open gauge"]
         for dep, state in breakers.items():
             out.append(f'model_server_breaker_open{{dependency="{dep}"}} {int(state != "closed")}')
         out += [
             "# TYPE model_info gauge",
-            f'model_info{{name="{model_name}",version="{model_version}"}} 1',
+            f'model_info{{name="{model_name}",version="{model_version}",runtime="{runtime}"}} 1',
             "",
         ]
         return "\n".join(out).encode()

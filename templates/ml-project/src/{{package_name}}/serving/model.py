@@ -7,16 +7,22 @@ sees a plain `LoadedModel` holding the fitted sklearn Pipeline and the metadata 
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .predict import Predictions, predict_arrays
 from .resilience import CircuitBreaker, RetryPolicy, guarded_call
 
+if TYPE_CHECKING:
+    from ..compiled import CompiledModel
+
+log = logging.getLogger(__name__)
 CheckFn = Callable[[np.ndarray], list[str]]
 
 _ALIAS_URI = re.compile(r"^models:/(?P<name>[^/@]+)@(?P<alias>[^/]+)$")
@@ -41,6 +47,8 @@ class LoadedModel:
         problem_type: "classification" or "regression" as saved by training.
         check: the data contract's fast batch check; [] when valid.
         reference_profile: per feature {"edges": [...], "fractions": [...]} for drift checks.
+        compiled: the ONNX form registered with the model (see `compiled.py`), else None.
+        runtime_note: why the model serves through sklearn, when it does.
     """
 
     name: str
@@ -52,6 +60,19 @@ class LoadedModel:
     problem_type: str
     check: CheckFn
     reference_profile: Mapping[str, Mapping[str, list[float]]] = field(default_factory=dict)
+    compiled: CompiledModel | None = None
+    runtime_note: str = ""
+
+    @property
+    def runtime(self) -> str:
+        """``"onnx"`` when the compiled model serves, ``"sklearn"`` otherwise."""
+        return "onnx" if self.compiled is not None else "sklearn"
+
+    def predict(self, features: np.ndarray) -> Predictions:
+        """The one predict of serving and batch scoring: compiled when there is a compiled form."""
+        if self.compiled is not None:
+            return self.compiled.predict(features)
+        return predict_arrays(self.estimator, features)
 
 
 def _resolve(uri: str) -> tuple[str, str | None, str | None]:
@@ -69,14 +90,60 @@ def _resolve(uri: str) -> tuple[str, str | None, str | None]:
     return uri, None, None
 
 
-def _load(uri: str) -> tuple[str, str | None, str | None, Any, dict[str, Any], str | None]:
+@dataclass(frozen=True, kw_only=True)
+class _Fetched:
+    resolved: str
+    name: str | None
+    version: str | None
+    estimator: Any
+    metadata: dict[str, Any]
+    run_id: str | None
+    onnx: bytes | None
+    example: Any
+
+
+def _load(uri: str) -> _Fetched:
     import mlflow
     import mlflow.sklearn
 
+    from ..compiled import ONNX_FILE
+
     resolved, name, version = _resolve(uri)
-    meta = mlflow.models.Model.load(resolved)
-    estimator = mlflow.sklearn.load_model(resolved)
-    return resolved, name, version, estimator, dict(meta.metadata or {}), meta.run_id
+    local = resolved if Path(resolved).exists() else mlflow.artifacts.download_artifacts(resolved)
+    meta = mlflow.models.Model.load(local)
+    onnx_path = Path(local) / ONNX_FILE
+    try:
+        example = meta.load_input_example(local)
+    except Exception:  # an example is optional; the load-time parity check then uses the warm row
+        example = None
+    return _Fetched(
+        resolved=resolved,
+        name=name,
+        version=version,
+        estimator=mlflow.sklearn.load_model(local),
+        metadata=dict(meta.metadata or {}),
+        run_id=meta.run_id,
+        onnx=onnx_path.read_bytes() if onnx_path.is_file() else None,
+        example=example,
+    )
+
+
+def _compiled(fetched: _Fetched, features: tuple[str, ...]) -> tuple[CompiledModel | None, str]:
+    """The compiled model if it loads here and agrees with sklearn on the saved example."""
+    from ..compiled import CompiledModel, check_parity, class_labels
+
+    if fetched.onnx is None:
+        return None, "the registered model carries no compiled form (see its 'serving' tag)"
+    try:
+        compiled = CompiledModel(fetched.onnx, classes=class_labels(fetched.estimator))
+        if fetched.example is not None:
+            rows = np.asarray(fetched.example.loc[:, list(features)], dtype=np.float64)
+            parity = check_parity(fetched.estimator, compiled, rows)
+            if not parity.passed:
+                return None, f"the compiled model disagrees with sklearn here: {parity.describe()}"
+    except Exception as exc:  # an ONNX Runtime that cannot run it: serve through sklearn
+        return None, f"the compiled model does not load here: {type(exc).__name__}: {exc}"
+    return compiled, ""
 
 
 def load_model(
@@ -88,6 +155,7 @@ def load_model(
     check: CheckFn,
     breaker: CircuitBreaker,
     policy: RetryPolicy,
+    use_compiled: bool = True,
 ) -> LoadedModel:
     """Load `uri` (models:/name@alias, models:/name/N, runs:/..., or a local model directory).
 
@@ -99,6 +167,7 @@ def load_model(
         check: the contract's batch check.
         breaker: the registry's breaker.
         policy: retries and timeout for the registry.
+        use_compiled: serve the compiled (ONNX) form when the model carries one.
 
     Raises:
         ModelLoadError: the model is missing, unreachable, or does not match the contract.
@@ -111,30 +180,37 @@ def load_model(
             f"model path {uri} does not exist: run `make pipeline` or pass --model-uri"
         )
     try:
-        resolved, name, version, estimator, metadata, run_id = guarded_call(
-            lambda: _load(uri), breaker=breaker, policy=policy
-        )
+        fetched = guarded_call(lambda: _load(uri), breaker=breaker, policy=policy)
     except Exception as exc:  # the registry's errors are many and untyped
         raise ModelLoadError(
             f"could not load model {uri}: {exc}. Check MLFLOW_TRACKING_URI, that the model is "
             "registered with that alias (run `make pipeline`), or pass --model-uri PATH"
         ) from exc
+    metadata = fetched.metadata
     saved = tuple(metadata.get("features") or features)
     if saved != features:
         raise ModelLoadError(
             f"model {uri} expects features {list(saved)} but the project's contract declares "
             f"{list(features)}: serve a model trained by this project version"
         )
+    compiled, note = (
+        _compiled(fetched, features) if use_compiled else (None, "compilation disabled")
+    )
+    if compiled is None:
+        log.warning("serving %s through sklearn (slower): %s", uri, note)
+    run_id = fetched.run_id
     return LoadedModel(
-        name=name or default_name,
-        version=version or (f"run-{run_id[:8]}" if run_id else "local"),
-        uri=resolved,
-        estimator=estimator,
+        name=fetched.name or default_name,
+        version=fetched.version or (f"run-{run_id[:8]}" if run_id else "local"),
+        uri=fetched.resolved,
+        estimator=fetched.estimator,
         features=features,
         key=key,
         problem_type=str(metadata.get("problem_type", "unknown")),
         check=check,
         reference_profile=metadata.get("reference_profile") or {},
+        compiled=compiled,
+        runtime_note=note,
     )
 
 

@@ -84,7 +84,7 @@ class DriftMonitor:
             )
         self._counts = [np.zeros(len(frac)) for _, _, frac in self._cols]
         self._rows = 0
-        self.last_psi = [0.0] * len(features)
+        self.last_psi = [float("nan")] * len(features)  # NaN: not measured yet
 
     def update(self, rows: np.ndarray) -> bool:
         """Add live rows; return True when a window completed and `last_psi` was refreshed."""

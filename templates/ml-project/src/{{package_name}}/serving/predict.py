@@ -1,8 +1,9 @@
-"""The stateless serving function: one pure predict over arrays.
+"""The stateless sklearn predict over arrays, and the `Predictions` every model call returns.
 
 Why: online serving and batch scoring must give the same answer for the same row. Both call
-`predict_arrays` with the estimator saved with the model (the fitted feature transform and the
-estimator in one sklearn Pipeline), so there is no second implementation to drift apart.
+`LoadedModel.predict`, which runs the compiled (ONNX) form when the model carries one and
+otherwise `predict_arrays` on the estimator saved with the model (the fitted feature transform
+and the estimator in one sklearn Pipeline); `compiled.check_parity` compares the two.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .app import Loader, ServingApp
-from .http import HttpConnection
+from .http import HttpTransport, TransportLimits
 from .metrics import Metrics, shared_array
 from .monitor import FileSink, PredictionLog
 from .resilience import CircuitBreaker, RetryPolicy
@@ -55,9 +55,20 @@ def bind(host: str, port: int, *, reuse_port: bool = False, listen: bool = True)
 
 
 class Worker:
-    """One worker's wiring: metrics row, breakers, prediction log, app, listening server.
+    """One worker's wiring: metrics row, breakers, prediction log, app, transport.
 
-    `run_worker` drives it from signals in a worker process; tests drive it on a loop in a thread.
+    The worker accepts connections only once its model is loaded (`listen_early` excepted), so
+    the kernel never hands a connection to a worker that would answer 503; `run_worker` drives
+    it from signals in a worker process, tests drive it on a loop in a thread.
+
+    Args:
+        settings: the server's settings.
+        table: the shared metrics table.
+        index: this worker's row.
+        make_loader: builds the model loader around the registry breaker.
+        loop: the worker's event loop.
+        listen_early: accept connections while the model loads (the only worker, or the first
+            of several at start-up, so that liveness answers before any model is loaded).
     """
 
     def __init__(
@@ -68,11 +79,14 @@ class Worker:
         index: int,
         make_loader: LoaderFactory,
         loop: asyncio.AbstractEventLoop,
+        listen_early: bool = True,
     ) -> None:
         self.loop = loop
+        self.settings = settings
+        self.listen_early = listen_early
         self.metrics = Metrics(table, index)
-        self.metrics.set("ready", 0)  # a restarted worker starts unready, whatever its row held
-        self.metrics.set("draining", 0)
+        for gauge in ("ready", "draining", "listening", "compiled"):
+            self.metrics.set(gauge, 0)  # a restarted worker starts afresh, whatever its row held
         self.registry = CircuitBreaker("registry", failure_threshold=3, reset_s=30.0)
         self.sink_breaker = CircuitBreaker("log_sink", failure_threshold=5, reset_s=10.0)
         sink = FileSink(settings.log_dir, worker=index) if settings.log_dir else None
@@ -90,36 +104,81 @@ class Worker:
             loader=make_loader(self.registry),
             prediction_log=self.plog,
             loop=loop,
+            breakers={"registry": self.registry, "log_sink": self.sink_breaker},
+            on_ready=self._model_ready,
+            on_fatal=self._fatal,
         )
-        self.app.breakers = {"registry": self.registry, "log_sink": self.sink_breaker}
-        self.app.on_fatal = self._fatal
+        self.transport = HttpTransport(
+            handler=self.app,
+            limits=TransportLimits(
+                max_body_bytes=settings.max_body_bytes,
+                max_connections=settings.max_connections,
+                keepalive_s=settings.keepalive_s,
+                read_timeout_s=settings.read_timeout_s,
+            ),
+            loop=loop,
+            on_response=self.metrics.response,
+        )
         self.stopped: asyncio.Future[int] = loop.create_future()
-        self._server: asyncio.AbstractServer | None = None
+        self._sock: socket.socket | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = False
         self.supervisor: int | None = None  # parent pid to watch; a worker never outlives it
 
     async def start(self, sock: socket.socket) -> None:
-        """Listen on `sock`, start the log writer and the sweeper, and begin loading the model."""
-        app = self.app
-        self._server = await self.loop.create_server(
-            lambda: HttpConnection(app), sock=sock, backlog=2048
-        )
+        """Start the log writer and the sweeper, begin loading, and listen (now or when loaded).
+
+        `sock` is bound; it is put into the listening state only when this worker starts
+        accepting, so that with SO_REUSEPORT the kernel sends it no connection before that.
+        """
+        self._sock = sock
         self._sweeper = self.loop.create_task(self._sweep())
         self.plog.start()
-        app.start_loading()
+        if self.listen_early:
+            self._listen()
+        self.app.start_loading()
+
+    def _listen(self) -> None:
+        if self._sock is None or self.transport.listening or self._stopping:
+            return
+        self._sock.listen(2048)
+        self.transport.listen(self._sock)
+        self.metrics.set("listening", 1)
+
+    def _model_ready(self) -> None:
+        self._listen()
 
     def request_stop(self) -> None:
         """Begin the graceful drain (idempotent); `stopped` resolves with 0 when it is done."""
-        if self._stopping or self._server is None:
+        if self._stopping:
             return
         self._stopping = True  # SIGTERM may come from the supervisor and the process group both
-        task = self.loop.create_task(self.app.drain(self._server))
+        task = self.loop.create_task(self._drain())
         task.add_done_callback(lambda _: self._finish(0))
 
+    async def _drain(self) -> None:
+        """Readiness false, keep serving for the grace, take the accept queue, finish in flight."""
+        app = self.app
+        app.begin_drain()
+        # From now on every answer says `connection: close` and quiet connections are closed:
+        # clients reconnect, and the load balancer sends the new connections elsewhere.
+        self.transport.draining = True
+        await asyncio.sleep(self.settings.drain_grace_s)
+        self.transport.stop_accepting()
+        self.metrics.set("listening", 0)
+        if self._sock is not None and not self.transport.listening:
+            self._sock.close()
+        end = self.loop.time() + self.settings.drain_timeout_s
+        await self.transport.drain(self.settings.drain_timeout_s)
+        while app.batcher.inflight and self.loop.time() < end:
+            await asyncio.sleep(0.01)
+        app.batcher.shutdown()
+        await self.loop.run_in_executor(None, self.plog.stop, 5.0)
+        log.info("drained; exiting")
+
     def _fatal(self) -> None:
-        if self._server is not None:
-            self._server.close()
+        self.transport.stop_accepting()
+        self.metrics.set("listening", 0)
         self._finish(1)
 
     def _finish(self, code: int) -> None:
@@ -131,7 +190,7 @@ class Worker:
     async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(1.0)
-            self.app.sweep()
+            self.transport.sweep()
             if self.supervisor is not None and os.getppid() != self.supervisor:
                 log.error("the supervisor process is gone; draining and exiting")
                 self.request_stop()
@@ -143,6 +202,8 @@ def run_worker(
     table: np.ndarray,
     index: int,
     make_loader: LoaderFactory,
+    *,
+    listen_early: bool = True,
 ) -> int:
     """Run one worker until it has drained after SIGTERM/SIGINT; SIGHUP reloads the model."""
     try:
@@ -157,7 +218,14 @@ def run_worker(
         # other workers' threads, which measurably cuts tail latency. Threads inherit it.
         cpus = sorted(os.sched_getaffinity(0))
         os.sched_setaffinity(0, {cpus[index % len(cpus)]})
-    worker = Worker(settings, table=table, index=index, make_loader=make_loader, loop=loop)
+    worker = Worker(
+        settings,
+        table=table,
+        index=index,
+        make_loader=make_loader,
+        loop=loop,
+        listen_early=listen_early,
+    )
     if settings.workers > 1:
         worker.supervisor = os.getppid()
     loop.add_signal_handler(signal.SIGTERM, worker.request_stop)
@@ -184,17 +252,22 @@ def serve(settings: ServeSettings, make_loader: LoaderFactory) -> int:
     if settings.workers == 1:
         return run_worker(settings, sock, table, 0, make_loader)
     children: dict[int, int] = {}
+    spawned: set[int] = set()
     stopping = False
 
     def spawn(index: int) -> None:
+        # The first worker listens while it loads (liveness answers from the start); the others,
+        # and any restarted worker, join the port only once their model serves.
+        early = index == 0 and index not in spawned
+        spawned.add(index)
         pid = os.fork()
         if pid == 0:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 signal.signal(sig, signal.SIG_DFL)
             code = 1
             try:
-                own = bind(host, port, reuse_port=True) if reuse_port else sock
-                code = run_worker(settings, own, table, index, make_loader)
+                own = bind(host, port, reuse_port=True, listen=False) if reuse_port else sock
+                code = run_worker(settings, own, table, index, make_loader, listen_early=early)
             finally:
                 os._exit(code)
         children[pid] = index
@@ -212,8 +285,8 @@ def serve(settings: ServeSettings, make_loader: LoaderFactory) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, forward)
-    for worker in range(settings.workers):
-        spawn(worker)
+    for first in range(settings.workers):
+        spawn(first)
     failures: list[float] = []
     while children:
         pid, status = os.wait()

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 __all__ = ["run"]
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..context import RunContext, read_json, require_same_snapshot, write_json
 from ..errors import PipelineError
 from ..modelcard import render_card
+
+if TYPE_CHECKING:
+    from ..compiled import ServingArtifact
 
 
 def _version_of_run(ctx: RunContext, name: str, run_id: str) -> str | None:
@@ -54,6 +57,22 @@ def _new_version(ctx: RunContext, name: str, trained: dict[str, Any], tags: dict
     return str(version.version)
 
 
+def _compile(ctx: RunContext, trained: dict[str, Any]) -> ServingArtifact:
+    import pandas as pd
+
+    from ..compiled import compile_for_serving
+    from ..features import feature_matrix
+
+    test = pd.read_parquet(ctx.require("test_set"))
+    return compile_for_serving(ctx.client, str(trained["model_uri"]), feature_matrix(test))
+
+
+def _serving_runtime(ctx: RunContext, name: str, version: str) -> str:
+    """``onnx`` or ``sklearn``, as recorded on the version when it was registered."""
+    tag = ctx.client.get_model_version(name, version).tags.get("serving", "")
+    return str(tag).split(" ", 1)[0] or "unknown"
+
+
 def run(ctx: RunContext) -> dict[str, Any]:
     """Register the trained model (once per run), set aliases by the evaluation, write the card."""
     trained = read_json(ctx.require("train_run"))
@@ -76,12 +95,17 @@ def run(ctx: RunContext) -> dict[str, Any]:
     version = _version_of_run(ctx, name, trained["run_id"])
     new = version is None
     if version is None:
-        tags = {"data_hash": trained["data_hash"], "gates": gates}
+        # Compiled for serving (ONNX) behind the parity gate on the test split: see compiled.py.
+        # A run that already has a version was compiled when that version was registered.
+        serving = _compile(ctx, trained)
+        tags = {"data_hash": trained["data_hash"], "gates": gates, "serving": serving.tag}
         if trained.get("fingerprint"):
             tags["fingerprint"] = str(trained["fingerprint"])
         version = _new_version(ctx, name, trained, tags)
+        runtime = serving.runtime
     else:
         client.set_model_version_tag(name, version, "gates", gates)
+        runtime = _serving_runtime(ctx, name, version)
     client.set_registered_model_alias(name, "challenger", version)
     if promoted:
         client.set_registered_model_alias(name, "champion", version)
@@ -124,6 +148,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     return {
         "version": version,
         "champion": _outcome(new, version, champion_before, promoted, reasons),
+        "serving": runtime,
     }
 
 

@@ -1,0 +1,66 @@
+"""The tables `run.py` prints: every server as a fraction of the ceiling, with the load average."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+
+def _ceiling(results: list[dict[str, Any]], workers: int, rows: int) -> dict[str, Any] | None:
+    for r in results:
+        if str(r.get("server", "")).startswith("ceiling") and (r.get("workers"), r.get("rows")) == (
+            workers,
+            rows,
+        ):
+            return r
+    return None
+
+
+def print_report(results: list[dict[str, Any]], info: dict[str, Any]) -> None:
+    """Steady-state table (ratios to the ceiling, to mlflow and MLServer), then overload."""
+    steady = [r for r in results if "rps" in r]
+    print("\nV2 and /invocations, 16 connections, wrk, 127.0.0.1; best of the interleaved rounds")
+    print("| server | req/s | p50 ms | p99 ms | x ceiling req/s | p99 / ceiling p99 | load avg |")
+    print("|---|---|---|---|---|---|---|")
+    for r in steady:
+        top = _ceiling(results, r["workers"], r["rows"])
+        share = f"{r['rps'] / top['rps']:.2f}" if top else "-"
+        tail = f"{r['p99'] / top['p99']:.2f}" if top else "-"
+        print(
+            f"| {r['server']} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {share} "
+            f"| {tail} | {r['load']:.1f} |"
+        )
+    for workers in sorted({r["workers"] for r in steady}):
+        mine = [r for r in steady if r["workers"] == workers and r["rows"] == 1]
+        ours = next((r for r in mine if r["server"].startswith("ours (V2")), None)
+        if ours is None:
+            continue
+        for anchor in ("uvicorn", "mlflow", "mlserver"):
+            other = next((r for r in mine if r["server"].startswith(anchor)), None)
+            if other:
+                print(
+                    f"{workers} worker(s), 1-row: ours / {anchor} = "
+                    f"{ours['rps'] / other['rps']:.1f}x req/s"
+                )
+    print("\noverload (closed loop, wrk --timeout 2s)")
+    print("| server | conns | req/s | 200 | 503 | other | timeouts | p99 ms | deadline |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        for o in r.get("overload", []):
+            other = sum(
+                v for k, v in o.items() if re.fullmatch(r"s\d+", k) and k not in ("s200", "s503")
+            )
+            deadline = f"{o['deadline_ms']} ms" if o["deadline_ms"] else "default"
+            print(
+                f"| {r['server']} | {o['connections']} | {o['rps']:.0f} | {o.get('s200', 0):.0f} "
+                f"| {o.get('s503', 0):.0f} | {other:.0f} | {o['timeouts']:.0f} | {o['p99']:.1f} "
+                f"| {deadline} |"
+            )
+    print(
+        f"\nmodel: {info['name']} v{info['version']} served on {info['runtime']}; one 1-row model "
+        f"call (contract check + predict): {info['call_us']:.1f} us compiled, "
+        f"{info['sklearn_call_us']:.1f} us through sklearn"
+    )
+
+
+__all__ = ["print_report"]
