@@ -46,9 +46,19 @@ def configure(uri: str | None = None) -> ModuleType:
     import mlflow
 
     logging.getLogger("mlflow").setLevel(level)
+    # uv's environments have no pip, so MLflow warns on every log_model that it cannot pin pip's
+    # version in the model's conda.yaml; the requirements it records are complete without it.
+    asked = _level(level)
+    environment = logging.ERROR if asked >= logging.WARNING else asked
+    logging.getLogger("mlflow.utils.environment").setLevel(environment)
 
     mlflow.set_tracking_uri(uri or tracking_uri())
     return mlflow
+
+
+def _level(name: str) -> int:
+    level = logging.getLevelName(name)
+    return level if isinstance(level, int) else logging.WARNING
 
 
 def local_artifact_root() -> Path:
