@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mlplat import __version__
 from tests.template.conftest import Render
 from tests.tools import actionlint_script, checkov
 
@@ -127,7 +128,7 @@ def test_house_rules(projects: dict[str, Path], variant: str) -> None:
                 match = USES.match(line)
                 assert match, f"{path.name}: not pinned to a SHA with a version comment: {line}"
                 action, sha, tag = match.groups()
-                expected = PINS.get(action, (MLPLAT_ACTION.split("@")[1], "v0.1.0"))
+                expected = PINS.get(action, (MLPLAT_ACTION.split("@")[1], f"v{__version__}"))
                 assert (sha, tag) == expected, f"{path.name}: {action} is not its tag's commit"
         loaded = yaml.safe_load(text)
         assert "permissions" in loaded, f"{path.name}: top-level permissions must be set"
@@ -149,9 +150,9 @@ def test_the_lock_keys_the_cache_and_ci_installs_it_locked(projects: dict[str, P
 
 def test_cd_deploys_with_the_pinned_action_or_pip(projects: dict[str, Path]) -> None:
     action = (projects["action"] / ".github/workflows/cd.yml").read_text()
-    assert f"uses: {MLPLAT_ACTION} # v0.1.0" in action and "pip install" not in action
+    assert f"uses: {MLPLAT_ACTION} # v{__version__}" in action and "pip install" not in action
     pip = (projects["pip"] / ".github/workflows/cd.yml").read_text()
-    assert 'pip install --quiet "mlplat==0.1.0"' in pip and "acme/mlplat" not in pip
+    assert f'pip install --quiet "mlplat=={__version__}"' in pip and "acme/mlplat" not in pip
 
 
 def test_an_unpinned_mlplat_action_is_refused(render: Render) -> None:
@@ -160,8 +161,6 @@ def test_an_unpinned_mlplat_action_is_refused(render: Render) -> None:
 
 
 def test_the_default_mlplat_version_is_this_mlplat() -> None:
-    from mlplat import __version__
-
     copier_yml = yaml.safe_load(
         (Path(__file__).parents[2] / "templates/ml-project/copier.yml").read_text()
     )
