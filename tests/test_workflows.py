@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT
-from tests.tools import actionlint_script
+from tests.tools import actionlint_script, checkov_failures, run_checkov
 
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
 PINNED = re.compile(r"^\s*(?:-\s+)?uses:\s+[\w.-]+/[\w./-]+@[0-9a-f]{40}\s+#\s+v\d+(\.\d+)*\s*$")
@@ -133,35 +133,10 @@ def test_action_schema_and_pins() -> None:
     )
 
 
-def test_checkov_github_actions_checks_pass(tmp_path: Path) -> None:
-    from tests.tools import checkov
+def test_checkov_github_actions_checks_pass() -> None:
 
-    report = tmp_path / "report"
-    subprocess.run(
-        [
-            checkov(),
-            "--framework",
-            "github_actions",
-            "--skip-download",
-            "--quiet",
-            "--compact",
-            "-d",
-            str(REPO_ROOT / ".github"),
-            "-f",
-            str(ACTION),
-            "-o",
-            "json",
-            "--output-file-path",
-            str(report),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    data = json.loads((report / "results_json.json").read_text())
-    reports = data if isinstance(data, list) else [data]
-    failed = [c for r in reports for c in r.get("results", {}).get("failed_checks", [])]
-    assert not failed, [(c["check_id"], c["file_path"], c["check_name"]) for c in failed]
+    reports = run_checkov("github_actions", REPO_ROOT / ".github", ACTION)
+    assert checkov_failures(reports) == []
     summary = [r["summary"] for r in reports]
     assert all(s["parsing_errors"] == 0 for s in summary), summary
     assert sum(s["passed"] for s in summary) > 0, "checkov ran no github_actions check"
@@ -175,7 +150,6 @@ def test_e2e_helpers_compile(script: Path) -> None:
 
 
 def test_checkov_catches_a_write_all_workflow(tmp_path: Path) -> None:
-    from tests.tools import checkov
 
     workflows = tmp_path / ".github" / "workflows"
     workflows.mkdir(parents=True)
@@ -183,23 +157,7 @@ def test_checkov_catches_a_write_all_workflow(tmp_path: Path) -> None:
         "on: push\npermissions: write-all\njobs:\n  a:\n    runs-on: ubuntu-24.04\n"
         "    steps:\n      - run: echo hi\n"
     )
-    proc = subprocess.run(
-        [
-            checkov(),
-            "--framework",
-            "github_actions",
-            "--skip-download",
-            "--compact",
-            "-d",
-            str(tmp_path / ".github"),
-            "-o",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    data = json.loads(proc.stdout)
-    reports = data if isinstance(data, list) else [data]
-    failed = {c["check_id"] for r in reports for c in r["results"]["failed_checks"]}
+    failed = {
+        check for check, _ in checkov_failures(run_checkov("github_actions", tmp_path / ".github"))
+    }
     assert "CKV2_GHA_1" in failed, failed

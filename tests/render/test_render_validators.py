@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 
 import pytest
 
 from mlplat.render import RenderSummary
-from tests.tools import checkov, kubernetes_validate
+from tests.tools import checkov_failures, kubernetes_validate, run_checkov
 
 #: Kinds whose schemas ship with kubernetes-validate; the rest are custom resources with
 #: focused assertions in test_render_custom_resources.py.
@@ -45,32 +44,8 @@ def test_kubernetes_validate_strict(renders: dict[str, RenderSummary], variant: 
 
 
 def test_checkov_reports_no_failed_checks(renders: dict[str, RenderSummary]) -> None:
-    binary = checkov()
-    root = renders["dev"].out_dir.parent
-    proc = subprocess.run(
-        [
-            binary,
-            "-d",
-            str(root),
-            "--framework",
-            "kubernetes",
-            "--skip-download",
-            "--compact",
-            "-o",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    report = json.loads(proc.stdout)
-    reports = report if isinstance(report, list) else [report]
-    failed = [
-        (c["check_id"], c["file_path"], c["resource"])
-        for r in reports
-        for c in r["results"]["failed_checks"]
-    ]
-    assert failed == [], failed
+    reports = run_checkov("kubernetes", renders["dev"].out_dir.parent)
+    assert checkov_failures(reports) == []
     skipped = [c for r in reports for c in r["results"]["skipped_checks"]]
     assert skipped, "expected the documented skips"
     for check in skipped:
@@ -79,4 +54,3 @@ def test_checkov_reports_no_failed_checks(renders: dict[str, RenderSummary]) -> 
     summary = [r["summary"] for r in reports]
     assert all(s["failed"] == 0 and s["parsing_errors"] == 0 for s in summary), summary
     assert sum(s["passed"] for s in summary) > 300
-    assert proc.returncode == 0

@@ -32,7 +32,7 @@ from mlplat_platform.deployment import (
     ModelDeploymentArgs,
     build_deployment,
 )
-from tests.tools import checkov, kubernetes_validate
+from tests.tools import checkov_failures, kubernetes_validate, run_checkov
 
 runner = CliRunner()
 
@@ -260,28 +260,8 @@ def test_render_passes_kubernetes_validate_strict(rendered: Path) -> None:
 
 
 def test_render_passes_checkov(rendered: Path) -> None:
-    proc = subprocess.run(
-        [
-            checkov(),
-            "-d",
-            str(rendered),
-            "--framework",
-            "kubernetes",
-            "--skip-download",
-            "--compact",
-            "-o",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    report = json.loads(proc.stdout)
-    reports = report if isinstance(report, list) else [report]
-    failed = [
-        (c["check_id"], c["file_path"]) for r in reports for c in r["results"]["failed_checks"]
-    ]
-    assert failed == [], failed
+    reports = run_checkov("kubernetes", rendered)
+    assert checkov_failures(reports) == []
     summary = [r["summary"] for r in reports]
     assert all(s["parsing_errors"] == 0 for s in summary), summary
     assert sum(s["passed"] for s in summary) > 50, "the pods were not checked"

@@ -8,15 +8,13 @@ The golden files are written by a generated project's own Argo runner in the slo
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.template.argo_models import unknown_keys
-from tests.tools import checkov
+from tests.tools import checkov_failures, run_checkov
 
 GOLDEN = Path(__file__).parent / "golden" / "argo"
 MANIFESTS = sorted(GOLDEN.glob("*/*.yaml"))
@@ -84,25 +82,6 @@ def test_every_pod_is_within_pod_security_restricted(path: Path) -> None:
 
 
 def test_checkov_argo_checks_pass() -> None:
-    result = subprocess.run(
-        [
-            checkov(),
-            "--framework",
-            "argo_workflows",
-            "--skip-download",
-            "--quiet",
-            "--compact",
-            "-d",
-            str(GOLDEN),
-            "-o",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    data = json.loads(result.stdout)
-    reports = data if isinstance(data, list) else [data]
-    failed = [c for r in reports for c in r.get("results", {}).get("failed_checks", [])]
-    assert failed == [], [(c["check_id"], c["file_path"]) for c in failed]
+    reports = run_checkov("argo_workflows", GOLDEN)
+    assert checkov_failures(reports) == []
     assert sum(r["summary"]["passed"] for r in reports) > 0

@@ -3,39 +3,18 @@ multi-stage, a non-root user, and a HEALTHCHECK on the server's liveness endpoin
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 
 from tests.template.conftest import Render
-from tests.tools import checkov
+from tests.tools import checkov_failures, run_checkov
 
 
 @pytest.mark.parametrize("python_version", ["3.11", "3.13"])
 def test_dockerfile_passes_checkov(render: Render, python_version: str) -> None:
     project = render(python_version=python_version)
-    result = subprocess.run(
-        [
-            checkov(),
-            "-f",
-            str(project / "Dockerfile"),
-            "--framework",
-            "dockerfile",
-            "--skip-download",
-            "--quiet",
-            "--compact",
-            "-o",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    report = json.loads(result.stdout)
-    failed = [(c["check_id"], c["check_name"]) for c in report["results"]["failed_checks"]]
-    assert failed == []
-    assert report["summary"]["passed"] > 0
+    reports = run_checkov("dockerfile", project / "Dockerfile")
+    assert checkov_failures(reports) == []
+    assert sum(r["summary"]["passed"] for r in reports) > 0
     assert f"ARG PYTHON_VERSION={python_version}" in (project / "Dockerfile").read_text()
 
 

@@ -16,7 +16,7 @@ import yaml
 
 from mlplat import __version__
 from tests.template.conftest import Render
-from tests.tools import actionlint_script, checkov
+from tests.tools import actionlint_script, checkov_failures, run_checkov
 
 #: Each action's release commit, read from the action's own repository at the tag
 #: (``git rev-parse vX.Y.Z^{commit}`` in a fetched mirror); the template must use exactly these.
@@ -88,33 +88,9 @@ def test_actionlint_is_clean(projects: dict[str, Path], variant: str) -> None:
 
 
 @pytest.mark.parametrize("variant", ["pip", "action"])
-def test_checkov_github_actions_checks_pass(
-    projects: dict[str, Path], variant: str, tmp_path: Path
-) -> None:
-    report = tmp_path / "report"
-    subprocess.run(
-        [
-            checkov(),
-            "--framework",
-            "github_actions",
-            "--skip-download",
-            "--quiet",
-            "--compact",
-            "-d",
-            str(projects[variant] / ".github"),
-            "-o",
-            "json",
-            "--output-file-path",
-            str(report),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    data = json.loads((report / "results_json.json").read_text())
-    reports = data if isinstance(data, list) else [data]
-    failed = [c for r in reports for c in r.get("results", {}).get("failed_checks", [])]
-    assert not failed, [(c["check_id"], c["file_path"], c["check_name"]) for c in failed]
+def test_checkov_github_actions_checks_pass(projects: dict[str, Path], variant: str) -> None:
+    reports = run_checkov("github_actions", projects[variant] / ".github")
+    assert checkov_failures(reports) == []
     assert all(r["summary"]["parsing_errors"] == 0 for r in reports)
     assert sum(r["summary"]["passed"] for r in reports) > 0
 

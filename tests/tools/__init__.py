@@ -6,10 +6,14 @@ A missing validator skips its tests on a developer machine but fails them in CI
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,3 +56,30 @@ def checkov() -> str:
         "checkov",
         "python -m venv .venv-checkov && .venv-checkov/bin/pip install checkov (or run .ci/run)",
     )
+
+
+def run_checkov(framework: str, *targets: Path) -> list[dict[str, Any]]:
+    """Run checkov offline on directories and files; return its reports (one per framework).
+
+    The JSON goes to a file, not stdout, so checkov's own log lines can never break the parse.
+    """
+    args = [checkov(), "--framework", framework, "--skip-download", "--compact", "-o", "json"]
+    for target in targets:
+        args += ["-d" if target.is_dir() else "-f", str(target)]
+    with tempfile.TemporaryDirectory(prefix="checkov-") as out:
+        proc = subprocess.run(
+            [*args, "--output-file-path", out], capture_output=True, text=True, check=False
+        )
+        report = Path(out, "results_json.json")
+        assert report.is_file(), f"checkov wrote no report:\n{proc.stdout}\n{proc.stderr}"
+        data = json.loads(report.read_text())
+    return data if isinstance(data, list) else [data]
+
+
+def checkov_failures(reports: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """``(check id, file)`` of every failed check."""
+    return [
+        (c["check_id"], c["file_path"])
+        for r in reports
+        for c in r.get("results", {}).get("failed_checks", [])
+    ]
