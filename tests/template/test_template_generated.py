@@ -121,7 +121,7 @@ def test_generated_project_installs_tests_and_trains(tmp_path: Path, name: str):
 def check_feature_store(project: Path) -> None:
     """The pipeline materialised; `make materialize` continues incrementally; all git-ignored."""
     first = json.loads((project / "artifacts/materialize/materialization.json").read_text())
-    assert first["mode"] == "full (first run)" and first["target"] == "local"
+    assert first["mode"] == "full" and first["target"] == "local"
     result = make(project, "materialize", 300)
     assert_ok(result)
     assert "mode=incremental" in result.stdout
