@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from mlplat._cli import app
 from mlplat.errors import ExitCode, MlplatError, UsageError
 from mlplat.stack import StackOptions
-from mlplat.stack.deploy import DeployOptions, deploy
+from mlplat.stack.deploy import DeployOptions, deploy, deployment_status, undeploy
 from tests.stack.conftest import FakeStack, Opened, RecordingUi, command_error
 from tests.stack.test_deployment import make_project
 from tests.stack.test_up import PROVIDER
@@ -343,3 +343,79 @@ def test_preview_flag_reaches_the_core(monkeypatch: pytest.MonkeyPatch, project:
     result = runner.invoke(app, ["deploy", "--project", str(project), "--preview"])
     assert result.exit_code == 1
     assert seen == [DeployOptions(project=project, preview=True)]
+
+
+ISVC = {
+    "urn": "urn:pulumi:dev::mlplat-model-churn-model::mlplat:index:ModelDeployment$"
+    "kubernetes:serving.kserve.io/v1beta1:InferenceService::churn-model",
+    "type": "kubernetes:serving.kserve.io/v1beta1:InferenceService",
+}
+
+
+def test_down_project_destroys_only_the_deployment_stack(opened: Opened, project: Path) -> None:
+    """Removing a model reads neither the platform's stack nor MLflow: it works after the
+    platform is gone, and never touches the platform's resources."""
+    opened.projects["mlplat"] = FakeStack(errors={"select_stack": RuntimeError("not read")})
+    opened.stack.deployment = {"resources": [PROVIDER, ISVC]}
+    opened.stack.after_destroy = {"resources": []}
+    ui = RecordingUi()
+    result = undeploy(StackOptions(stack="dev", yes=True), project, ui)
+    assert [(kind, k["project_name"]) for kind, k in opened.calls] == [
+        ("select_stack", "mlplat-model-churn-model")
+    ]
+    assert opened.stack.methods() == ["export_stack", "destroy", "export_stack"]
+    assert opened.stack.kwargs("destroy")["exclude_protected"] is True
+    assert ui.progress_titles == ["Destroying model churn (stack dev)"]
+    assert (result.kept, result.stack) == (0, "dev")
+
+
+def test_down_project_asks_first(opened: Opened, project: Path) -> None:
+    opened.stack.deployment = {"resources": [PROVIDER, ISVC]}
+    ui = RecordingUi(answers=[False])
+    with pytest.raises(MlplatError, match="not confirmed; nothing changed"):
+        undeploy(StackOptions(stack="dev", interactive=True), project, ui)
+    assert ui.questions == [
+        "Destroy stack 'dev' on kube context 'kind-mlplat': 1 resources, keeping the 0 "
+        "protected data resources?"
+    ]
+    assert "destroy" not in opened.stack.methods()
+
+
+def test_status_project_reads_the_deployment_stack(stacks: Opened, project: Path) -> None:
+    stacks.stack.deployment = {"resources": [PROVIDER, ISVC]}
+    result = deployment_status(StackOptions(stack="dev"), project, RecordingUi())
+    assert [(kind, k["project_name"]) for kind, k in stacks.calls] == [
+        ("select_stack", "mlplat-model-churn-model")
+    ]
+    assert result.outputs.public["infer_path"] == "/v2/models/churn/infer"
+    assert (result.resources, result.kube_context) == (1, "kind-mlplat")
+
+
+def test_down_and_status_project_cli(monkeypatch: pytest.MonkeyPatch, project: Path) -> None:
+    import mlplat.stack.deploy as core
+
+    seen: list[tuple[str, StackOptions, Path]] = []
+
+    def fake(name: str) -> Any:
+        def run(opts: StackOptions, project_dir: Path, ui: Any = None) -> Any:
+            seen.append((name, opts, project_dir))
+            raise MlplatError("stop here", exit_code=ExitCode.RESOURCE)
+
+        return run
+
+    monkeypatch.setattr(core, "undeploy", fake("down"))
+    monkeypatch.setattr(core, "deployment_status", fake("status"))
+    down = runner.invoke(app, ["down", "--project", str(project), "--stack", "prod", "--yes"])
+    status = runner.invoke(app, ["status", "--project", str(project), "--backend", "s3://b"])
+    assert (down.exit_code, status.exit_code) == (4, 4)
+    assert seen == [
+        ("down", StackOptions(stack="prod", yes=True), project),
+        ("status", StackOptions(stack="dev", backend="s3://b"), project),
+    ]
+
+
+def test_down_project_outside_a_project_is_exit_2(opened: Opened, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["down", "--project", str(tmp_path), "--yes"])
+    assert result.exit_code == 2
+    assert "is not inside a project made by `mlplat new`" in result.stderr
+    assert opened.calls == []

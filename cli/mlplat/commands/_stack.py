@@ -19,6 +19,7 @@ __all__ = [
     "ForceUnlockOpt",
     "JsonOpt",
     "KubeContextOpt",
+    "ProjectStackOpt",
     "ProfileOpt",
     "RecoverOpt",
     "StackOpt",
@@ -60,6 +61,15 @@ KubeContextOpt = Annotated[
         "--kube-context",
         metavar="CTX",
         help="kubeconfig context. Default: the config's kube_context, else the current one.",
+    ),
+]
+ProjectStackOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--project",
+        metavar="DIR",
+        help="Act on this generated project's model deployment (`mlplat deploy`), not the "
+        "platform.",
     ),
 ]
 YesOpt = Annotated[

@@ -12,6 +12,7 @@ from mlplat.commands._stack import (
     ForceUnlockOpt,
     JsonOpt,
     KubeContextOpt,
+    ProjectStackOpt,
     RecoverOpt,
     StackOpt,
     YesOpt,
@@ -37,28 +38,30 @@ def down(
     as_json: JsonOpt = False,
     force_unlock: ForceUnlockOpt = False,
     recover: RecoverOpt = False,
+    project: ProjectStackOpt = None,
 ) -> None:
-    """Destroy the platform's resources.
+    """Destroy the platform's resources (or, with --project, a project's model deployment).
 
     Protected data (database, object store, their volumes) is kept, so a later `mlplat up`
-    finds it again; --delete-data removes it too.
+    finds it again; --delete-data removes it too. A model deployment holds no data: the model
+    stays in MLflow.
     """
     from mlplat import stack as core
+    from mlplat.stack.deploy import undeploy
     from mlplat.stack.ui import TerminalUi
 
-    result = core.down(
-        core.StackOptions(
-            stack=stack,
-            backend=backend,
-            kube_context=kube_context,
-            yes=yes,
-            interactive=is_interactive(),
-            force_unlock=force_unlock,
-            recover=recover,
-            delete_data=delete_data,
-        ),
-        TerminalUi(verbose=verbose(ctx)),
+    options = core.StackOptions(
+        stack=stack,
+        backend=backend,
+        kube_context=kube_context,
+        yes=yes,
+        interactive=is_interactive(),
+        force_unlock=force_unlock,
+        recover=recover,
+        delete_data=delete_data,
     )
+    ui = TerminalUi(verbose=verbose(ctx))
+    result = core.down(options, ui) if project is None else undeploy(options, project, ui)
     lines = [f"Destroyed {result.deleted} resource(s) of stack {result.stack!r}."]
     if result.kept:
         lines.append(

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from mlplat.commands._common import is_interactive, verbose
-from mlplat.commands._stack import BackendOpt, JsonOpt, StackOpt, emit
+from mlplat.commands._stack import BackendOpt, JsonOpt, ProjectStackOpt, StackOpt, emit
 
 __all__ = ["status"]
 
@@ -20,17 +20,23 @@ def status(
     show_secrets: Annotated[
         bool, typer.Option("--show-secrets", help="Print secret outputs (passwords) too.")
     ] = False,
+    project: ProjectStackOpt = None,
 ) -> None:
-    """Show the platform stack: outputs, how to reach it, last update, resource counts."""
+    """Show the platform stack: outputs, how to reach it, last update, resource counts.
+
+    With --project DIR: the stack of that project's model deployment (`mlplat deploy`).
+    """
     from mlplat import stack as core
+    from mlplat.stack.deploy import deployment_status
     from mlplat.stack.outputs import reach
     from mlplat.stack.ui import TerminalUi
 
-    result = core.status(
-        core.StackOptions(
-            stack=stack, backend=backend, interactive=is_interactive(), show_secrets=show_secrets
-        ),
-        TerminalUi(verbose=verbose(ctx)),
+    options = core.StackOptions(
+        stack=stack, backend=backend, interactive=is_interactive(), show_secrets=show_secrets
+    )
+    ui = TerminalUi(verbose=verbose(ctx))
+    result = (
+        core.status(options, ui) if project is None else deployment_status(options, project, ui)
     )
     last = result.last_update
     when = f"{last['kind']} {last['result']} at {last['end'] or last['start']}" if last else "none"

@@ -14,6 +14,11 @@ Rollout:
   v0.20 ``spec.canary[]``, see `mlplat_platform.deployment`);
 - ``--promote`` points MLflow's ``champion`` alias at the challenger's version and serves it
   alone. MLflow stays the one source of truth for which version is the champion.
+
+Removal and inspection reuse the platform's ``down`` and ``status`` on the project's stack
+(`undeploy`, `deployment_status`: ``mlplat down --project DIR``, ``mlplat status --project
+DIR``). They act on the stack's state and never run the program, so they need neither the
+platform's stack nor MLflow: a model can be removed after the platform is gone.
 """
 
 from __future__ import annotations
@@ -33,10 +38,18 @@ from mlplat.stack.project import Project, find_project
 from mlplat.stack.registry import Registry, alias_version, move_alias
 from mlplat.stack.session import Session, StackOptions, Target, preflight, sdk_errors
 from mlplat.stack.state import read_facts
+from mlplat.stack.teardown import DownResult, StatusResult, run_down, run_status
 from mlplat.stack.ui import TerminalUi, Ui
 from mlplat.stack.workspace import open_stack
 
-__all__ = ["DeployOptions", "DeployResult", "deploy", "deployment_args"]
+__all__ = [
+    "DeployOptions",
+    "DeployResult",
+    "deploy",
+    "deployment_args",
+    "deployment_status",
+    "undeploy",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,6 +166,36 @@ def deploy(options: DeployOptions, ui: Ui | None = None) -> DeployResult:
     return DeployResult(up=result, project=project, promoted_version=next(iter(promoted), None))
 
 
+def undeploy(options: StackOptions, project_dir: Path, ui: Ui | None = None) -> DownResult:
+    """``mlplat down --project DIR``: delete the project's InferenceService and runtime.
+
+    A deployment holds no data (the model stays in MLflow, the image in its registry), so
+    nothing is protected and ``--delete-data`` changes nothing.
+    """
+    project = find_project(project_dir)
+    require_confirmation(options, f"remove model {project.model_name}")
+    session = preflight(options)
+    return run_down(_state_target(project), options, ui or TerminalUi(), session)
+
+
+def deployment_status(
+    options: StackOptions, project_dir: Path, ui: Ui | None = None
+) -> StatusResult:
+    """``mlplat status --project DIR``: the deployment stack's outputs, last update, counts."""
+    project = find_project(project_dir)
+    session = preflight(options)
+    return run_status(_state_target(project), options, ui or TerminalUi(), session)
+
+
+def _state_target(project: Project) -> Target:
+    return Target(
+        project=project.pulumi_project,
+        what=f"model {project.model_name}",
+        program=InlineProgram(run=_never),
+        command="deploy",
+    )
+
+
 def deployment_args(
     project: Project,
     options: DeployOptions,
@@ -244,7 +287,7 @@ def _platform(options: DeployOptions, session: Session) -> _Platform:
 
 
 def _never() -> None:
-    raise RuntimeError("the platform's stack is only read by mlplat deploy")
+    raise RuntimeError("this stack is only read (or destroyed from its state), never updated")
 
 
 def _registry(options: DeployOptions, platform: _Platform) -> Registry:
