@@ -104,6 +104,9 @@ def test_generated_project_installs_tests_and_trains(tmp_path: Path, name: str):
     result = make(project, "pipeline", timeout=300)
     assert_ok(result)
     assert "total" in result.stdout
+    # The output is the stage lines: no library's warnings (feast turns DeprecationWarning on
+    # process-wide when imported; MLflow's SQLAlchemy notices would then print).
+    assert "Warning" not in result.stdout + result.stderr, result.stdout + result.stderr
     registration = json.loads((project / "artifacts/register/registration.json").read_text())
     assert registration["promoted"] is True
     assert "champion" in registration["aliases"]
