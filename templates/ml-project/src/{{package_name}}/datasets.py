@@ -111,7 +111,10 @@ def read_table(path: Path, *, what: str) -> pd.DataFrame:
     if not path.is_file():
         raise PipelineError(f"{what} file {path} does not exist: fix the path")
     if path.suffix not in {".csv", ".parquet"}:
-        raise PipelineError(f"{what} {path} must end in .csv or .parquet")
+        raise PipelineError(
+            f"{what} {path} must end in .csv or .parquet: export it as CSV (comma-separated, "
+            "UTF-8, a header row), or write Parquet with pandas.DataFrame.to_parquet"
+        )
     if path.stat().st_size == 0:
         raise PipelineError(
             f"{what} {path} is empty (0 bytes): write your data into it, a header row first"
