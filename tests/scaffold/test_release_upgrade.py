@@ -17,6 +17,8 @@ from typer.testing import CliRunner
 
 from mlplat import __version__, resources
 from mlplat._cli import app
+from mlplat.scaffold.cache import tree_of_directory
+from mlplat.scaffold.git import git
 from tests.conftest import run_git
 
 runner = CliRunner()
@@ -118,3 +120,27 @@ def test_an_edit_next_to_a_template_change_is_a_reported_conflict(
     text = config.read_text()
     assert "<<<<<<< before updating" in text and ">>>>>>> after updating" in text
     assert "max_psi = 0.25" in text and "max_psi = 0.2 " in text
+
+
+def test_the_history_entry_of_this_release_is_this_template(tmp_path: Path) -> None:
+    """Once this version is recorded, the template must not change without another record:
+    a teammate's mlplat rebuilds ``v<version>`` from the bundle, and a stale entry would make
+    their three-way merge start from a template nobody generated from."""
+    bundle = resources.template_history_bundle()
+    assert bundle is not None
+    tag = f"v{__version__}"
+    heads = subprocess.run(
+        ["git", "bundle", "list-heads", str(bundle)], capture_output=True, text=True, check=True
+    ).stdout
+    if f"refs/tags/{tag}\n" not in heads:
+        pytest.skip(f"{tag} is not recorded yet (python -m mlplat.scaffold.history)")
+    repo = tmp_path / "history.git"
+    git("init", "--quiet", "--bare", str(repo))
+    git("fetch", "--quiet", str(bundle), f"refs/tags/{tag}:refs/tags/{tag}", git_dir=repo)
+    recorded = git("rev-parse", f"{tag}^{{tree}}", git_dir=repo)
+    current = tree_of_directory(resources.bundled_template_dir(), repo)
+    changed = git("diff-tree", "-r", "--name-only", recorded, current, git_dir=repo)
+    assert recorded == current, (
+        f"the template changed after {tag} was recorded ({changed.split()}): bump the version "
+        "and record it again"
+    )
