@@ -1,4 +1,4 @@
-"""Shared helper: run commands alternately and report medians and ratios.
+"""Shared helpers: run commands alternately and report medians and ratios; bootstrap uv.
 
 Alternating A, B, A, B... spreads the noise of a shared 2-core machine over both sides, so
 the ratio is meaningful even when absolute times drift.
@@ -6,11 +6,43 @@ the ratio is meaningful even when absolute times drift.
 
 from __future__ import annotations
 
+import os
+import shutil
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+#: The uv the install benchmarks bootstrap, as ``make install`` does when uv is not on PATH.
+UV_VERSION = "0.13.8"
+
+
+def bootstrap_uv(work: Path, env: dict[str, str]) -> tuple[str, Path, float]:
+    """A fresh venv under ``work`` with uv in it, and ``env`` without any other uv on PATH.
+
+    Why: the benchmarks time ``make install`` with a known uv, not whatever the machine has;
+    the bootstrap itself is timed apart (it is paid once per machine, not per install).
+
+    Returns:
+        The Python ``make install`` should use, the uv executable, the bootstrap's seconds.
+    """
+    env["PATH"] = os.pathsep.join(
+        p for p in env["PATH"].split(os.pathsep) if not (Path(p) / "uv").exists()
+    )
+    python = (
+        shutil.which(f"python{sys.version_info.major}.{sys.version_info.minor}") or sys.executable
+    )
+    start = time.perf_counter()
+    subprocess.run([python, "-m", "venv", str(work / "uv")], check=True)
+    subprocess.run(
+        [str(work / "uv/bin/python"), "-m", "pip", "install", "--quiet", f"uv=={UV_VERSION}"],
+        check=True,
+        env={**env, "PIP_CACHE_DIR": str(work / "bootstrap-cache")},
+    )
+    return python, work / "uv/bin/uv", time.perf_counter() - start
 
 
 @dataclass(frozen=True)

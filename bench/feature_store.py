@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 import copier
+from _timing import bootstrap_uv
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "ml-project"
 PACKAGE = "bench_features"
@@ -244,21 +245,8 @@ def latency(work: Path, requests: int) -> None:
 def install(work: Path, runs: int) -> None:
     """Part 2: make install with and without the feature store, cold and warm."""
     env = _env()
-    env["PATH"] = os.pathsep.join(  # no uv on PATH but the one bootstrapped below
-        p for p in env["PATH"].split(os.pathsep) if not (Path(p) / "uv").exists()
-    )
-    python = (
-        shutil.which(f"python{sys.version_info.major}.{sys.version_info.minor}") or sys.executable
-    )
-    start = time.perf_counter()
-    subprocess.run([python, "-m", "venv", str(work / "uv")], check=True)
-    subprocess.run(
-        [str(work / "uv/bin/python"), "-m", "pip", "install", "--quiet", "uv==0.13.8"],
-        check=True,
-        env={**env, "PIP_CACHE_DIR": str(work / "bootstrap-cache")},
-    )
-    bootstrap = time.perf_counter() - start
-    make = ["make", "install", f"PYTHON={python}", f"UV={work / 'uv/bin/uv'}"]
+    python, uv, bootstrap = bootstrap_uv(work, env)
+    make = ["make", "install", f"PYTHON={python}", f"UV={uv}"]
     projects = {name: _render(work / f"install-{name}", name) for name in ("none", "feast")}
     times: dict[tuple[str, str], list[float]] = {}
     for run in range(runs):

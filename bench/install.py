@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import copier
+from _timing import bootstrap_uv
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "ml-project"
 PIP_BEFORE = (
@@ -63,26 +64,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
-    python = (
-        shutil.which(f"python{sys.version_info.major}.{sys.version_info.minor}") or sys.executable
-    )
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         project = work / "project"
         copier.run_copy(str(TEMPLATE), str(project), defaults=True, unsafe=False, quiet=True)
         env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_CACHE_DIR"}}
-        env["PATH"] = os.pathsep.join(  # no uv on PATH but the one bootstrapped below
-            p for p in env["PATH"].split(os.pathsep) if not (Path(p) / "uv").exists()
-        )
-        start = time.perf_counter()
-        subprocess.run([python, "-m", "venv", str(work / "uv")], check=True)
-        subprocess.run(
-            [str(work / "uv/bin/python"), "-m", "pip", "install", "--quiet", "uv==0.13.8"],
-            check=True,
-            env={**env, "PIP_CACHE_DIR": str(work / "bootstrap-cache")},
-        )
-        bootstrap = time.perf_counter() - start
-        uv = str(work / "uv/bin/uv")
+        python, uv_path, bootstrap = bootstrap_uv(work, env)
+        uv = str(uv_path)
         make = ["make", "install", f"PYTHON={python}", f"UV={uv}"]
         cases = [
             Case(
