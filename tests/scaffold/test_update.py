@@ -361,3 +361,20 @@ def test_unknown_ref_of_the_recorded_template(tagged_template: Path, tmp_path: P
         "or commit 'v9'."
     )
     assert run_git(dest, "status", "--porcelain") == ""
+
+
+def test_shipped_history_replaces_a_development_build_tag(
+    bundled_versions: dict[str, Path], tmp_path: Path
+) -> None:
+    """A development build tagged its unreleased template v0.2.0; the released 0.2.0 ships a
+    different v0.2.0 in its history. The cache takes the released one instead of failing."""
+    from mlplat.scaffold.cache import TemplateCache
+    from mlplat.scaffold.history import record_release
+
+    bundle = tmp_path / "history.bundle"
+    record_release(bundled_versions["0.2.0"], "0.2.0", bundle)
+    cache = TemplateCache.at(tmp_path / "home", "ml-project")
+    assert cache.ensure_version(bundled_versions["0.1.0"], "0.2.0") == "v0.2.0"  # the dev build
+    assert cache.ensure_version(bundled_versions["0.2.0"], "0.2.0", bundle) == "v0.2.0"
+    released = run_git(tmp_path, "bundle", "list-heads", str(bundle)).split()[0]
+    assert run_git(cache.repo, "rev-parse", "v0.2.0") == released

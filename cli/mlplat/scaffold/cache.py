@@ -60,13 +60,17 @@ class TemplateCache:
         The tag is ``v<version>``; if that tag already holds different content (a
         development build edited the template without a version bump), the content gets
         the next free ``v<version>.postN`` so that Copier still sees an upgrade.
+
+        The history's tags replace local tags of the same name: a released version is what
+        the shipped history says it is. A local tag can differ only when a development build
+        tagged its unreleased template with the version that was released later.
         """
         with self._locked():
             stamp = self._stamp_path(source, version, history)
             if stamp.is_file():
                 return stamp.read_text().strip()
             if history is not None:
-                git("fetch", "--quiet", str(history), "refs/tags/*:refs/tags/*", git_dir=self.repo)
+                git("fetch", "--quiet", str(history), "+refs/tags/*:refs/tags/*", git_dir=self.repo)
             tree = tree_of_directory(source, self.repo)
             tag = self._tag_for(tree, version)
             stamp.parent.mkdir(parents=True, exist_ok=True)
