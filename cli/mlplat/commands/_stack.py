@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mlplat.platform_config import PROFILES
+from mlplat.platform_config import DOCS_COMMAND, PROFILES
 
 __all__ = [
     "BackendOpt",
@@ -43,7 +43,10 @@ BackendOpt = Annotated[
 ConfigOpt = Annotated[
     Path | None,
     typer.Option(
-        "--config", "-c", metavar="FILE", help="Platform config YAML. Default: profile defaults."
+        "--config",
+        "-c",
+        metavar="FILE",
+        help=f"Platform config YAML (keys: `{DOCS_COMMAND}`). Default: profile defaults.",
     ),
 ]
 ProfileOpt = Annotated[

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from mlplat.platform_config import DOCS_COMMAND, PROFILES
+from mlplat.commands._stack import ConfigOpt, ProfileOpt
 
 __all__ = ["render"]
 
@@ -20,24 +20,8 @@ def render(
             "--out", "-o", metavar="DIR", help="Directory to write into (must be missing or empty)."
         ),
     ],
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            "-c",
-            metavar="FILE",
-            help=f"Platform config YAML (keys: `{DOCS_COMMAND}`). Default: profile defaults.",
-        ),
-    ] = None,
-    profile: Annotated[
-        str | None,
-        typer.Option(
-            "--profile",
-            "-p",
-            metavar="|".join(PROFILES),
-            help="Sizing profile; overrides the config file's.",
-        ),
-    ] = None,
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
     force: Annotated[
         bool,
         typer.Option(
