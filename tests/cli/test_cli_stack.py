@@ -181,10 +181,13 @@ def test_core_errors_exit_with_their_code_and_hint(monkeypatch: pytest.MonkeyPat
     ]
 
 
-def test_up_without_yes_off_a_terminal_is_exit_2(fake_env: None) -> None:
-    result = runner.invoke(app, ["up"])
-    assert result.exit_code == 2
-    assert result.stderr.startswith("Error: refusing to deploy the platform without confirmation")
+@pytest.mark.parametrize("command", ["up", "down"])
+def test_a_missing_pulumi_cli_is_named_before_asking_for_yes(fake_env: None, command: str) -> None:
+    """A new user off a terminal learns what is missing first, not to add --yes and retry."""
+    result = runner.invoke(app, [command])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: the Pulumi CLI is not installed")
+    assert "--yes" not in result.stderr
 
 
 def test_missing_pulumi_is_exit_1_naming_doctor(fake_env: None) -> None:

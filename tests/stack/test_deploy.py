@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator
@@ -14,10 +15,11 @@ import pytest
 from pulumi import automation as auto
 from typer.testing import CliRunner
 
+from mlplat import stack as core_api
 from mlplat._cli import app
 from mlplat.errors import ExitCode, MlplatError, UsageError
 from mlplat.stack import StackOptions
-from mlplat.stack.deploy import DeployOptions, deploy, deployment_status, undeploy
+from mlplat.stack.deploy import DeployOptions, deploy
 from tests.stack.conftest import FakeStack, Opened, RecordingUi, command_error
 from tests.stack.test_deployment import make_project
 from tests.stack.test_up import PROVIDER
@@ -102,12 +104,8 @@ def mlflow() -> Iterator[dict[str, Any]]:
 
 
 def options(project: Path, **overrides: Any) -> DeployOptions:
-    values: dict[str, Any] = {
-        "stack": StackOptions(stack="dev", yes=True),
-        "project": project,
-    }
-    values.update(overrides)
-    return DeployOptions(**values)
+    stack = overrides.pop("stack", StackOptions(stack="dev", yes=True))
+    return DeployOptions(stack=dataclasses.replace(stack, project=project), **overrides)
 
 
 def deployed_args(opened: Opened) -> Any:
@@ -293,8 +291,7 @@ def test_cli_flags_reach_the_core(monkeypatch: pytest.MonkeyPatch, project: Path
     assert result.exit_code == 4
     assert seen == [
         DeployOptions(
-            stack=StackOptions(stack="prod", backend="s3://b", yes=True),
-            project=project,
+            stack=StackOptions(stack="prod", backend="s3://b", yes=True, project=project),
             image="churn:2",
             platform_stack="platform",
             canary=15,
@@ -305,10 +302,11 @@ def test_cli_flags_reach_the_core(monkeypatch: pytest.MonkeyPatch, project: Path
     ]
 
 
-def test_deploy_without_yes_off_a_terminal_is_exit_2(project: Path) -> None:
+def test_deploy_without_yes_off_a_terminal_is_exit_2(stacks: Opened, project: Path) -> None:
     result = runner.invoke(app, ["deploy", "--project", str(project)])
     assert result.exit_code == 2
     assert "refusing to deploy the model without confirmation" in result.stderr
+    assert [kind for kind, _ in stacks.calls] == ["select_stack"]  # the platform, read only
 
 
 def test_preview_changes_nothing_and_needs_no_confirmation(
@@ -342,7 +340,7 @@ def test_preview_flag_reaches_the_core(monkeypatch: pytest.MonkeyPatch, project:
     monkeypatch.setattr(core, "deploy", fake)
     result = runner.invoke(app, ["deploy", "--project", str(project), "--preview"])
     assert result.exit_code == 1
-    assert seen == [DeployOptions(project=project, preview=True)]
+    assert seen == [DeployOptions(stack=StackOptions(project=project), preview=True)]
 
 
 ISVC = {
@@ -359,7 +357,7 @@ def test_down_project_destroys_only_the_deployment_stack(opened: Opened, project
     opened.stack.deployment = {"resources": [PROVIDER, ISVC]}
     opened.stack.after_destroy = {"resources": []}
     ui = RecordingUi()
-    result = undeploy(StackOptions(stack="dev", yes=True), project, ui)
+    result = core_api.down(StackOptions(stack="dev", yes=True, project=project), ui)
     assert [(kind, k["project_name"]) for kind, k in opened.calls] == [
         ("select_stack", "mlplat-model-churn-model")
     ]
@@ -373,7 +371,7 @@ def test_down_project_asks_first(opened: Opened, project: Path) -> None:
     opened.stack.deployment = {"resources": [PROVIDER, ISVC]}
     ui = RecordingUi(answers=[False])
     with pytest.raises(MlplatError, match="not confirmed; nothing changed"):
-        undeploy(StackOptions(stack="dev", interactive=True), project, ui)
+        core_api.down(StackOptions(stack="dev", interactive=True, project=project), ui)
     assert ui.questions == [
         "Destroy stack 'dev' on kube context 'kind-mlplat': 1 resources, keeping the 0 "
         "protected data resources?"
@@ -383,7 +381,7 @@ def test_down_project_asks_first(opened: Opened, project: Path) -> None:
 
 def test_status_project_reads_the_deployment_stack(stacks: Opened, project: Path) -> None:
     stacks.stack.deployment = {"resources": [PROVIDER, ISVC]}
-    result = deployment_status(StackOptions(stack="dev"), project, RecordingUi())
+    result = core_api.status(StackOptions(stack="dev", project=project), RecordingUi())
     assert [(kind, k["project_name"]) for kind, k in stacks.calls] == [
         ("select_stack", "mlplat-model-churn-model")
     ]
@@ -392,25 +390,23 @@ def test_status_project_reads_the_deployment_stack(stacks: Opened, project: Path
 
 
 def test_down_and_status_project_cli(monkeypatch: pytest.MonkeyPatch, project: Path) -> None:
-    import mlplat.stack.deploy as core
-
-    seen: list[tuple[str, StackOptions, Path]] = []
+    seen: list[tuple[str, StackOptions]] = []
 
     def fake(name: str) -> Any:
-        def run(opts: StackOptions, project_dir: Path, ui: Any = None) -> Any:
-            seen.append((name, opts, project_dir))
+        def run(opts: StackOptions, ui: Any = None) -> Any:
+            seen.append((name, opts))
             raise MlplatError("stop here", exit_code=ExitCode.RESOURCE)
 
         return run
 
-    monkeypatch.setattr(core, "undeploy", fake("down"))
-    monkeypatch.setattr(core, "deployment_status", fake("status"))
+    monkeypatch.setattr(core_api, "down", fake("down"))
+    monkeypatch.setattr(core_api, "status", fake("status"))
     down = runner.invoke(app, ["down", "--project", str(project), "--stack", "prod", "--yes"])
     status = runner.invoke(app, ["status", "--project", str(project), "--backend", "s3://b"])
     assert (down.exit_code, status.exit_code) == (4, 4)
     assert seen == [
-        ("down", StackOptions(stack="prod", yes=True), project),
-        ("status", StackOptions(stack="dev", backend="s3://b"), project),
+        ("down", StackOptions(stack="prod", yes=True, project=project)),
+        ("status", StackOptions(stack="dev", backend="s3://b", project=project)),
     ]
 
 

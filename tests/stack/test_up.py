@@ -159,6 +159,18 @@ def test_unconfirmed_and_not_interactive_is_exit_2_before_any_work(opened: Opene
     assert opened.calls == []
 
 
+def test_up_without_yes_off_a_terminal_is_exit_2(opened: Opened) -> None:
+    """Through the CLI, with everything present: only the confirmation is missing."""
+    from typer.testing import CliRunner
+
+    from mlplat._cli import app
+
+    result = CliRunner().invoke(app, ["up"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: refusing to deploy the platform without confirmation")
+    assert opened.calls == []
+
+
 def test_preview_changes_nothing(opened: Opened) -> None:
     opened.stack.preview_events = load_events("preview-events.jsonl")
     result = core.preview(options(yes=False), RecordingUi())

@@ -1,17 +1,25 @@
 """Flags shared by the stack commands (``up``, ``preview``, ``down``, ``status``, ``deploy``).
 
-Declared once so every command spells them, documents them and defaults them the same way.
+Declared once so every command spells them, documents them and defaults them the same way;
+`stack_options` is the one place their values become the core's `StackOptions`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from mlplat.commands._common import is_interactive
 from mlplat.platform_config import DOCS_COMMAND, PROFILES
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    from mlplat.stack import StackOptions
 
 __all__ = [
     "BackendOpt",
@@ -25,7 +33,11 @@ __all__ = [
     "StackOpt",
     "YesOpt",
     "emit",
+    "from_flags",
+    "stack_options",
 ]
+
+_Options = TypeVar("_Options", bound="DataclassInstance")
 
 
 StackOpt = Annotated[
@@ -96,6 +108,25 @@ RecoverOpt = Annotated[
         help="Clear pending operations of an interrupted update (refresh, clear pending creates).",
     ),
 ]
+
+
+def from_flags(ctx: typer.Context, cls: type[_Options], **fixed: Any) -> _Options:
+    """``cls`` (a dataclass) from the command's flags named like its fields, and ``fixed``.
+
+    Reading the parsed flags by name (``ctx.params``) means a flag a command declares under a
+    field's name reaches the core without another line to forget; ``fixed`` supplies what is
+    not a flag of that name.
+    """
+    names = {f.name for f in dataclasses.fields(cls)}
+    flags = {name: value for name, value in ctx.params.items() if name in names}
+    return cls(**(flags | fixed))
+
+
+def stack_options(ctx: typer.Context) -> StackOptions:
+    """The stack command's `StackOptions`: its flags, and whether mlplat may prompt."""
+    from mlplat.stack import StackOptions
+
+    return from_flags(ctx, StackOptions, interactive=is_interactive())
 
 
 def emit(as_json: bool, data: dict[str, Any], lines: list[str]) -> None:

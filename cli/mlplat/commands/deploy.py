@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mlplat.commands._common import is_interactive, verbose
+from mlplat.commands._common import verbose
 from mlplat.commands._stack import (
     BackendOpt,
     ForceUnlockOpt,
@@ -16,6 +16,8 @@ from mlplat.commands._stack import (
     StackOpt,
     YesOpt,
     emit,
+    from_flags,
+    stack_options,
 )
 
 __all__ = ["deploy"]
@@ -75,34 +77,15 @@ def deploy(
     @challenger next to it; --promote makes the challenger the champion. Previews and asks
     unless --yes.
     """
-    from mlplat.stack import StackOptions
     from mlplat.stack.deploy import DeployOptions
     from mlplat.stack.deploy import deploy as run
     from mlplat.stack.outputs import output_lines
     from mlplat.stack.ui import TerminalUi
 
-    result = run(
-        DeployOptions(
-            stack=StackOptions(
-                stack=stack,
-                backend=backend,
-                yes=yes,
-                interactive=is_interactive(),
-                force_unlock=force_unlock,
-                recover=recover,
-            ),
-            project=project,
-            image=image,
-            platform_stack=platform_stack,
-            canary=canary,
-            promote=promote,
-            tracking_uri=tracking_uri,
-            min_replicas=min_replicas,
-            max_replicas=max_replicas,
-            preview=preview,
-        ),
-        TerminalUi(verbose=verbose(ctx)),
-    )
+    # Every flag reaches the core by its name: --stack, --backend, --project, ... in the
+    # deployment's StackOptions, the rollout flags in DeployOptions.
+    options = from_flags(ctx, DeployOptions, stack=stack_options(ctx))
+    result = run(options, TerminalUi(verbose=verbose(ctx)))
     verb = (
         "Previewed (nothing changed)"
         if preview

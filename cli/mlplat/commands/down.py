@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from mlplat.commands._common import is_interactive, verbose
+from mlplat.commands._common import verbose
 from mlplat.commands._stack import (
     BackendOpt,
     ForceUnlockOpt,
@@ -17,6 +17,7 @@ from mlplat.commands._stack import (
     StackOpt,
     YesOpt,
     emit,
+    stack_options,
 )
 
 __all__ = ["down"]
@@ -47,21 +48,10 @@ def down(
     stays in MLflow.
     """
     from mlplat import stack as core
-    from mlplat.stack.deploy import undeploy
     from mlplat.stack.ui import TerminalUi
 
-    options = core.StackOptions(
-        stack=stack,
-        backend=backend,
-        kube_context=kube_context,
-        yes=yes,
-        interactive=is_interactive(),
-        force_unlock=force_unlock,
-        recover=recover,
-        delete_data=delete_data,
-    )
-    ui = TerminalUi(verbose=verbose(ctx))
-    result = core.down(options, ui) if project is None else undeploy(options, project, ui)
+    # The flags reach the core by their names (`stack_options`).
+    result = core.down(stack_options(ctx), TerminalUi(verbose=verbose(ctx)))
     lines = [f"Destroyed {result.deleted} resource(s) of stack {result.stack!r}."]
     if result.kept:
         lines.append(

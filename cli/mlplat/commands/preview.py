@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mlplat.commands._common import is_interactive, verbose
+from mlplat.commands._common import verbose
 from mlplat.commands._stack import (
     BackendOpt,
     ConfigOpt,
@@ -15,6 +15,7 @@ from mlplat.commands._stack import (
     RecoverOpt,
     StackOpt,
     emit,
+    stack_options,
 )
 
 __all__ = ["preview"]
@@ -35,17 +36,6 @@ def preview(
     from mlplat import stack as core
     from mlplat.stack.ui import TerminalUi
 
-    result = core.preview(
-        core.StackOptions(
-            stack=stack,
-            backend=backend,
-            config=config,
-            profile=profile,
-            kube_context=kube_context,
-            interactive=is_interactive(),
-            force_unlock=force_unlock,
-            recover=recover,
-        ),
-        TerminalUi(verbose=verbose(ctx)),
-    )
+    # The flags reach the core by their names (`stack_options`).
+    result = core.preview(stack_options(ctx), TerminalUi(verbose=verbose(ctx)))
     emit(as_json, result.as_dict(), [])

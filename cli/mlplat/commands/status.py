@@ -6,8 +6,15 @@ from typing import Annotated
 
 import typer
 
-from mlplat.commands._common import is_interactive, verbose
-from mlplat.commands._stack import BackendOpt, JsonOpt, ProjectStackOpt, StackOpt, emit
+from mlplat.commands._common import verbose
+from mlplat.commands._stack import (
+    BackendOpt,
+    JsonOpt,
+    ProjectStackOpt,
+    StackOpt,
+    emit,
+    stack_options,
+)
 
 __all__ = ["status"]
 
@@ -27,17 +34,11 @@ def status(
     With --project DIR: the stack of that project's model deployment (`mlplat deploy`).
     """
     from mlplat import stack as core
-    from mlplat.stack.deploy import deployment_status
     from mlplat.stack.outputs import reach
     from mlplat.stack.ui import TerminalUi
 
-    options = core.StackOptions(
-        stack=stack, backend=backend, interactive=is_interactive(), show_secrets=show_secrets
-    )
-    ui = TerminalUi(verbose=verbose(ctx))
-    result = (
-        core.status(options, ui) if project is None else deployment_status(options, project, ui)
-    )
+    # The flags reach the core by their names (`stack_options`).
+    result = core.status(stack_options(ctx), TerminalUi(verbose=verbose(ctx)))
     last = result.last_update
     when = f"{last['kind']} {last['result']} at {last['end'] or last['start']}" if last else "none"
     lines = [

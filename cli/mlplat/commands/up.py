@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mlplat.commands._common import is_interactive, verbose
+from mlplat.commands._common import verbose
 from mlplat.commands._stack import (
     BackendOpt,
     ConfigOpt,
@@ -16,6 +16,7 @@ from mlplat.commands._stack import (
     StackOpt,
     YesOpt,
     emit,
+    stack_options,
 )
 
 __all__ = ["up"]
@@ -42,20 +43,8 @@ def up(
     from mlplat.stack.outputs import output_lines, reach
     from mlplat.stack.ui import TerminalUi
 
-    result = core.up(
-        core.StackOptions(
-            stack=stack,
-            backend=backend,
-            config=config,
-            profile=profile,
-            kube_context=kube_context,
-            yes=yes,
-            interactive=is_interactive(),
-            force_unlock=force_unlock,
-            recover=recover,
-        ),
-        TerminalUi(verbose=verbose(ctx)),
-    )
+    # The flags reach the core by their names (`stack_options`).
+    result = core.up(stack_options(ctx), TerminalUi(verbose=verbose(ctx)))
     verb = "Deployed" if result.deployed else "Nothing to change in"
     typer.echo(f"{verb} stack {result.stack!r} on {result.kube_context}.", err=True)
     lines = [*output_lines(result.outputs), "", *reach(result.outputs, context=result.kube_context)]

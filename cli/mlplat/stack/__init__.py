@@ -3,8 +3,9 @@
 Public API:
 
 - `StackOptions`, the options of the stack commands; `up`, `preview`, `down`, `status` run
-  them on the platform (project ``mlplat``) and return `UpResult`, `DownResult`,
-  `StatusResult`;
+  them on the platform (project ``mlplat``; ``down`` and ``status`` on a project's model
+  deployment with ``StackOptions.project``) and return `UpResult`, `DownResult`,
+  `StatusResult`; ``mlplat deploy`` is `mlplat.stack.deploy.deploy`;
 - `DoctorOptions` and `run_doctor` (a `DoctorReport`).
 
 Everything else (backend, passphrase, CLI lookup, events, error mapping, recovery) is in the
@@ -18,7 +19,8 @@ from mlplat.stack.doctor import DoctorOptions, DoctorReport, run_doctor
 from mlplat.stack.operations import UpResult
 from mlplat.stack.platform import down, preview, status, up
 from mlplat.stack.session import StackOptions
-from mlplat.stack.teardown import DownResult, StatusResult
+from mlplat.stack.status import StatusResult
+from mlplat.stack.teardown import DownResult
 
 __all__ = [
     "DoctorOptions",

@@ -15,40 +15,44 @@ Rollout:
 - ``--promote`` points MLflow's ``champion`` alias at the challenger's version and serves it
   alone. MLflow stays the one source of truth for which version is the champion.
 
-Removal and inspection reuse the platform's ``down`` and ``status`` on the project's stack
-(`undeploy`, `deployment_status`: ``mlplat down --project DIR``, ``mlplat status --project
-DIR``). They act on the stack's state and never run the program, so they need neither the
-platform's stack nor MLflow: a model can be removed after the platform is gone.
+Removal and inspection are ``mlplat down --project DIR`` and ``mlplat status --project DIR``:
+the same ``down`` and ``status`` as the platform's, on the `deployment_target`. They act on the
+stack's state and never run the program, so they need neither the platform's stack nor
+MLflow: a model can be removed after the platform is gone.
+
+Everything that can be missing is checked before ``--yes`` is asked for: the project, the
+Pulumi CLI, the platform's stack and outputs, MLflow's aliases for ``--canary``/``--promote``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlplat.errors import ExitCode, MlplatError, UsageError
 from mlplat.stack.kube import resolve_context
-from mlplat.stack.operations import UpResult, require_confirmation, run_preview, run_up
+from mlplat.stack.operations import UpResult, run_preview, run_up
 from mlplat.stack.outputs import Outputs, split_outputs
-from mlplat.stack.program import InlineProgram
+from mlplat.stack.program import PLATFORM_PROJECT, InlineProgram, never_run
 from mlplat.stack.project import Project, find_project
 from mlplat.stack.registry import Registry, alias_version, move_alias
-from mlplat.stack.session import Session, StackOptions, Target, preflight, sdk_errors
+from mlplat.stack.run import sdk_errors
+from mlplat.stack.session import Session, StackOptions, Target, preflight
 from mlplat.stack.state import read_facts
-from mlplat.stack.teardown import DownResult, StatusResult, run_down, run_status
 from mlplat.stack.ui import TerminalUi, Ui
-from mlplat.stack.workspace import open_stack
+from mlplat.stack.workspace import existing_passphrase, open_stack
+
+if TYPE_CHECKING:
+    from mlplat_platform.deployment import ModelDeploymentArgs
 
 __all__ = [
     "DeployOptions",
     "DeployResult",
     "deploy",
     "deployment_args",
-    "deployment_status",
-    "undeploy",
+    "deployment_target",
 ]
 
 
@@ -57,8 +61,8 @@ class DeployOptions:
     """Options of ``mlplat deploy``.
 
     Attributes:
-        stack: The deployment's stack options (``--stack``, ``--backend``, ``--yes``, ...).
-        project: A directory inside the generated project.
+        stack: The deployment's stack options (``--stack``, ``--backend``, ``--yes``,
+            ``--project``: a directory inside the generated project, default the current one).
         image: The server image; default ``<package>:<version>``.
         platform_stack: The platform's stack (same backend).
         canary: Serve ``@challenger`` to this share of requests next to ``@champion``.
@@ -72,7 +76,6 @@ class DeployOptions:
     """
 
     stack: StackOptions = field(default_factory=StackOptions)
-    project: Path = Path(".")
     image: str | None = None
     platform_stack: str = "dev"
     canary: int | None = None
@@ -133,65 +136,42 @@ class _Platform:
 
 def deploy(options: DeployOptions, ui: Ui | None = None) -> DeployResult:
     """Deploy (or roll out, or promote) the project's model on the platform."""
-    ui = ui or TerminalUi()
-    if not options.preview:
-        require_confirmation(options.stack, "deploy the model")
-    project = find_project(options.project)
-    session = preflight(options.stack)
-    platform = _platform(options, session)
+    project = find_project(options.stack.project or Path("."))
+    session = preflight(options.stack, ui or TerminalUi())
+    platform = _platform(session, options.platform_stack)
     context = resolve_context(platform.kube_context, source="the platform stack's kube context")
     registry = _registry(options, platform) if (options.promote or options.canary) else None
-    promoted: list[str] = []
     args = deployment_args(project, options, platform.outputs.public, registry)
+    promoted: list[str] = []
 
     def promote() -> None:
         assert registry is not None
         version = move_alias(registry, project.model_name, source="challenger", target="champion")
         promoted.append(version)
-        ui.message(f"MLflow: {project.model_name}@champion now points at version {version}.")
+        session.ui.message(
+            f"MLflow: {project.model_name}@champion now points at version {version}."
+        )
 
     target = Target(
         project=project.pulumi_project,
         what=f"model {project.model_name}",
+        action="deploy the model",
         program=_program(args, context.name),
         kube_context=context,
         command="deploy",
-        before_update=promote if options.promote else None,
+        before_update=promote if options.promote and not options.preview else None,
     )
-    if options.preview:
-        preview = dataclasses.replace(target, before_update=None)
-        result = run_preview(preview, options.stack, ui, session)
-    else:
-        result = run_up(target, options.stack, ui, session)
+    result = run_preview(session, target) if options.preview else run_up(session, target)
     return DeployResult(up=result, project=project, promoted_version=next(iter(promoted), None))
 
 
-def undeploy(options: StackOptions, project_dir: Path, ui: Ui | None = None) -> DownResult:
-    """``mlplat down --project DIR``: delete the project's InferenceService and runtime.
-
-    A deployment holds no data (the model stays in MLflow, the image in its registry), so
-    nothing is protected and ``--delete-data`` changes nothing.
-    """
-    project = find_project(project_dir)
-    require_confirmation(options, f"remove model {project.model_name}")
-    session = preflight(options)
-    return run_down(_state_target(project), options, ui or TerminalUi(), session)
-
-
-def deployment_status(
-    options: StackOptions, project_dir: Path, ui: Ui | None = None
-) -> StatusResult:
-    """``mlplat status --project DIR``: the deployment stack's outputs, last update, counts."""
-    project = find_project(project_dir)
-    session = preflight(options)
-    return run_status(_state_target(project), options, ui or TerminalUi(), session)
-
-
-def _state_target(project: Project) -> Target:
+def deployment_target(project: Project) -> Target:
+    """The project's deployment stack as ``down`` and ``status`` act on it (from its state)."""
     return Target(
         project=project.pulumi_project,
         what=f"model {project.model_name}",
-        program=InlineProgram(run=_never),
+        action=f"remove model {project.model_name}",
+        program=InlineProgram(body=never_run),
         command="deploy",
     )
 
@@ -201,7 +181,7 @@ def deployment_args(
     options: DeployOptions,
     platform: dict[str, Any],
     registry: Registry | None,
-) -> Any:
+) -> ModelDeploymentArgs:
     """The `ModelDeploymentArgs` for the project, the platform's outputs and the rollout step."""
     from mlplat_platform.deployment import DEFAULT_TRACKING_URI, Canary, ModelDeploymentArgs
 
@@ -229,38 +209,27 @@ def deployment_args(
         raise UsageError(f"cannot deploy {project.package}: {exc}") from None
 
 
-def _program(args: Any, kube_context: str) -> InlineProgram:
-    holder = InlineProgram(run=lambda: None)
-
-    def run() -> None:
+def _program(args: ModelDeploymentArgs, kube_context: str) -> InlineProgram:
+    def body() -> None:
         from mlplat_platform.deployment import build_deployment
 
-        holder.error = None
-        try:
-            build_deployment(args, kube_context=kube_context)
-        except Exception as exc:
-            holder.error = exc
-            raise
+        build_deployment(args, kube_context=kube_context)
 
-    holder.run = run
-    return holder
+    return InlineProgram(body=body)
 
 
-def _platform(options: DeployOptions, session: Session) -> _Platform:
+def _platform(session: Session, name: str) -> _Platform:
     """The platform stack's outputs and cluster; deploying without a platform is an error."""
     from pulumi import automation as auto
 
-    from mlplat.stack.platform import PLATFORM_PROJECT
-
-    name = options.platform_stack
     try:
         with sdk_errors("deploy", name):
             stack = open_stack(
                 project=PLATFORM_PROJECT,
                 stack=name,
-                program=_never,
+                program=never_run,
                 backend=session.backend,
-                passphrase=session.passphrase,
+                passphrase=existing_passphrase(session.settings),
                 cli=session.cli,
                 settings=session.settings,
                 create=False,
@@ -284,10 +253,6 @@ def _platform(options: DeployOptions, session: Session) -> _Platform:
     outputs = split_outputs(raw)
     secrets = {k: v.value for k, v in raw.items() if isinstance(v, auto.OutputValue) and v.secret}
     return _Platform(kube_context=facts.kube_context, outputs=outputs, secret_values=secrets)
-
-
-def _never() -> None:
-    raise RuntimeError("this stack is only read (or destroyed from its state), never updated")
 
 
 def _registry(options: DeployOptions, platform: _Platform) -> Registry:

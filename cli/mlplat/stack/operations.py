@@ -1,9 +1,10 @@
 """``up`` and ``preview`` for any inline program: preview, confirm, deploy, recover.
 
-One flow serves the platform (``mlplat up``) and a project's model (``mlplat deploy``):
+One flow serves the platform (``mlplat up``) and a project's model (``mlplat deploy``), after
+`mlplat.stack.session.preflight` and with the target resolved:
 
-1. refuse to deploy unconfirmed when nobody can be asked (exit 2, before any work);
-2. open the stack, break its lock if ``--force-unlock``;
+1. refuse to deploy unconfirmed when nobody can be asked (exit 2), then open the stack and
+   break its lock if ``--force-unlock`` (`mlplat.stack.run.open_run`);
 3. read the checkpoint: a stack pinned to another cluster is refused; pending operations
    left by an interrupted update are reported and, if confirmed (``--recover`` or a prompt),
    cleared with Pulumi's documented recovery, ``refresh(clear_pending_creates=True)``;
@@ -18,17 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlplat.errors import ExitCode, MlplatError, UsageError
-from mlplat.stack.failures import exit_code_of, program_error, translate
-from mlplat.stack.interrupt import graceful_interrupts
+from mlplat.errors import MlplatError
 from mlplat.stack.outputs import Outputs, split_outputs
-from mlplat.stack.program import missing_secret
 from mlplat.stack.progress import PlannedStep, Progress, op_counts
-from mlplat.stack.session import Opened, Session, StackOptions, Target, open_target, sdk_errors
-from mlplat.stack.state import StateFacts
-from mlplat.stack.ui import Ui, plan_lines
+from mlplat.stack.run import StackRun, open_run, sdk_errors
+from mlplat.stack.session import Session, Target
+from mlplat.stack.ui import plan_lines
 
-__all__ = ["UpResult", "require_confirmation", "run_preview", "run_up"]
+__all__ = ["UpResult", "run_preview", "run_up"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,194 +67,83 @@ class UpResult:
         }
 
 
-def require_confirmation(options: StackOptions, action: str) -> None:
-    """Exit 2 when a change needs confirming and nobody can be asked."""
-    if not options.yes and not options.interactive:
-        raise UsageError(
-            f"refusing to {action} without confirmation: stdin is not a terminal",
-            hint="Pass --yes to confirm, or run it in a terminal to be asked.",
-        )
+def run_preview(session: Session, target: Target) -> UpResult:
+    """Show what ``up`` would change, changing nothing (no confirmation needed)."""
+    run = open_run(session, target, operation="preview", create=True, confirm=None)
+    _prepare(run, operation="preview")
+    progress = _preview(run, operation="preview")
+    return _result(run, progress, deployed=False)
 
 
-def run_preview(target: Target, options: StackOptions, ui: Ui, session: Session) -> UpResult:
-    """Show what ``up`` would change, changing nothing."""
-    opened = open_target(target, options, ui, session, operation="preview", create=True)
-    _prepare(opened, target, options, ui, operation="preview")
-    progress = _preview(opened, target, options, ui)
-    return _result(opened, target, progress, deployed=False)
-
-
-def run_up(target: Target, options: StackOptions, ui: Ui, session: Session) -> UpResult:
+def run_up(session: Session, target: Target) -> UpResult:
     """Deploy ``target``: preview and confirm unless ``--yes``, then update with progress."""
-    require_confirmation(options, f"deploy {target.what}")
-    opened = open_target(target, options, ui, session, operation=target.command, create=True)
-    _prepare(opened, target, options, ui, operation=target.command)
+    operation, options, ui = target.command, session.options, session.ui
+    run = open_run(session, target, operation=operation, create=True, confirm=target.action)
+    _prepare(run, operation=operation)
     total = None
     if not options.yes:
-        plan = _preview(opened, target, options, ui)
+        plan = _preview(run, operation=operation)
         changed = {op: n for op, n in (plan.changes or {}).items() if op != "same" and n}
         if not changed:
-            return _result(opened, target, plan, deployed=False, outputs=True)
-        where = target.kube_context.name if target.kube_context else "the cluster"
+            return _result(run, plan, deployed=False, outputs=True)
+        where = target.context_name or "the cluster"
         if not ui.confirm(f"Deploy these changes to stack {options.stack!r} on {where}?"):
             raise MlplatError("not deployed: the changes were not confirmed; nothing changed")
         total = sum(changed.values())
-    from pulumi import automation as auto
-
     if target.before_update is not None:
         target.before_update()
     progress = Progress(total=total)
     title = f"Deploying {target.what} (stack {options.stack})"
-    with graceful_interrupts(ui.message) as interrupts, ui.progress(progress, title) as on_event:
-        try:
-            result = opened.stack.up(on_event=on_event, on_output=ui.output, on_error=ui.output)
-        except KeyboardInterrupt:
-            raise stopped_error(target.command, options.stack) from None
-        except auto.CommandError as exc:
-            raise _failure(exc, opened, target, options, progress, interrupts.cancelling) from exc
+    with run.engine(operation, progress, title) as on_event:
+        result = run.stack.up(on_event=on_event, on_output=ui.output, on_error=ui.output)
     if progress.changes is None and result.summary.resource_changes:
         progress.changes = op_counts(result.summary.resource_changes)
-    return _result(opened, target, progress, deployed=True, outputs=True)
+    return _result(run, progress, deployed=True, outputs=True)
 
 
-def _prepare(
-    opened: Opened, target: Target, options: StackOptions, ui: Ui, *, operation: str
-) -> None:
+def _prepare(run: StackRun, *, operation: str) -> None:
     """Check the checkpoint (cluster pin, pending operations), then set the stack config."""
     from pulumi import automation as auto
 
-    with sdk_errors(operation, options.stack):
-        facts = opened.facts()
-    check_pinned_context(facts, target, options)
+    facts = run.facts(operation)
+    run.check_pinned_context(facts)
     if facts.pending:
-        recover(opened, facts, options, ui, operation=operation)
+        run.recover(facts, operation=operation)
+    target = run.target
     values = {k: auto.ConfigValue(value=v) for k, v in target.config.items()}
     values |= {k: auto.ConfigValue(value=v, secret=True) for k, v in target.secrets.items()}
     if values:
-        with sdk_errors(operation, options.stack):
-            opened.stack.set_all_config(values)
+        with sdk_errors(operation, run.name):
+            run.stack.set_all_config(values)
 
 
-def check_pinned_context(facts: StateFacts, target: Target, options: StackOptions) -> None:
-    """Refuse to point an existing stack at another cluster (it would recreate everything)."""
-    wanted = target.kube_context.name if target.kube_context else None
-    if facts.kube_context and wanted and facts.kube_context != wanted:
-        raise UsageError(
-            f"stack {options.stack!r} deploys to kube context {facts.kube_context!r}, but "
-            f"this run resolved {wanted!r}",
-            hint=f"Pass --kube-context {facts.kube_context} (or `kubectl config use-context "
-            f"{facts.kube_context}`). To deploy to another cluster, use another --stack.",
-        )
-
-
-def recover(
-    opened: Opened, facts: StateFacts, options: StackOptions, ui: Ui, *, operation: str
-) -> None:
-    """Offer Pulumi's recovery for an interrupted update's pending operations."""
-    count = len(facts.pending)
-    ui.message(
-        f"Stack {options.stack!r} has {count} pending operation(s) from an interrupted update:\n"
-        + "\n".join(f"  {op.text()}" for op in facts.pending)
-    )
-    question = "Refresh the stack from the cluster and clear the pending creates now?"
-    if not (options.recover or (options.interactive and not options.yes and ui.confirm(question))):
-        raise MlplatError(
-            f"stack {options.stack!r} has {count} pending operation(s) from an interrupted update",
-            hint=f"Run `mlplat {operation} --stack {options.stack} --recover`: it refreshes the "
-            "state from the cluster and clears the pending creates (Pulumi's `refresh "
-            "--clear-pending-creates`); objects that were created after all are adopted by "
-            "the next deploy.",
-        )
+def _preview(run: StackRun, *, operation: str) -> Progress:
+    """Preview with progress and show the plan; ``operation`` names the command in hints."""
     progress = Progress()
-    with ui.progress(progress, f"Refreshing stack {options.stack}") as on_event:
-        with sdk_errors("refresh", options.stack, lambda: progress.failures):
-            opened.stack.refresh(clear_pending_creates=True, on_event=on_event)
-    ui.message("Cleared the pending operations.")
-
-
-def _preview(opened: Opened, target: Target, options: StackOptions, ui: Ui) -> Progress:
-    from pulumi import automation as auto
-
-    progress = Progress()
-    title = f"Previewing {target.what} (stack {options.stack})"
-    with graceful_interrupts(ui.message) as interrupts, ui.progress(progress, title) as on_event:
-        try:
-            result = opened.stack.preview(
-                on_event=on_event, on_output=ui.output, on_error=ui.output
-            )
-        except KeyboardInterrupt:
-            raise stopped_error("preview", options.stack) from None
-        except auto.CommandError as exc:
-            raise _failure(exc, opened, target, options, progress, interrupts.cancelling) from exc
+    title = f"Previewing {run.target.what} (stack {run.name})"
+    ui = run.ui
+    with run.engine(operation, progress, title) as on_event:
+        result = run.stack.preview(on_event=on_event, on_output=ui.output, on_error=ui.output)
     progress.changes = op_counts(result.change_summary)
     for line in plan_lines(progress.planned, progress.changes):
         ui.message(line)
     return progress
 
 
-def _failure(
-    exc: BaseException,
-    opened: Opened,
-    target: Target,
-    options: StackOptions,
-    progress: Progress,
-    cancelling: bool,
-) -> MlplatError:
-    """The error for a failed engine run: cancelled, program bug, or deploy failure."""
-    operation = target.command
-    if cancelling or exit_code_of(exc) == ExitCode.CANCELLED:
-        return cancelled_error(opened, operation, options.stack, progress)
-    if target.program.error is not None:
-        return missing_secret(target.program.error) or program_error(
-            target.program.error, what=target.what
-        )
-    return translate(exc, operation=operation, stack=options.stack, failures=progress.failures)
-
-
-def cancelled_error(opened: Opened, operation: str, stack: str, progress: Progress) -> MlplatError:
-    """Say what state a cleanly cancelled stack is in."""
-    try:
-        pending = len(opened.facts().pending)
-    except Exception:  # the state is what we report on; failing to read it is not fatal
-        pending = -1
-    state = {
-        0: "its state is saved with no pending operations",
-        -1: "its state could not be read back",
-    }.get(
-        pending, f"its state has {pending} pending operation(s), which the next run offers to clear"
-    )
-    return MlplatError(
-        f"cancelled: {progress.done} change(s) finished before the cancel; {state}",
-        hint=f"Run `mlplat {operation} --stack {stack}` to finish, or `mlplat down --stack "
-        f"{stack}` to remove what was created.",
-        exit_code=ExitCode.CANCELLED,
-    )
-
-
-def stopped_error(operation: str, stack: str) -> MlplatError:
-    """A second Ctrl-C stopped mlplat and the engine mid-operation."""
-    return MlplatError(
-        f"stopped at once: operations in flight on stack {stack!r} may be unfinished",
-        hint=f"Run `mlplat {operation} --stack {stack}` again: it reports pending operations "
-        "and offers the recovery; if it says the stack is locked, add --force-unlock.",
-        exit_code=ExitCode.INTERRUPTED,
-    )
-
-
 def _result(
-    opened: Opened, target: Target, progress: Progress, *, deployed: bool, outputs: bool = False
+    run: StackRun, progress: Progress, *, deployed: bool, outputs: bool = False
 ) -> UpResult:
     shown = Outputs(public={}, secret=())
     if outputs:
-        with sdk_errors("status", opened.stack.name):
-            shown = split_outputs(opened.stack.outputs())
+        with sdk_errors("status", run.name):
+            shown = split_outputs(run.stack.outputs())
     return UpResult(
-        stack=opened.stack.name,
-        backend=opened.backend.url,
-        kube_context=target.kube_context.name if target.kube_context else None,
+        stack=run.name,
+        backend=run.session.backend.url,
+        kube_context=run.target.context_name,
         changes=dict(progress.changes or {}),
         outputs=shown,
         planned=tuple(progress.planned),
         deployed=deployed,
-        passphrase_created=opened.passphrase.created,
+        passphrase_created=run.passphrase_created,
     )

@@ -1,4 +1,10 @@
-"""The platform's stack commands: `up`, `preview`, `down`, `status` on project ``mlplat``.
+"""The stack commands' entry points: ``up``, ``preview``, ``down``, ``status``.
+
+Each command is one path: options → checks → target → `mlplat.stack.run.open_run` (the
+confirmation, then the stack) → the operation. Checks run cheapest and most actionable first,
+and all of them before the confirmation: the project or the config file (exit 2), the
+backend URL (exit 2), the Pulumi CLI and the passphrase source (exit 1), the kube context,
+the cluster; only then does a run without ``--yes`` off a terminal stop (exit 2).
 
 The platform program is the one `mlplat_platform.build_platform` that ``mlplat render`` and
 ``pulumi up`` in ``platform/`` run, on a config read by the same loader, with the kube
@@ -6,82 +12,99 @@ context resolved once (``--kube-context`` > the config's ``kube_context`` > the 
 and pinned into the provider. Secrets for external services come from ``MLPLAT_<NAME>``
 environment variables (`mlplat.stack.program.secret_config`).
 
-Checks run cheapest and most actionable first: confirmation (exit 2), the config file
-(exit 2), the backend URL (exit 2), the Pulumi CLI, the kube context, the cluster.
+``down`` and ``status`` act on a stack's state and never run a program: the platform's, or
+with ``--project DIR`` that project's model deployment (`mlplat.stack.deploy`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from mlplat.platform_config import load_platform_config
+from mlplat.stack.deploy import deployment_target
 from mlplat.stack.kube import resolve_context
-from mlplat.stack.operations import UpResult, require_confirmation, run_preview, run_up
-from mlplat.stack.program import InlineProgram, platform_program, secret_config
+from mlplat.stack.operations import UpResult, run_preview, run_up
+from mlplat.stack.program import (
+    PLATFORM_PROJECT,
+    InlineProgram,
+    never_run,
+    platform_program,
+    secret_config,
+)
+from mlplat.stack.project import find_project
 from mlplat.stack.session import StackOptions, Target, preflight
-from mlplat.stack.teardown import DownResult, StatusResult, run_down, run_status
+from mlplat.stack.status import StatusResult, run_status
+from mlplat.stack.teardown import DownResult, run_down
 from mlplat.stack.ui import TerminalUi, Ui
 
-__all__ = ["PLATFORM_PROJECT", "down", "platform_target", "preview", "status", "up"]
+if TYPE_CHECKING:
+    from mlplat_platform import PlatformConfig
 
-#: The Pulumi project of the platform: its config keys are ``mlplat:*`` (platform/Pulumi.yaml).
-PLATFORM_PROJECT = "mlplat"
+__all__ = ["PLATFORM_PROJECT", "down", "platform_target", "preview", "state_target", "status", "up"]
+
 _WHAT = "the platform"
 
 
-def platform_target(options: StackOptions, config: object | None) -> Target:
-    """The platform program for ``options``.
+def platform_target(options: StackOptions, config: PlatformConfig) -> Target:
+    """The platform program for ``config``, pinned to the cluster ``options`` resolve to.
 
-    Args:
-        options: The command's options.
-        config: The loaded `PlatformConfig` for ``up``/``preview`` (the cluster is resolved
-            and pinned into it); ``None`` for ``down`` and ``status``, which act on what the
-            state holds and never run the program.
+    Raises:
+        UsageError: The context named by ``--kube-context`` or the config is not in kubeconfig.
+        MlplatError: None is named and kubeconfig has no current context.
     """
-    if config is None:
-        return Target(project=PLATFORM_PROJECT, what=_WHAT, program=InlineProgram(run=_not_run))
-    configured = getattr(config, "kube_context", None)
     if options.kube_context:
         context = resolve_context(options.kube_context)
     else:
-        context = resolve_context(configured, source="the config's kube_context")
-    pinned = dataclasses.replace(config, kube_context=context.name)  # type: ignore[type-var]
+        context = resolve_context(config.kube_context, source="the config's kube_context")
+    pinned = dataclasses.replace(config, kube_context=context.name)
     return Target(
         project=PLATFORM_PROJECT,
         what=_WHAT,
+        action=f"deploy {_WHAT}",
         program=platform_program(pinned),
         kube_context=context,
         secrets=secret_config(),
     )
 
 
-def _not_run() -> None:
-    raise RuntimeError("down and status act on the stack's state and never run the program")
+def state_target(options: StackOptions) -> Target:
+    """The stack ``down`` and ``status`` act on: the platform's, or ``--project``'s model's.
+
+    Raises:
+        UsageError: ``--project`` is not inside a generated project.
+    """
+    if options.project is not None:
+        return deployment_target(find_project(options.project))
+    return Target(
+        project=PLATFORM_PROJECT,
+        what=_WHAT,
+        action=f"destroy {_WHAT}",
+        program=InlineProgram(body=never_run),
+    )
 
 
 def up(options: StackOptions, ui: Ui | None = None) -> UpResult:
     """``mlplat up``: deploy the platform (preview and confirm unless ``options.yes``)."""
-    require_confirmation(options, "deploy the platform")
     config = load_platform_config(options.config, options.profile)
-    session = preflight(options)
-    return run_up(platform_target(options, config), options, ui or TerminalUi(), session)
+    session = preflight(options, ui or TerminalUi())
+    return run_up(session, platform_target(options, config))
 
 
 def preview(options: StackOptions, ui: Ui | None = None) -> UpResult:
     """``mlplat preview``: what ``up`` would change."""
     config = load_platform_config(options.config, options.profile)
-    session = preflight(options)
-    return run_preview(platform_target(options, config), options, ui or TerminalUi(), session)
+    session = preflight(options, ui or TerminalUi())
+    return run_preview(session, platform_target(options, config))
 
 
 def down(options: StackOptions, ui: Ui | None = None) -> DownResult:
-    """``mlplat down``: destroy the platform, keeping its data unless ``delete_data``."""
-    require_confirmation(options, "destroy the platform")
-    session = preflight(options)
-    return run_down(platform_target(options, None), options, ui or TerminalUi(), session)
+    """``mlplat down``: destroy the stack's resources, keeping its data unless ``delete_data``."""
+    target = state_target(options)
+    return run_down(preflight(options, ui or TerminalUi()), target)
 
 
 def status(options: StackOptions, ui: Ui | None = None) -> StatusResult:
     """``mlplat status``: outputs, last update and resource counts."""
-    session = preflight(options)
-    return run_status(platform_target(options, None), options, ui or TerminalUi(), session)
+    target = state_target(options)
+    return run_status(preflight(options, ui or TerminalUi()), target)

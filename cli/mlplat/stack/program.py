@@ -16,17 +16,25 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from mlplat.errors import UsageError
 
+if TYPE_CHECKING:
+    from mlplat_platform import PlatformConfig
+
 __all__ = [
+    "PLATFORM_PROJECT",
     "InlineProgram",
     "missing_secret",
+    "never_run",
     "platform_program",
     "secret_config",
     "secret_env_name",
 ]
+
+#: The Pulumi project of the platform: its config keys are ``mlplat:*`` (platform/Pulumi.yaml).
+PLATFORM_PROJECT = "mlplat"
 
 
 @dataclass
@@ -34,30 +42,37 @@ class InlineProgram:
     """An inline program and the exception it raised in its last run, if any.
 
     Attributes:
-        run: The function the Automation API calls.
-        error: What the last run raised (the engine only sees a failed program).
+        body: What the program does (declares its resources).
+        error: What the last `run` raised (the engine only sees a failed program).
     """
 
-    run: Callable[[], Any]
+    body: Callable[[], None]
     error: BaseException | None = field(default=None)
 
-
-def platform_program(config: Any) -> InlineProgram:
-    """The platform as an inline program: ``build_platform(config, secrets from config)``."""
-    holder = InlineProgram(run=lambda: None)
-
-    def run() -> None:
-        from mlplat_platform import PlatformSecrets, build_platform
-
-        holder.error = None
+    def run(self) -> None:
+        """The function the Automation API calls: `body`, keeping what it raises."""
+        self.error = None
         try:
-            build_platform(config, PlatformSecrets.from_pulumi_config())
+            self.body()
         except Exception as exc:
-            holder.error = exc
+            self.error = exc
             raise
 
-    holder.run = run
-    return holder
+
+def platform_program(config: PlatformConfig) -> InlineProgram:
+    """The platform as an inline program: ``build_platform(config, secrets from config)``."""
+
+    def body() -> None:
+        from mlplat_platform import PlatformSecrets, build_platform
+
+        build_platform(config, PlatformSecrets.from_pulumi_config())
+
+    return InlineProgram(body=body)
+
+
+def never_run() -> None:
+    """The program of a command that only reads or destroys a stack's state."""
+    raise RuntimeError("this stack is only read (or destroyed from its state), never updated")
 
 
 def secret_env_name(name: str) -> str:

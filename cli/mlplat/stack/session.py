@@ -1,47 +1,36 @@
-"""What every stack command shares: its options, its target, and opening the stack.
+"""What a stack command settles before it touches a stack: its options, target and session.
 
-`StackOptions` is the one options object of the ``up``/``preview``/``down``/``status``
-family (and ``mlplat deploy``); `Target` says which inline program and project a command
-drives. `open_target` resolves the CLI, backend and passphrase, opens the stack through
-`mlplat.stack.workspace.open_stack` and translates the SDK's errors, so the operations
-modules only deal with the engine.
+Every stack command (``up``, ``preview``, ``down``, ``status``, ``deploy``) takes one
+`StackOptions`, names the program and Pulumi project it drives in a `Target`, and resolves
+its prerequisites once, in `preflight`, into a `Session`. Then `mlplat.stack.run.open_run`
+asks for confirmation (the one place that refuses an unconfirmed change) and opens the stack.
+
+The order is the user's: everything that can be found missing or wrong without changing
+anything is reported first (the config file, ``--backend``, the Pulumi CLI, the passphrase
+source, the cluster), and only then is ``--yes`` asked for, so a new user is never told to
+confirm a run that could not have started.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from mlplat.errors import MlplatError, UsageError
+from mlplat.errors import UsageError
 from mlplat.settings import Settings, load_settings
-from mlplat.stack.failures import translate
-from mlplat.stack.kube import KubeContext, probe, resolve_context, unreachable_error
+from mlplat.stack.kube import KubeContext
 from mlplat.stack.program import InlineProgram
-from mlplat.stack.state import StateFacts, read_facts
 from mlplat.stack.ui import Ui
 from mlplat.stack.workspace import (
     Backend,
-    Passphrase,
     PulumiCli,
-    open_stack,
+    check_passphrase,
     require_pulumi,
     resolve_backend,
-    resolve_passphrase,
 )
 
-__all__ = [
-    "Opened",
-    "Session",
-    "StackOptions",
-    "Target",
-    "open_target",
-    "preflight",
-    "sdk_errors",
-    "stack_context",
-]
+__all__ = ["Session", "StackOptions", "Target", "preflight", "require_confirmation"]
 
 _STACK_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
@@ -49,6 +38,9 @@ _STACK_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 @dataclass(frozen=True, kw_only=True)
 class StackOptions:
     """Options of the stack commands (``up``, ``preview``, ``down``, ``status``, ``deploy``).
+
+    The CLI builds it in one place (`mlplat.commands._stack.stack_options`) from the flags a
+    command declares under these names.
 
     Attributes:
         stack: Stack name; one stack is one deployment of the program.
@@ -62,6 +54,9 @@ class StackOptions:
         recover: Clear the pending operations of an interrupted update without asking.
         delete_data: ``down`` also deletes protected data (database, object store, volumes).
         show_secrets: ``status`` prints secret outputs too.
+        project: A generated project: ``down`` and ``status`` act on its model deployment's
+            stack instead of the platform's; ``deploy`` deploys it (``None``: the current
+            directory).
     """
 
     stack: str = "dev"
@@ -75,6 +70,7 @@ class StackOptions:
     recover: bool = False
     delete_data: bool = False
     show_secrets: bool = False
+    project: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.stack or not set(self.stack) <= _STACK_NAME_CHARS:
@@ -92,13 +88,16 @@ class StackOptions:
 
 @dataclass(frozen=True, kw_only=True)
 class Target:
-    """The program a command drives.
+    """The program a command drives, and the cluster it was resolved to.
 
     Attributes:
         project: Pulumi project name (``mlplat`` for the platform).
         what: What it deploys, for messages ("the platform").
-        program: The inline program.
-        kube_context: The resolved context (``up``/``preview``); ``None`` reads it from state.
+        action: The change the command makes, as refusing it unconfirmed names it
+            ("deploy the platform", "remove model churn").
+        program: The inline program (never run by ``down`` and ``status``).
+        kube_context: The resolved context (``up``/``preview``/``deploy``); ``None`` reads it
+            from the stack's state.
         config: Plain stack config values to set before an update.
         secrets: Secret stack config values to set (encrypted by the passphrase provider).
         command: The mlplat command that deploys it, for hints (``up``, ``deploy``).
@@ -108,6 +107,7 @@ class Target:
 
     project: str
     what: str
+    action: str
     program: InlineProgram
     kube_context: KubeContext | None = None
     config: dict[str, str] = field(default_factory=dict)
@@ -115,21 +115,37 @@ class Target:
     command: str = "up"
     before_update: Callable[[], None] | None = None
 
+    @property
+    def context_name(self) -> str | None:
+        """The resolved context's name, if the target was resolved to one."""
+        return self.kube_context.name if self.kube_context else None
+
 
 @dataclass(frozen=True, kw_only=True)
 class Session:
-    """What a command resolved before touching a stack: settings, backend, CLI, passphrase."""
+    """One command's options and front end, with the prerequisites `preflight` resolved.
 
+    Attributes:
+        options: What the user asked.
+        ui: Messages, questions and progress.
+        settings: mlplat's settings (data directory).
+        backend: Where the state lives.
+        cli: The Pulumi CLI to drive.
+    """
+
+    options: StackOptions
+    ui: Ui
     settings: Settings
     backend: Backend
     cli: PulumiCli
-    passphrase: Passphrase
 
 
-def preflight(options: StackOptions) -> Session:
-    """Resolve the backend (usage errors first), the Pulumi CLI, then the passphrase.
+def preflight(options: StackOptions, ui: Ui) -> Session:
+    """Resolve the backend (usage errors first), the Pulumi CLI, then check the passphrase.
 
-    The passphrase file is created last, so a machine without Pulumi gets no stray file.
+    Nothing is created here but the local backend's directory: the passphrase file is made
+    when a stack is opened, after the confirmation, so a refused or impossible run leaves no
+    stray file.
 
     Raises:
         UsageError: A bad ``--backend``.
@@ -138,102 +154,18 @@ def preflight(options: StackOptions) -> Session:
     settings = load_settings()
     backend = resolve_backend(options.backend, settings)
     cli = require_pulumi(settings)
-    passphrase = resolve_passphrase(settings)
-    return Session(settings=settings, backend=backend, cli=cli, passphrase=passphrase)
+    check_passphrase(settings)
+    return Session(options=options, ui=ui, settings=settings, backend=backend, cli=cli)
 
 
-@dataclass
-class Opened:
-    """A stack opened for a command, with what it was opened with."""
+def require_confirmation(options: StackOptions, action: str) -> None:
+    """Exit 2 when a change needs confirming and nobody can be asked.
 
-    stack: Any
-    backend: Backend
-    passphrase: Passphrase
-    settings: Settings
-
-    def facts(self) -> StateFacts:
-        """Facts from the stack's current checkpoint."""
-        return read_facts(self.stack.export_stack())
-
-
-@contextmanager
-def sdk_errors(
-    operation: str, stack: str, failures: Callable[[], list[Any]] | None = None
-) -> Iterator[None]:
-    """Translate ``pulumi.automation`` errors raised in the block into `MlplatError`."""
-    from pulumi import automation as auto
-
-    try:
-        yield
-    except auto.CommandError as exc:
-        raise translate(
-            exc, operation=operation, stack=stack, failures=failures() if failures else ()
-        ) from exc
-
-
-def open_target(
-    target: Target,
-    options: StackOptions,
-    ui: Ui,
-    session: Session,
-    *,
-    operation: str,
-    create: bool,
-) -> Opened:
-    """Open the target's stack (creating it when ``create``), unlocking it if asked.
-
-    Raises:
-        MlplatError: A missing stack (exit 6), an unreachable cluster, or the SDK's errors.
+    Called once per command, by `mlplat.stack.run.open_run`, after every check that does not
+    need the stack and before the first change.
     """
-    settings, backend, passphrase = session.settings, session.backend, session.passphrase
-    if target.kube_context is not None:
-        reason = probe(target.kube_context)
-        if reason is not None:
-            raise unreachable_error(target.kube_context, reason)
-    with sdk_errors(operation, options.stack):
-        stack = open_stack(
-            project=target.project,
-            stack=options.stack,
-            program=target.program.run,
-            backend=backend,
-            passphrase=passphrase,
-            cli=session.cli,
-            settings=settings,
-            create=create,
-        )
-    if passphrase.created is not None:
-        ui.message(
-            f"Created the state passphrase in {passphrase.created} (mode 0600). Back it up: "
-            "without it the stacks' secrets cannot be decrypted. Set PULUMI_CONFIG_PASSPHRASE "
-            "(or _FILE) to use your own."
-        )
-    if options.force_unlock:
-        with sdk_errors(operation, options.stack):
-            stack.cancel()
-        ui.message(f"Broke the lock on stack {options.stack!r}.")
-    return Opened(stack=stack, backend=backend, passphrase=passphrase, settings=settings)
-
-
-def stack_context(facts: StateFacts, options: StackOptions) -> KubeContext | None:
-    """The context a stack's state deploys to, checked against the kubeconfig and probed.
-
-    Raises:
-        UsageError: ``--kube-context`` names another cluster than the stack's.
-        MlplatError: The stack's context is not in the kubeconfig, or does not answer.
-    """
-    if facts.kube_context is None:
-        return None
-    if options.kube_context and options.kube_context != facts.kube_context:
+    if not options.yes and not options.interactive:
         raise UsageError(
-            f"stack {options.stack!r} is deployed to kube context {facts.kube_context!r}, "
-            f"not {options.kube_context!r}",
-            hint="Leave out --kube-context: the stack's own context is used.",
+            f"refusing to {action} without confirmation: stdin is not a terminal",
+            hint="Pass --yes to confirm, or run it in a terminal to be asked.",
         )
-    try:
-        context = resolve_context(facts.kube_context, source="the stack's kube context")
-    except UsageError as exc:
-        raise MlplatError(exc.message, hint="Restore that context in your kubeconfig.") from None
-    reason = probe(context)
-    if reason is not None:
-        raise unreachable_error(context, reason)
-    return context

@@ -9,6 +9,13 @@ passphrase through the environment.
 `open_stack` is the one place that calls ``pulumi.automation``'s ``create_or_select_stack`` /
 ``select_stack``; every command goes through it, so all of them see the same project
 settings, backend, secrets provider and CLI.
+
+The Pulumi CLI is found the way a user who installed it expects (`find_pulumi`): mlplat's own
+install, then ``PATH`` (a CLI built from source and put first on ``PATH`` is the one that
+runs), then ``$PULUMI_HOME/bin``. The CLI's environment is the user's plus the backend and
+passphrase variables only: ``PULUMI_HOME`` (where plugins are cached) and
+``PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION`` (fail at once instead of downloading a missing
+plugin) reach it unchanged.
 """
 
 from __future__ import annotations
@@ -22,10 +29,13 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from mlplat.errors import MlplatError, UsageError
 from mlplat.settings import Settings
+
+if TYPE_CHECKING:
+    from pulumi.automation import Stack
 
 __all__ = [
     "BACKEND_SCHEMES",
@@ -33,6 +43,8 @@ __all__ = [
     "Backend",
     "Passphrase",
     "PulumiCli",
+    "check_passphrase",
+    "existing_passphrase",
     "find_pulumi",
     "open_stack",
     "require_pulumi",
@@ -109,12 +121,16 @@ class Passphrase:
     created: Path | None = None
 
 
-def resolve_passphrase(settings: Settings) -> Passphrase:
-    """``PULUMI_CONFIG_PASSPHRASE`` > ``PULUMI_CONFIG_PASSPHRASE_FILE`` > mlplat's 0600 file.
+def check_passphrase(settings: Settings) -> Passphrase | None:
+    """The passphrase source from the environment, else ``None`` for mlplat's own file.
+
+    Creates nothing: `preflight <mlplat.stack.session.preflight>` calls it so that a bad
+    source is reported before any confirmation, and `resolve_passphrase` creates the file
+    later, when a stack is opened.
 
     Raises:
         MlplatError: The passphrase file named in the environment is missing, or mlplat's own
-            file can be read by other users.
+            file exists and can be read by other users.
     """
     if "PULUMI_CONFIG_PASSPHRASE" in os.environ:
         return Passphrase(env={}, source="PULUMI_CONFIG_PASSPHRASE")
@@ -127,13 +143,43 @@ def resolve_passphrase(settings: Settings) -> Passphrase:
             )
         return Passphrase(env={}, source=f"PULUMI_CONFIG_PASSPHRASE_FILE ({named})")
     path = settings.passphrase_file
+    if path.exists():
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise MlplatError(
+                f"the state passphrase file {path} is readable by other users (mode {mode:o})",
+                hint=f"Run `chmod 600 {path}`.",
+            )
+    return None
+
+
+def existing_passphrase(settings: Settings) -> Passphrase:
+    """The passphrase source for reading a stack that must already exist; creates nothing.
+
+    Without one in the environment it is mlplat's file, which exists if this machine made
+    the stack; if it does not, Pulumi reports that the passphrase cannot open the secrets.
+    """
+    path = settings.passphrase_file
+    return check_passphrase(settings) or Passphrase(
+        env={"PULUMI_CONFIG_PASSPHRASE_FILE": str(path)}, source=str(path)
+    )
+
+
+def resolve_passphrase(settings: Settings) -> Passphrase:
+    """``PULUMI_CONFIG_PASSPHRASE`` > ``PULUMI_CONFIG_PASSPHRASE_FILE`` > mlplat's 0600 file.
+
+    mlplat's file is created on first use (``created`` says so, to tell the user to back it up).
+
+    Raises:
+        MlplatError: The passphrase file named in the environment is missing, or mlplat's own
+            file can be read by other users.
+    """
+    from_env = check_passphrase(settings)
+    if from_env is not None:
+        return from_env
+    path = settings.passphrase_file
     created = _create_passphrase(path)
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise MlplatError(
-            f"the state passphrase file {path} is readable by other users (mode {mode:o})",
-            hint=f"Run `chmod 600 {path}`.",
-        )
+    check_passphrase(settings)  # the mode of a file created by someone else meanwhile
     return Passphrase(
         env={"PULUMI_CONFIG_PASSPHRASE_FILE": str(path)}, source=str(path), created=created
     )
@@ -157,7 +203,8 @@ class PulumiCli:
 
     Attributes:
         executable: Its path.
-        root: The install root when mlplat installed it (``<root>/bin/pulumi``), else ``None``.
+        root: The install root (``<root>/bin/pulumi``) when it is not the one on ``PATH``,
+            else ``None`` (the SDK then runs ``pulumi`` from ``PATH``, this same file).
     """
 
     executable: Path
@@ -165,12 +212,27 @@ class PulumiCli:
 
 
 def find_pulumi(settings: Settings) -> PulumiCli | None:
-    """Mlplat's own install (``mlplat doctor --install-pulumi``) first, then ``PATH``."""
-    own = settings.pulumi_cli_root / "bin" / "pulumi"
-    if own.is_file() and os.access(own, os.X_OK):
-        return PulumiCli(executable=own, root=settings.pulumi_cli_root)
+    """The Pulumi CLI to drive, or ``None``.
+
+    Looked up in order: mlplat's own install (``mlplat doctor --install-pulumi``, which
+    exists only when asked for, so it wins over an older CLI on ``PATH``), ``PATH``, then
+    ``$PULUMI_HOME/bin`` (where Pulumi's installer puts it when ``PULUMI_HOME`` is set).
+    """
+    own = settings.pulumi_cli_root
+    if _executable(own / "bin" / "pulumi"):
+        return PulumiCli(executable=own / "bin" / "pulumi", root=own)
     found = shutil.which("pulumi")
-    return PulumiCli(executable=Path(found)) if found else None
+    if found:
+        return PulumiCli(executable=Path(found))
+    home = os.environ.get("PULUMI_HOME")
+    if home and _executable(Path(home).expanduser() / "bin" / "pulumi"):
+        root = Path(home).expanduser()
+        return PulumiCli(executable=root / "bin" / "pulumi", root=root)
+    return None
+
+
+def _executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
 
 
 def require_pulumi(settings: Settings) -> PulumiCli:
@@ -188,14 +250,14 @@ def open_stack(
     *,
     project: str,
     stack: str,
-    program: Callable[[], Any],
+    program: Callable[[], None],
     backend: Backend,
     passphrase: Passphrase,
     cli: PulumiCli,
     settings: Settings,
     create: bool = True,
-) -> Any:
-    """Create or select ``stack`` of the inline ``program`` (an ``auto.Stack``).
+) -> Stack:
+    """Create or select ``stack`` of the inline ``program``.
 
     Args:
         project: Pulumi project name (``mlplat`` for the platform).
@@ -247,6 +309,8 @@ def open_stack(
         ),
         pulumi_command=command,
     )
+    # Only these variables are added to the user's environment (the SDK merges them over
+    # ``os.environ``): never PULUMI_HOME or PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION.
     init = auto.create_or_select_stack if create else auto.select_stack
     return init(stack_name=stack, project_name=project, program=program, opts=opts)
 
