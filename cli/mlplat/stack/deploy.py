@@ -42,7 +42,6 @@ from mlplat.stack.run import sdk_errors
 from mlplat.stack.session import Session, StackOptions, Target, preflight
 from mlplat.stack.state import read_facts
 from mlplat.stack.ui import TerminalUi, Ui
-from mlplat.stack.workspace import existing_passphrase, open_stack
 
 if TYPE_CHECKING:
     from mlplat_platform.deployment import ModelDeploymentArgs
@@ -224,15 +223,8 @@ def _platform(session: Session, name: str) -> _Platform:
 
     try:
         with sdk_errors("deploy", name):
-            stack = open_stack(
-                project=PLATFORM_PROJECT,
-                stack=name,
-                program=never_run,
-                backend=session.backend,
-                passphrase=existing_passphrase(session.settings),
-                cli=session.cli,
-                settings=session.settings,
-                create=False,
+            stack = session.workspace.select(
+                project=PLATFORM_PROJECT, stack=name, program=never_run
             )
             raw = stack.outputs()
             facts = read_facts(stack.export_stack())

@@ -139,7 +139,7 @@ def _result(
             shown = split_outputs(run.stack.outputs())
     return UpResult(
         stack=run.name,
-        backend=run.session.backend.url,
+        backend=run.session.workspace.backend.url,
         kube_context=run.target.context_name,
         changes=dict(progress.changes or {}),
         outputs=shown,

@@ -20,10 +20,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:
+    from pulumi.automation import EngineEvent
 
 __all__ = [
     "Failure",
+    "OnEvent",
     "PlainDisplay",
     "PlannedStep",
     "Progress",
@@ -32,6 +36,9 @@ __all__ = [
     "op_counts",
     "use_rich",
 ]
+
+#: The ``on_event`` callback the Automation API's ``up``/``preview``/``destroy`` take.
+OnEvent: TypeAlias = "Callable[[EngineEvent], None]"
 
 # Ops that change nothing and are not worth counting.
 _QUIET_OPS = {"same", "read"}
@@ -323,7 +330,7 @@ def use_rich(stream: IO[str]) -> bool:
 
 
 @contextmanager
-def display(progress: Progress, stream: IO[str], title: str) -> Iterator[Callable[[Any], None]]:
+def display(progress: Progress, stream: IO[str], title: str) -> Iterator[OnEvent]:
     """The ``on_event`` callback for ``progress``, drawn the way ``stream`` allows."""
     shown: PlainDisplay | RichDisplay = (
         RichDisplay(progress, stream, title)

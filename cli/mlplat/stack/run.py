@@ -18,18 +18,17 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mlplat.errors import ExitCode, MlplatError, UsageError
 from mlplat.stack.failures import exit_code_of, program_error, translate
 from mlplat.stack.interrupt import graceful_interrupts
 from mlplat.stack.kube import KubeContext, probe, resolve_context, unreachable_error
 from mlplat.stack.program import missing_secret
-from mlplat.stack.progress import Failure, Progress
+from mlplat.stack.progress import Failure, OnEvent, Progress
 from mlplat.stack.session import Session, StackOptions, Target, require_confirmation
 from mlplat.stack.state import StateFacts, read_facts
 from mlplat.stack.ui import Ui
-from mlplat.stack.workspace import open_stack, resolve_passphrase
 
 if TYPE_CHECKING:
     from pulumi.automation import Stack
@@ -89,7 +88,7 @@ class StackRun:
             return read_facts(self.stack.export_stack())
 
     @contextmanager
-    def engine(self, operation: str, progress: Progress, title: str) -> Iterator[Any]:
+    def engine(self, operation: str, progress: Progress, title: str) -> Iterator[OnEvent]:
         """Run one engine call in the block, with progress; yields its ``on_event``.
 
         Raises:
@@ -227,21 +226,13 @@ def open_run(
             raise unreachable_error(target.kube_context, reason)
     if confirm is not None:
         require_confirmation(options, confirm)
-    passphrase = resolve_passphrase(session.settings)
     with sdk_errors(operation, options.stack):
-        stack = open_stack(
-            project=target.project,
-            stack=options.stack,
-            program=target.program.run,
-            backend=session.backend,
-            passphrase=passphrase,
-            cli=session.cli,
-            settings=session.settings,
-            create=create,
+        stack, created = session.workspace.open(
+            project=target.project, stack=options.stack, program=target.program.run, create=create
         )
-    if passphrase.created is not None:
+    if created is not None:
         ui.message(
-            f"Created the state passphrase in {passphrase.created} (mode 0600). Back it up: "
+            f"Created the state passphrase in {created} (mode 0600). Back it up: "
             "without it the stacks' secrets cannot be decrypted. Set PULUMI_CONFIG_PASSPHRASE "
             "(or _FILE) to use your own."
         )
@@ -249,9 +240,7 @@ def open_run(
         with sdk_errors(operation, options.stack):
             stack.cancel()
         ui.message(f"Broke the lock on stack {options.stack!r}.")
-    return StackRun(
-        session=session, target=target, stack=stack, passphrase_created=passphrase.created
-    )
+    return StackRun(session=session, target=target, stack=stack, passphrase_created=created)
 
 
 def stopped_error(operation: str, stack: str) -> MlplatError:

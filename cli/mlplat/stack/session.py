@@ -18,17 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlplat.errors import UsageError
-from mlplat.settings import Settings, load_settings
+from mlplat.settings import load_settings
 from mlplat.stack.kube import KubeContext
 from mlplat.stack.program import InlineProgram
 from mlplat.stack.ui import Ui
-from mlplat.stack.workspace import (
-    Backend,
-    PulumiCli,
-    check_passphrase,
-    require_pulumi,
-    resolve_backend,
-)
+from mlplat.stack.workspace import Workspace, resolve_workspace
 
 __all__ = ["Session", "StackOptions", "Target", "preflight", "require_confirmation"]
 
@@ -123,21 +117,17 @@ class Target:
 
 @dataclass(frozen=True, kw_only=True)
 class Session:
-    """One command's options and front end, with the prerequisites `preflight` resolved.
+    """One command: what the user asked, its front end, and the workspace `preflight` resolved.
 
     Attributes:
         options: What the user asked.
         ui: Messages, questions and progress.
-        settings: mlplat's settings (data directory).
-        backend: Where the state lives.
-        cli: The Pulumi CLI to drive.
+        workspace: The backend, the Pulumi CLI and mlplat's settings.
     """
 
     options: StackOptions
     ui: Ui
-    settings: Settings
-    backend: Backend
-    cli: PulumiCli
+    workspace: Workspace
 
 
 def preflight(options: StackOptions, ui: Ui) -> Session:
@@ -145,17 +135,14 @@ def preflight(options: StackOptions, ui: Ui) -> Session:
 
     Nothing is created here but the local backend's directory: the passphrase file is made
     when a stack is opened, after the confirmation, so a refused or impossible run leaves no
-    stray file.
+    stray file (`mlplat.stack.workspace.resolve_workspace`).
 
     Raises:
         UsageError: A bad ``--backend``.
         MlplatError: No Pulumi CLI, or an unusable passphrase source.
     """
-    settings = load_settings()
-    backend = resolve_backend(options.backend, settings)
-    cli = require_pulumi(settings)
-    check_passphrase(settings)
-    return Session(options=options, ui=ui, settings=settings, backend=backend, cli=cli)
+    workspace = resolve_workspace(options.backend, load_settings())
+    return Session(options=options, ui=ui, workspace=workspace)
 
 
 def require_confirmation(options: StackOptions, action: str) -> None:

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pulumi.automation import Deployment, Stack
 
 __all__ = ["PendingOperation", "StateFacts", "read_facts", "release_data"]
 
@@ -59,12 +62,12 @@ class StateFacts:
     kube_context: str | None
 
 
-def _checkpoint(deployment: Any) -> Mapping[str, Any]:
+def _checkpoint(deployment: Deployment | Mapping[str, Any]) -> Mapping[str, Any]:
     data = getattr(deployment, "deployment", deployment)
     return data if isinstance(data, Mapping) else {}
 
 
-def read_facts(deployment: Any) -> StateFacts:
+def read_facts(deployment: Deployment | Mapping[str, Any]) -> StateFacts:
     """Facts from an exported deployment (an ``auto.Deployment`` or its ``deployment`` dict)."""
     data = _checkpoint(deployment)
     resources = [r for r in data.get("resources") or [] if isinstance(r, Mapping)]
@@ -93,7 +96,7 @@ def read_facts(deployment: Any) -> StateFacts:
     )
 
 
-def release_data(stack: Any) -> int:
+def release_data(stack: Stack) -> int:
     """Clear ``protect`` and ``retainOnDelete`` on every resource of ``stack``'s state.
 
     Returns:

@@ -87,7 +87,7 @@ def run_status(session: Session, target: Target) -> StatusResult:
     summary = next((s for s in summaries if s.name.rsplit("/", 1)[-1] == run.name), None)
     return StatusResult(
         stack=run.name,
-        backend=session.backend.url,
+        backend=session.workspace.backend.url,
         outputs=outputs,
         secret_values=secret_values,
         last_update=_last_update(info),

@@ -62,7 +62,7 @@ def run_down(session: Session, target: Target) -> DownResult:
     where = f" on kube context {context.name!r}" if context else ""
     if facts.resources == 0:
         ui.message(f"Stack {run.name!r} has no resources; nothing to destroy.")
-        return DownResult(stack=run.name, backend=session.backend.url, deleted=0, kept=0)
+        return DownResult(stack=run.name, backend=session.workspace.backend.url, deleted=0, kept=0)
     if facts.pending:
         run.recover(facts, operation="down")
     if options.delete_data:
@@ -97,7 +97,7 @@ def run_down(session: Session, target: Target) -> DownResult:
         )
     return DownResult(
         stack=run.name,
-        backend=session.backend.url,
+        backend=session.workspace.backend.url,
         deleted=progress.done,
         kept=run.facts("down").resources,
         released=released,

@@ -9,11 +9,11 @@ terminal) and the core asks `Ui.confirm` only after checking ``--yes``. Tests pa
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import IO, Any, Protocol
+from typing import IO, Protocol
 
-from mlplat.stack.progress import PlannedStep, Progress, display
+from mlplat.stack.progress import OnEvent, PlannedStep, Progress, display
 
 __all__ = ["TerminalUi", "Ui", "plan_lines"]
 
@@ -27,9 +27,7 @@ class Ui(Protocol):
     def confirm(self, question: str) -> bool:
         """Ask a yes/no question; the default answer is no."""
 
-    def progress(
-        self, progress: Progress, title: str
-    ) -> AbstractContextManager[Callable[[Any], None]]:
+    def progress(self, progress: Progress, title: str) -> AbstractContextManager[OnEvent]:
         """A display for ``progress``; yields the ``on_event`` callback."""
 
     def output(self, line: str) -> None:
@@ -60,7 +58,7 @@ class TerminalUi:
         return bool(typer.confirm(question, default=False, err=True))
 
     @contextmanager
-    def progress(self, progress: Progress, title: str) -> Iterator[Callable[[Any], None]]:
+    def progress(self, progress: Progress, title: str) -> Iterator[OnEvent]:
         """Rich or plain progress on the stream."""
         with display(progress, self.stream, title) as on_event:
             yield on_event

@@ -43,6 +43,7 @@ __all__ = [
     "Backend",
     "Passphrase",
     "PulumiCli",
+    "Workspace",
     "check_passphrase",
     "existing_passphrase",
     "find_pulumi",
@@ -50,6 +51,7 @@ __all__ = [
     "require_pulumi",
     "resolve_backend",
     "resolve_passphrase",
+    "resolve_workspace",
 ]
 
 #: Pulumi's self-managed ("DIY") backends; the Pulumi Cloud backend needs an account.
@@ -313,6 +315,72 @@ def open_stack(
     # ``os.environ``): never PULUMI_HOME or PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION.
     init = auto.create_or_select_stack if create else auto.select_stack
     return init(stack_name=stack, project_name=project, program=program, opts=opts)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Workspace:
+    """Where a command's stacks live and which CLI drives them: resolved once per command.
+
+    Attributes:
+        settings: mlplat's settings (the work directories live under its data dir).
+        backend: Where the state is.
+        cli: The Pulumi CLI to run.
+    """
+
+    settings: Settings
+    backend: Backend
+    cli: PulumiCli
+
+    def open(
+        self, *, project: str, stack: str, program: Callable[[], None], create: bool
+    ) -> tuple[Stack, Path | None]:
+        """Open ``stack`` of ``project`` (see `open_stack`), creating the passphrase on first use.
+
+        Returns:
+            The stack, and the passphrase file if this call created it (the user must be told
+            to back it up).
+        """
+        passphrase = resolve_passphrase(self.settings)
+        opened = open_stack(
+            project=project,
+            stack=stack,
+            program=program,
+            backend=self.backend,
+            passphrase=passphrase,
+            cli=self.cli,
+            settings=self.settings,
+            create=create,
+        )
+        return opened, passphrase.created
+
+    def select(self, *, project: str, stack: str, program: Callable[[], None]) -> Stack:
+        """Open an existing stack to read it, creating nothing (exit 6 when it is missing)."""
+        return open_stack(
+            project=project,
+            stack=stack,
+            program=program,
+            backend=self.backend,
+            passphrase=existing_passphrase(self.settings),
+            cli=self.cli,
+            settings=self.settings,
+            create=False,
+        )
+
+
+def resolve_workspace(backend_url: str | None, settings: Settings) -> Workspace:
+    """Resolve the backend (usage errors first), the Pulumi CLI, then check the passphrase.
+
+    Nothing is created but the local backend's directory: the passphrase file is made when a
+    stack is opened, so a refused or impossible run leaves no stray file.
+
+    Raises:
+        UsageError: A bad ``--backend``.
+        MlplatError: No Pulumi CLI, or an unusable passphrase source.
+    """
+    backend = resolve_backend(backend_url, settings)
+    cli = require_pulumi(settings)
+    check_passphrase(settings)
+    return Workspace(settings=settings, backend=backend, cli=cli)
 
 
 def workspace_dir(settings: Settings, project: str, backend: Backend) -> Path:
