@@ -134,7 +134,7 @@ def _root(
     set_verbose(ctx, resolve_verbose(verbose))
 
 
-app.command("new")(new.new)
+app.command("new", cls=new.NewCommand)(new.new)
 app.command("update")(update.update)
 app.command("render")(render.render)
 app.command("up")(up.up)

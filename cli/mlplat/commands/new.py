@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from mlplat.commands._common import collect_answers, is_interactive, verbose
+from mlplat.commands._questions import NewCommand
 
-__all__ = ["new"]
+__all__ = ["NewCommand", "new"]
 
 
 def new(
@@ -50,7 +51,7 @@ def new(
     """Create a new ML project that has MLOps practices on day one.
 
     Asks the template's questions on a terminal; otherwise (or with --defaults) uses
-    --data/--config answers and defaults.
+    --data/--config answers and defaults. The bundled template's questions are listed below.
     """
     from mlplat.scaffold import NewOptions, new_project
 
