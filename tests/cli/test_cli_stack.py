@@ -201,6 +201,7 @@ def test_missing_pulumi_is_exit_1_naming_doctor(fake_env: None) -> None:
 @pytest.fixture
 def fake_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("PULUMI_HOME", raising=False)
 
 
 def test_stack_commands_are_listed_in_help() -> None:

@@ -171,6 +171,27 @@ def test_up_without_yes_off_a_terminal_is_exit_2(opened: Opened) -> None:
     assert opened.calls == []
 
 
+def test_a_refused_run_leaves_no_passphrase_file(opened: Opened, isolated_env: Path) -> None:
+    with pytest.raises(UsageError, match="without confirmation"):
+        core.up(options(yes=False, interactive=False), RecordingUi())
+    assert not (isolated_env / "pulumi" / "passphrase").exists()
+
+
+def test_a_bad_passphrase_source_is_named_before_asking_for_yes(
+    opened: Opened, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE_FILE", "/nonexistent/pp")
+    with pytest.raises(MlplatError) as info:
+        core.up(options(yes=False, interactive=False), RecordingUi())
+    assert info.value.message == "PULUMI_CONFIG_PASSPHRASE_FILE=/nonexistent/pp does not exist"
+
+
+def test_an_unreachable_cluster_is_named_before_asking_for_yes(opened: Opened) -> None:
+    with pytest.raises(MlplatError, match="is unreachable"):
+        core.up(options(kube_context="kind-other", yes=False, interactive=False), RecordingUi())
+    assert opened.calls == []
+
+
 def test_preview_changes_nothing(opened: Opened) -> None:
     opened.stack.preview_events = load_events("preview-events.jsonl")
     result = core.preview(options(yes=False), RecordingUi())

@@ -132,6 +132,44 @@ def test_mlplats_own_cli_is_preferred(fake_pulumi: Path, isolated_env: Path) -> 
     assert find_pulumi(settings) == PulumiCli(executable=own, root=settings.pulumi_cli_root)
 
 
+def test_pulumi_home_is_searched_after_path(
+    fake_pulumi: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pulumi's installer puts the CLI in $PULUMI_HOME/bin; PATH wins when it has one."""
+    home = tmp_path / "pulumi-home"
+    (home / "bin").mkdir(parents=True)
+    installed = home / "bin" / "pulumi"
+    installed.write_bytes(fake_pulumi.read_bytes())
+    installed.chmod(0o755)
+    monkeypatch.setenv("PULUMI_HOME", str(home))
+    settings = load_settings()
+    assert find_pulumi(settings) == PulumiCli(executable=fake_pulumi)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert find_pulumi(settings) == PulumiCli(executable=installed, root=home)
+    monkeypatch.delenv("PULUMI_HOME")
+    assert find_pulumi(settings) is None
+
+
+def test_the_users_pulumi_environment_reaches_the_cli_unchanged(
+    fake_pulumi: Path, opened: Opened, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A source-built CLI relies on PULUMI_HOME (its plugin cache) and on failing fast
+    instead of downloading a plugin: mlplat adds its variables and overrides neither."""
+    monkeypatch.setenv("PULUMI_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "true")
+    open_stack(
+        project="mlplat",
+        stack="ci",
+        program=_program,
+        backend=Backend(url="file:///state"),
+        passphrase=Passphrase(env={}, source="env"),
+        cli=PulumiCli(executable=fake_pulumi),
+        settings=load_settings(),
+    )
+    env_vars = opened.calls[0][1]["opts"].env_vars
+    assert set(env_vars) == {"PULUMI_BACKEND_URL", "PULUMI_SKIP_UPDATE_CHECK"}
+
+
 def _program() -> None:
     return None
 
