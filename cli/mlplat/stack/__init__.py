@@ -8,9 +8,12 @@ Public API:
   `StatusResult`; ``mlplat deploy`` is `mlplat.stack.deploy.deploy`;
 - `DoctorOptions` and `run_doctor` (a `DoctorReport`).
 
-Everything else (backend, passphrase, CLI lookup, events, error mapping, recovery) is in the
-private-by-convention modules of this package. Importing it imports neither Pulumi nor rich:
-they load when a command runs.
+Each command is one path through typed hand-offs: `StackOptions` → checks and the `Target`
+(`platform`, `deploy`) → `Session` (`session.preflight`: the `Workspace`) → the confirmation
+and the opened stack (`run.open_run`: a `StackRun`) → the operation (`operations`,
+`teardown`, `status`) → its result. Everything else (backend, passphrase, CLI lookup,
+events, error mapping, recovery) is in the private-by-convention modules of this package.
+Importing it imports neither Pulumi nor rich: they load when a command runs.
 """
 
 from __future__ import annotations

@@ -5,12 +5,12 @@ One flow serves the platform (``mlplat up``) and a project's model (``mlplat dep
 
 1. refuse to deploy unconfirmed when nobody can be asked (exit 2), then open the stack and
    break its lock if ``--force-unlock`` (`mlplat.stack.run.open_run`);
-3. read the checkpoint: a stack pinned to another cluster is refused; pending operations
+2. read the checkpoint: a stack pinned to another cluster is refused; pending operations
    left by an interrupted update are reported and, if confirmed (``--recover`` or a prompt),
    cleared with Pulumi's documented recovery, ``refresh(clear_pending_creates=True)``;
-4. set the stack config (plain and secret);
-5. unless ``--yes``: preview with progress, show the plan, ask;
-6. ``up`` with live progress; Ctrl-C cancels cleanly (`mlplat.stack.interrupt`).
+3. set the stack config (plain and secret);
+4. unless ``--yes``: preview with progress, show the plan, ask;
+5. ``up`` with live progress; Ctrl-C cancels cleanly (`mlplat.stack.run.StackRun.engine`).
 """
 
 from __future__ import annotations
