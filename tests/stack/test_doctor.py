@@ -161,3 +161,21 @@ def test_kubectl_reports_the_version_when_anonymous_access_is_off(
     finally:
         listener.close()
     assert checks["Kubernetes version"] == (True, "v1.33.2 (kubectl)")
+
+
+def test_doctor_flags_reach_the_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlplat import stack
+    from mlplat.stack.doctor import Check, DoctorReport
+
+    seen: list[DoctorOptions] = []
+
+    def fake(options: DoctorOptions, settings: Any = None) -> DoctorReport:
+        seen.append(options)
+        return DoctorReport(checks=(Check(name="git", ok=True, required=True, detail="2.x"),))
+
+    monkeypatch.setattr(stack, "run_doctor", fake)
+    result = runner.invoke(app, ["doctor", "--install-pulumi", "--kube-context", "k", "--json"])
+    assert result.exit_code == 0, result.output
+    assert seen == [DoctorOptions(install_pulumi=True, kube_context="k")]
+    assert runner.invoke(app, ["doctor"]).exit_code == 0
+    assert seen[1] == DoctorOptions()

@@ -6,13 +6,14 @@ from typing import Annotated
 
 import typer
 
-from mlplat.commands._stack import JsonOpt, KubeContextOpt, emit
+from mlplat.commands._stack import JsonOpt, KubeContextOpt, emit, from_flags
 from mlplat.errors import ExitCode
 
 __all__ = ["doctor"]
 
 
 def doctor(
+    ctx: typer.Context,
     install_pulumi: Annotated[
         bool,
         typer.Option(
@@ -27,9 +28,10 @@ def doctor(
 
     Exits 1 when a required check fails.
     """
-    from mlplat.stack import DoctorOptions, run_doctor
+    from mlplat import stack as core
 
-    report = run_doctor(DoctorOptions(install_pulumi=install_pulumi, kube_context=kube_context))
+    # The flags reach the core by their names (`from_flags`).
+    report = core.run_doctor(from_flags(ctx, core.DoctorOptions))
     emit(as_json, report.as_dict(), report.lines())
     if not report.ok:
         raise typer.Exit(int(ExitCode.FAILURE))
