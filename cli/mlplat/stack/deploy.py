@@ -165,7 +165,11 @@ def deploy(options: DeployOptions, ui: Ui | None = None) -> DeployResult:
 
 
 def deployment_target(project: Project) -> Target:
-    """The project's deployment stack as ``down`` and ``status`` act on it (from its state)."""
+    """The project's deployment stack as ``down`` and ``status`` act on it (from its state).
+
+    A deployment holds no data (the model stays in MLflow, the image in its registry), so
+    nothing is protected and ``down --delete-data`` changes nothing.
+    """
     return Target(
         project=project.pulumi_project,
         what=f"model {project.model_name}",
