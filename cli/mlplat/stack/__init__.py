@@ -10,7 +10,7 @@ Public API:
 
 Each command is one path through typed hand-offs: `StackOptions` → checks and the `Target`
 (`platform`, `deploy`) → `Session` (`session.preflight`: the `Workspace`) → the confirmation
-and the opened stack (`run.open_run`: a `StackRun`) → the operation (`operations`,
+and the opened stack (`session.open_run`: a `StackRun`) → the operation (`operations`,
 `teardown`, `status`) → its result. Everything else (backend, passphrase, CLI lookup,
 events, error mapping, recovery) is in the private-by-convention modules of this package.
 Importing it imports neither Pulumi nor rich: they load when a command runs.

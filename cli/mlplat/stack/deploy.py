@@ -38,8 +38,7 @@ from mlplat.stack.outputs import Outputs, split_outputs
 from mlplat.stack.program import PLATFORM_PROJECT, InlineProgram, never_run
 from mlplat.stack.project import Project, find_project
 from mlplat.stack.registry import Registry, alias_version, move_alias
-from mlplat.stack.run import sdk_errors
-from mlplat.stack.session import Session, StackOptions, Target, preflight
+from mlplat.stack.session import Session, StackOptions, Target, preflight, sdk_errors
 from mlplat.stack.state import read_facts
 from mlplat.stack.ui import TerminalUi, Ui
 

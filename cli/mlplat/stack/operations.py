@@ -4,13 +4,13 @@ One flow serves the platform (``mlplat up``) and a project's model (``mlplat dep
 `mlplat.stack.session.preflight` and with the target resolved:
 
 1. refuse to deploy unconfirmed when nobody can be asked (exit 2), then open the stack and
-   break its lock if ``--force-unlock`` (`mlplat.stack.run.open_run`);
+   break its lock if ``--force-unlock`` (`mlplat.stack.session.open_run`);
 2. read the checkpoint: a stack pinned to another cluster is refused; pending operations
    left by an interrupted update are reported and, if confirmed (``--recover`` or a prompt),
    cleared with Pulumi's documented recovery, ``refresh(clear_pending_creates=True)``;
 3. set the stack config (plain and secret);
 4. unless ``--yes``: preview with progress, show the plan, ask;
-5. ``up`` with live progress; Ctrl-C cancels cleanly (`mlplat.stack.run.StackRun.engine`).
+5. ``up`` with live progress; Ctrl-C cancels cleanly (`mlplat.stack.session.StackRun.engine`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from typing import Any
 from mlplat.errors import MlplatError
 from mlplat.stack.outputs import Outputs, split_outputs
 from mlplat.stack.progress import PlannedStep, Progress, op_counts
-from mlplat.stack.run import StackRun, open_run, sdk_errors
-from mlplat.stack.session import Session, Target
+from mlplat.stack.session import Session, StackRun, Target, open_run, sdk_errors
 from mlplat.stack.ui import plan_lines
 
 __all__ = ["UpResult", "run_preview", "run_up"]

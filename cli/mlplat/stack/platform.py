@@ -1,6 +1,6 @@
 """The stack commands' entry points: ``up``, ``preview``, ``down``, ``status``.
 
-Each command is one path: options → checks → target → `mlplat.stack.run.open_run` (the
+Each command is one path: options → checks → target → `mlplat.stack.session.open_run` (the
 confirmation, then the stack) → the operation. Checks run cheapest and most actionable first,
 and all of them before the confirmation: the project or the config file (exit 2), the
 backend URL (exit 2), the Pulumi CLI and the passphrase source (exit 1), the kube context,

@@ -12,8 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mlplat.stack.outputs import Outputs, split_outputs
-from mlplat.stack.run import open_run, sdk_errors
-from mlplat.stack.session import Session, Target
+from mlplat.stack.session import Session, Target, open_run, sdk_errors
 
 if TYPE_CHECKING:
     from pulumi.automation import UpdateSummary

@@ -17,8 +17,7 @@ from typing import Any
 
 from mlplat.errors import MlplatError
 from mlplat.stack.progress import Progress
-from mlplat.stack.run import open_run, sdk_errors
-from mlplat.stack.session import Session, Target
+from mlplat.stack.session import Session, Target, open_run, sdk_errors
 from mlplat.stack.state import release_data
 
 __all__ = ["DownResult", "run_down"]
