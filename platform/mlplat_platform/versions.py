@@ -68,6 +68,16 @@ class ChartPin:
     app_version: str = ""
     checked: tuple[str, ...] = ()
 
+    @property
+    def chart_name(self) -> str:
+        """The ``name`` in the chart's ``Chart.yaml``: the last segment of ``chart``."""
+        return self.chart.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def archive(self) -> str:
+        """The file ``helm package`` makes of this chart: ``<chart name>-<version>.tgz``."""
+        return f"{self.chart_name}-{self.version}.tgz"
+
 
 @dataclass(frozen=True, kw_only=True)
 class ImagePin:
