@@ -289,7 +289,7 @@ class Pipelines(pulumi.ComponentResource):
             f"{name}-chart",
             versions.ARGO_WORKFLOWS,
             namespace=ns_name,
-            values=self._values(args, ns_name),
+            values=self._values(args),
             opts=child(self, depends_on=[ns, *crds, credentials, *args.after]),
         )
         self._ui_account(name, ns_name, child(self, depends_on=[ns, *crds]))
@@ -366,7 +366,7 @@ class Pipelines(pulumi.ComponentResource):
         )
 
     @staticmethod
-    def _values(args: PipelinesArgs, ns: str) -> dict[str, Any]:
+    def _values(args: PipelinesArgs) -> dict[str, Any]:
         s3 = args.object_store
         pods = versions.chart_pods("argo-workflows")
         restricted = container_security()
