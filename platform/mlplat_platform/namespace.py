@@ -7,13 +7,18 @@ explicit `Flow`. Reading a component's flows tells you exactly who may talk to i
 A flow "from anywhere" or "to anywhere" (`ANYWHERE`: the API server, webhooks called by it,
 public clients, ACME servers, external S3 or PostgreSQL) is a rule with ports and no peer, not
 an ``ipBlock`` of ``0.0.0.0/0``. Kubernetes defines a rule without peers as matching every
-source or destination (networking/v1 ``NetworkPolicyIngressRule.from``, ``...EgressRule.to``),
-and every implementation honours that. An ``ipBlock`` is not the same thing everywhere: Cilium
-gives node and API-server addresses their own identities (``host``, ``remote-node``,
-``kube-apiserver``) that CIDR rules do not select unless ``policyCIDRMatchMode: nodes`` is set
-(cilium/cilium#14724, #16308, #20550; the peer-less form works: #35212), so on a Cilium cluster
+source or destination (k8s.io/api@v0.33.0:networking/v1/types.go, ``NetworkPolicyIngressRule
+.From`` and ``NetworkPolicyEgressRule.To``: "empty or missing ... matches all"): the API's own
+meaning, not an address range an implementation may classify differently. An ``ipBlock`` is
+not the same thing everywhere: Cilium gives node and API-server addresses their own
+identities (``host``, ``remote-node``, ``kube-apiserver``) that CIDR rules do not select
+unless ``policyCIDRMatchMode: nodes`` is set
+(cilium/cilium#14724, #16308, #20550), so on a Cilium cluster
 whose control plane runs on its nodes, operators could not reach the API server and its
-webhook calls timed out. The peer-less rule allows no more than ``0.0.0.0/0`` already did
+webhook calls timed out. Cilium turns a peer-less rule into the wildcard endpoint selector
+(cilium/cilium@v1.18.4:pkg/k8s/network_policy.go), which selects every identity, reserved
+ones included (pkg/policy/selectorcache_selector.go ``Selects``); #35212 reports the same
+from a cluster. The peer-less rule allows no more than ``0.0.0.0/0`` already did
 (every IPv4 address on those ports) except IPv6 and those node identities; the ports and the
 pod selector remain what narrows each flow. A tighter, CNI-specific policy (Cilium's
 ``toEntities: [kube-apiserver]``) can be layered on top by the cluster's owner.
