@@ -30,8 +30,9 @@ import pulumi_kubernetes.helm.v4 as helm
 
 from mlplat_platform import versions
 from mlplat_platform.config import ConfigError, PlatformConfig
+from mlplat_platform.consumers import enabled_consumers
 
-__all__ = ["ChartSource", "check_archive", "read_chart_metadata"]
+__all__ = ["ChartSource", "check_archive", "charts_for", "read_chart_metadata"]
 
 #: The config key every mirror error names.
 _KEY = "chart_mirror"
@@ -100,6 +101,29 @@ def check_archive(path: Path, pin: versions.ChartPin) -> None:
         )
 
 
+def charts_for(config: PlatformConfig) -> tuple[versions.ChartPin, ...]:
+    """The pinned charts ``build_platform`` installs for ``config``, in install order.
+
+    A mirror needs exactly these archives; the program checks them all before it registers
+    anything, so a bad mirror fails before a resource is created (tests compare this with
+    the charts a program run registers).
+    """
+    c = config.components
+    databases = any(row.database for row in enabled_consumers(config.has))
+    pins: list[versions.ChartPin] = []
+    if config.exposed and c.cert_manager:
+        pins.append(versions.ENVOY_GATEWAY)
+    if c.cert_manager:
+        pins.append(versions.CERT_MANAGER)
+    if c.database and config.database_external is None and databases:
+        pins.append(versions.CLOUDNATIVE_PG)
+    if c.pipelines:
+        pins.append(versions.ARGO_WORKFLOWS)
+    if c.serving:
+        pins += [versions.KSERVE_CRD, versions.KSERVE_RESOURCES, versions.KSERVE_RUNTIME_CONFIGS]
+    return tuple(pins)
+
+
 def _version_flag(pin: versions.ChartPin) -> str:
     repo = f" --repo {pin.repo}" if pin.repo else ""
     return f"{repo} --version {pin.version}"
@@ -119,6 +143,16 @@ class ChartSource:
     def of(cls, config: PlatformConfig) -> ChartSource:
         """The source a resolved config asks for (its ``chart_mirror``)."""
         return cls(mirror=Path(config.chart_mirror) if config.chart_mirror else None)
+
+    def check(self, pins: tuple[versions.ChartPin, ...]) -> None:
+        """With a mirror, check every archive of ``pins`` (`check_archive`); else nothing.
+
+        Raises:
+            ConfigError: On the first missing or wrong archive.
+        """
+        if self.mirror is not None:
+            for pin in pins:
+                check_archive(self.mirror / pin.archive, pin)
 
     def reference(self, pin: versions.ChartPin) -> dict[str, Any]:
         """``chart``, ``version`` and, for a chart repository, ``repository_opts``.

@@ -20,7 +20,7 @@ from typing import Any
 import pulumi
 
 from mlplat_platform.certmanager import CertManager, CertManagerArgs
-from mlplat_platform.charts import ChartSource
+from mlplat_platform.charts import ChartSource, charts_for
 from mlplat_platform.config import SECRET_NAMES, ConfigError, PlatformConfig, secret_env_name
 from mlplat_platform.consumers import NAMESPACES, Consumer, callers, enabled_consumers
 from mlplat_platform.database import Database, DatabaseArgs, DatabaseUser
@@ -148,9 +148,10 @@ def build_platform(
         ConfigError: When an external service is configured without its secret, or a chart
             of the chart mirror is missing or not the pinned one.
     """
+    charts = ChartSource.of(config)
+    charts.check(charts_for(config))  # a bad mirror fails before anything is registered
     secrets = secrets or PlatformSecrets()
     k8s = pulumi.ResourceOptions(providers=[_provider(config)])
-    charts = ChartSource.of(config)
     enabled = enabled_consumers(config.has)
     # The gateway's chart brings the Gateway API CRDs, which cert-manager needs before it
     # starts; cert-manager then issues the gateway's certificates (see mlplat_platform.gateway).

@@ -140,3 +140,51 @@ def test_a_mirror_that_is_no_directory_is_a_config_error(tmp_path: Path) -> None
     assert "MLPLAT_CHART_MIRROR" in caught.value.problem
     with pytest.raises(ConfigError, match="expected a non-empty string"):
         load_config({"chart_mirror": 3})
+
+
+_CONFIGS = {
+    "dev": None,
+    "exposed": _EXPOSED,
+    "no-gateway": {"domain": "ml.example.com", "components": {"gateway": False}},
+    "no-apps": {"components": {"serving": False, "pipelines": False, "registry": False}},
+    "external-db": {
+        "components": {"database": False},
+        "database": {"external": {"host": "pg.example.com"}},
+    },
+    "minimal": {
+        "components": {
+            "serving": False,
+            "pipelines": False,
+            "registry": False,
+            "cert_manager": False,
+        }
+    },
+}
+
+
+@pytest.mark.parametrize("data", list(_CONFIGS.values()), ids=list(_CONFIGS))
+def test_charts_for_is_what_the_program_installs(run: Runner, data: Any) -> None:
+    import pulumi
+
+    from mlplat_platform import SECRET_NAMES, PlatformSecrets
+    from mlplat_platform.charts import charts_for
+
+    cfg = load_config(data)
+    secrets = PlatformSecrets(**{n: pulumi.Output.secret("x") for n in SECRET_NAMES})
+    result = run(lambda: build_platform(cfg, secrets))
+    installed = sorted(r.inputs["name"] for r in result.of_type(":Chart"))
+    assert sorted(pin.name for pin in charts_for(cfg)) == installed
+
+
+def test_a_bad_mirror_fails_before_any_resource_is_registered(
+    run: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlplat_platform import program
+
+    def no_provider(config: Any) -> Any:
+        raise AssertionError("the provider (the first resource) was registered")
+
+    monkeypatch.setattr(program, "_provider", no_provider)
+    cfg = load_config({"chart_mirror": str(tmp_path)})
+    with pytest.raises(ConfigError, match="chart_mirror"):
+        run(lambda: build_platform(cfg))
