@@ -6,6 +6,8 @@ It only wires configuration into `mlplat_platform.build_platform`, the same func
 ``profile``) and ``mlplat:config_file`` (a platform config YAML), next to the secrets
 ``mlplat:db_password``, ``mlplat:s3_access_key_id``, ``mlplat:s3_secret_access_key`` and
 ``mlplat:oidc_client_secret`` when the config uses external services or OIDC.
+``MLPLAT_CHART_MIRROR`` (a directory of chart archives) overrides the file's ``chart_mirror``
+here as it does for ``mlplat up``.
 """
 
 from __future__ import annotations

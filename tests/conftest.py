@@ -22,6 +22,7 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     for var in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
         monkeypatch.setenv(var, "test@example.com")
     monkeypatch.delenv("MLPLAT_VERBOSE", raising=False)
+    monkeypatch.delenv("MLPLAT_CHART_MIRROR", raising=False)  # renders must not depend on it
     return home
 
 

@@ -79,6 +79,7 @@ def reference() -> str:
     commented out. Saved to a file, the output is a valid config (tests prove both).
     """
     from mlplat_platform import config as cfg
+    from mlplat_platform.versions import ALL_CHARTS
 
     dev = cfg.load_config({}, profile="dev")
     prod = cfg.load_config({}, profile="prod")
@@ -112,14 +113,23 @@ def reference() -> str:
             values = (getattr(dev, field.name), getattr(prod, field.name))
             lines += [_comment("  " + text, note) for text, note in _section_body(section, values)]
         lines.append("")
-    from mlplat_platform import SECRET_NAMES
-
     lines += [
-        "# Secrets never go in this file. The platform reads them as Pulumi config secrets",
-        "# (mlplat:<name>), only for the sections above that need them:",
-        *(f"#   {name}" for name in SECRET_NAMES),
+        "# Secrets never go in this file, and only the sections above that name one need it.",
+        "# `mlplat up` reads each from its environment variable and keeps it encrypted in the",
+        "# stack's config as the Pulumi secret mlplat:<name>; with the Pulumi CLI in platform/,",
+        "# set that yourself (`pulumi config set --secret mlplat:<name>`). `mlplat render` uses",
+        "# placeholders.",
+        *(f"#  - {cfg.secret_env_name(name):<30} mlplat:{name}" for name in cfg.SECRET_NAMES),
+        "",
+        "# A chart_mirror holds these archives (those of the enabled components suffice):",
+        *(f"#  - {pin.archive:<35} {_upstream(pin)}" for pin in ALL_CHARTS),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _upstream(pin: Any) -> str:
+    """Where a pinned chart comes from without a mirror."""
+    return pin.chart if pin.repo is None else f"{pin.chart} from {pin.repo}"
 
 
 def _section_body(cls: type[Any], values: tuple[Any, Any] | None = None) -> list[tuple[str, str]]:

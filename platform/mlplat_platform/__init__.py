@@ -14,11 +14,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlplat_platform.config import (
+    CHART_MIRROR_ENV,
     SECRET_NAMES,
     ConfigError,
     PlatformConfig,
     load_config,
     load_config_file,
+    secret_env_name,
 )
 
 if TYPE_CHECKING:
@@ -36,6 +38,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "CHART_MIRROR_ENV",
     "SECRET_NAMES",
     "ConfigError",
     "PlatformConfig",
@@ -43,4 +46,5 @@ __all__ = [
     "build_platform",
     "load_config",
     "load_config_file",
+    "secret_env_name",
 ]

@@ -1,8 +1,16 @@
 """cert-manager: certificates for KServe's webhooks, Envoy Gateway's control plane and TLS.
 
-The chart comes from its OCI registry (``oci://quay.io/jetstack/charts/cert-manager``) and
-installs its own CRDs (``crds.enabled``); its startup-check Job is a Helm hook, which
-``helm.v4.Chart`` drops, so it is switched off rather than silently missing.
+The chart comes from its OCI registry (``oci://quay.io/jetstack/charts/cert-manager``, or the
+config's chart mirror) and installs its own CRDs (``crds.enabled``); its startup-check Job is a
+Helm hook, which ``helm.v4.Chart`` drops, so it is switched off rather than silently missing.
+
+With the gateway deployed, cert-manager's Gateway API support is switched on: without it
+v1.21.1 refuses every HTTP-01 solver of kind ``gatewayHTTPRoute`` ("gateway api is not
+enabled": cert-manager/cert-manager@v1.21.1:pkg/issuer/acme/http/http.go; off by default in
+internal/apis/config/controller/v1alpha1/defaults.go). The chart takes it as the controller's
+configuration file (``config.gatewayAPI.enabled``, templates/controller-config.yaml), and the
+controller then exits at start-up while the Gateway API CRDs are missing (pkg/controller/
+context.go), so the chart waits for the resource that installs them (``gateway_api``).
 
 With an ACME ClusterIssuer (``cluster_issuer``) the controller talks to the world: the ACME
 server and DNS providers' APIs over 443, its HTTP-01 self-check to the public host name on
@@ -14,13 +22,21 @@ controller's pods, only when a ClusterIssuer is configured.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes.helm.v4 as helm
 
 from mlplat_platform import versions
+from mlplat_platform.charts import ChartSource
 from mlplat_platform.k8s import NAMESPACES, child
-from mlplat_platform.namespace import Flow, Peer, kube_api_egress, secure_namespace, webhook_ingress
+from mlplat_platform.namespace import (
+    ANYWHERE,
+    Flow,
+    kube_api_egress,
+    secure_namespace,
+    webhook_ingress,
+)
 
 __all__ = ["CertManager", "CertManagerArgs"]
 
@@ -36,11 +52,16 @@ class CertManagerArgs:
         namespace: Where cert-manager runs.
         replicas: Controller and webhook replicas.
         acme: Open the ACME flows (a ClusterIssuer is configured, which may be ACME).
+        gateway_api: What installs the Gateway API CRDs (the Envoy Gateway chart); given,
+            Gateway API support is on and the chart is installed after it.
+        charts: Where the chart comes from.
     """
 
     namespace: str = NAMESPACES.cert_manager
     replicas: int = 1
     acme: bool = False
+    gateway_api: pulumi.Resource | None = None
+    charts: ChartSource = ChartSource()
 
 
 class CertManager(pulumi.ComponentResource):
@@ -69,7 +90,7 @@ class CertManager(pulumi.ComponentResource):
                     name="acme",
                     direction="egress",
                     ports=(80, 443),
-                    peers=(Peer.anywhere(),),
+                    peers=ANYWHERE,
                     pod_labels=_CONTROLLER,
                 ),
                 Flow(
@@ -77,7 +98,7 @@ class CertManager(pulumi.ComponentResource):
                     direction="egress",
                     ports=(53,),
                     udp_ports=(53,),
-                    peers=(Peer.anywhere(),),
+                    peers=ANYWHERE,
                     pod_labels=_CONTROLLER,
                 ),
             ]
@@ -91,7 +112,7 @@ class CertManager(pulumi.ComponentResource):
                 "capabilities": {"drop": ["ALL"]},
             },
         }
-        values = {
+        values: dict[str, Any] = {
             "crds": {"enabled": True, "keep": True},
             "replicaCount": args.replicas,
             "resources": pods["controller"].resources(),
@@ -108,15 +129,20 @@ class CertManager(pulumi.ComponentResource):
             "podDisruptionBudget": {"enabled": args.replicas > 1},
             **security,
         }
-        pin = versions.CERT_MANAGER
+        after: list[pulumi.Resource] = [ns]
+        if args.gateway_api is not None:
+            values["config"] = {
+                "apiVersion": "controller.config.cert-manager.io/v1alpha1",
+                "kind": "ControllerConfiguration",
+                "gatewayAPI": {"enabled": True},
+            }
+            after.append(args.gateway_api)
         self.namespace = args.namespace
-        self.chart = helm.Chart(
+        self.chart = args.charts.chart(
             f"{name}-chart",
-            name=pin.name,
-            chart=pin.chart,
-            version=pin.version,
+            versions.CERT_MANAGER,
             namespace=args.namespace,
             values=values,
-            opts=child(self, depends_on=[ns]),
+            opts=child(self, depends_on=after),
         )
         self.register_outputs({"namespace": self.namespace})

@@ -5,6 +5,10 @@ replicas and disruption budgets) overlaid with a YAML mapping. Every key is chec
 unknown key, a wrong type or an impossible combination raises `ConfigError` naming the key,
 so a typo never silently falls back to a default.
 
+One key has an environment override: ``MLPLAT_CHART_MIRROR`` (`CHART_MIRROR_ENV`) sets
+``chart_mirror`` over the file, so CI and air-gapped machines point every entry point at their
+archives without editing a config (flag > environment > file > default).
+
 Example:
     >>> cfg = load_config({"domain": "ml.example.com"}, profile="dev")
     >>> cfg.exposed
@@ -14,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import types
 import typing
@@ -25,6 +30,7 @@ from typing import Any, Literal
 from mlplat_platform.consumers import enabled_consumers
 
 __all__ = [
+    "CHART_MIRROR_ENV",
     "PROFILES",
     "SECRET_NAMES",
     "Components",
@@ -37,6 +43,7 @@ __all__ = [
     "Sizing",
     "load_config",
     "load_config_file",
+    "secret_env_name",
 ]
 
 Profile = Literal["dev", "prod"]
@@ -50,14 +57,24 @@ _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti)?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+#: The environment variable that overrides the file's ``chart_mirror``.
+CHART_MIRROR_ENV = "MLPLAT_CHART_MIRROR"
+
 # The Pulumi config secrets (``mlplat:<name>``) the platform reads for external services, listed
 # once: `PlatformSecrets`, the render's stand-ins and ``mlplat up``'s config all derive from it.
+# ``mlplat up`` takes each from the environment variable `secret_env_name` gives and stores it
+# encrypted in the stack's config; with the Pulumi CLI it is ``pulumi config set --secret``.
 SECRET_NAMES: tuple[str, ...] = (
     "s3_access_key_id",
     "s3_secret_access_key",
     "db_password",
     "oidc_client_secret",
 )
+
+
+def secret_env_name(name: str) -> str:
+    """The environment variable ``mlplat up`` reads the secret ``mlplat:<name>`` from."""
+    return f"MLPLAT_{name.upper()}"
 
 
 class ConfigError(ValueError):
@@ -118,8 +135,9 @@ class Sizing:
 class ExternalS3:
     """An S3 bucket the platform uses instead of deploying SeaweedFS.
 
-    Credentials are not part of the file: they come from Pulumi secrets
-    (``mlplat:s3_access_key_id`` and ``mlplat:s3_secret_access_key``).
+    Credentials are not part of the file: ``mlplat up`` reads them from
+    ``MLPLAT_S3_ACCESS_KEY_ID`` and ``MLPLAT_S3_SECRET_ACCESS_KEY`` (the stack secrets
+    ``mlplat:s3_access_key_id`` and ``mlplat:s3_secret_access_key``).
     """
 
     endpoint: str
@@ -131,7 +149,7 @@ class ExternalS3:
 class ExternalDatabase:
     """A PostgreSQL database used instead of a CloudNativePG cluster.
 
-    The password comes from the Pulumi secret ``mlplat:db_password``.
+    The password comes from ``MLPLAT_DB_PASSWORD`` (the stack secret ``mlplat:db_password``).
     """
 
     host: str
@@ -145,7 +163,8 @@ class ExternalDatabase:
 class Oidc:
     """OpenID Connect in front of the UIs instead of basic auth.
 
-    The client secret comes from the Pulumi secret ``mlplat:oidc_client_secret``.
+    The client secret comes from ``MLPLAT_OIDC_CLIENT_SECRET`` (the stack secret
+    ``mlplat:oidc_client_secret``).
     """
 
     issuer: str
@@ -168,6 +187,12 @@ class PlatformConfig:
         gateway_service_type: Service type of the Envoy proxy.
         auth_username: User name for basic auth at the gateway.
         kube_context: kubeconfig context to deploy to; ``None`` uses the current one.
+        chart_mirror: A directory of chart archives (``<chart>-<version>.tgz``, as ``helm
+            package`` names them) to install every chart from instead of its registry or
+            repository, for clusters without internet. Each archive must be the pinned
+            chart at the pinned version (its Chart.yaml is checked). A relative path is
+            relative to the config file; ``MLPLAT_CHART_MIRROR`` overrides it; ``None``
+            pulls from upstream.
     """
 
     profile: Profile = "dev"
@@ -177,6 +202,7 @@ class PlatformConfig:
     gateway_service_type: str = "LoadBalancer"
     auth_username: str = "mlplat"
     kube_context: str | None = None
+    chart_mirror: str | None = None
     components: Components = field(default_factory=Components)
     sizing: Sizing
     object_store_external: ExternalS3 | None = None
@@ -236,7 +262,10 @@ _SECTIONS = {"object_store": "object_store_external", "database": "database_exte
 
 
 def load_config(
-    data: Mapping[str, Any] | None, *, profile: Profile | None = None
+    data: Mapping[str, Any] | None,
+    *,
+    profile: Profile | None = None,
+    base_dir: Path | None = None,
 ) -> PlatformConfig:
     """Resolve a platform config from a parsed YAML mapping.
 
@@ -244,6 +273,8 @@ def load_config(
         data: The file's content (``None`` or ``{}`` for all defaults). Sections
             ``object_store`` and ``database`` take an ``external`` mapping.
         profile: Overrides the file's ``profile`` key (the CLI flag wins over the file).
+        base_dir: What a relative ``chart_mirror`` is relative to (the config file's
+            directory); ``None`` for the working directory.
 
     Returns:
         The frozen, validated config.
@@ -278,20 +309,30 @@ def load_config(
             raise ConfigError(key, f"unknown key; known keys: {', '.join(sorted(_KNOWN))}")
     kwargs.setdefault("sizing", _PROFILE_SIZING[chosen])
     kwargs.setdefault("components", _PROFILE_COMPONENTS[chosen])
+    if kwargs.get("chart_mirror") is not None:
+        mirror = Path(kwargs["chart_mirror"]).expanduser()
+        kwargs["chart_mirror"] = str(((base_dir or Path.cwd()) / mirror).resolve())
     cfg = PlatformConfig(**kwargs)
     _validate(cfg)
     return cfg
 
 
-def load_config_file(path: Path | None, *, profile: str | None = None) -> PlatformConfig:
+def load_config_file(
+    path: Path | None,
+    *,
+    profile: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> PlatformConfig:
     """Read and resolve a platform config file: the one loader of every entry point.
 
     ``mlplat render``, ``mlplat up`` and ``platform/__main__.py`` (``pulumi up``) all call this,
-    so a file means the same thing to each of them.
+    so a file means the same thing to each of them, and ``MLPLAT_CHART_MIRROR`` reaches all
+    three.
 
     Args:
         path: A YAML file; ``None`` for the profile's defaults.
         profile: Overrides the file's ``profile`` key (a flag wins over the file).
+        environ: The environment to read `CHART_MIRROR_ENV` from; ``None`` for ``os.environ``.
 
     Returns:
         The frozen, validated config.
@@ -312,10 +353,19 @@ def load_config_file(path: Path | None, *, profile: str | None = None) -> Platfo
             raise ConfigError("<file>", "is not UTF-8 text", source=path) from exc
         except yaml.YAMLError as exc:
             raise ConfigError("<file>", f"is not valid YAML: {exc}", source=path) from exc
+    env = os.environ if environ is None else environ
+    mirror = env.get(CHART_MIRROR_ENV)
+    if mirror and (data is None or isinstance(data, Mapping)):
+        # Relative to where the variable was set (the working directory), not to the file.
+        data = {**(data or {}), "chart_mirror": str(Path(mirror).expanduser().resolve())}
+    base_dir = path.parent.resolve() if path is not None else None
     try:
-        return load_config(data, profile=profile)  # type: ignore[arg-type]
+        return load_config(data, profile=profile, base_dir=base_dir)  # type: ignore[arg-type]
     except ConfigError as exc:
-        raise ConfigError(exc.key, exc.problem, source=path) from None
+        problem = exc.problem
+        if mirror and exc.key == "chart_mirror":
+            problem += f" (set by {CHART_MIRROR_ENV})"
+        raise ConfigError(exc.key, problem, source=path) from None
 
 
 _SCALARS: dict[str, Any] = {
@@ -325,6 +375,7 @@ _SCALARS: dict[str, Any] = {
     "gateway_service_type": str,
     "auth_username": str,
     "kube_context": str | None,
+    "chart_mirror": str | None,
 }
 _KNOWN = {*_SCALARS, *_SECTIONS, "components", "sizing", "oidc", "profile"}
 
@@ -401,6 +452,10 @@ def _validate(cfg: PlatformConfig) -> None:
     if cfg.gateway_service_type not in _GATEWAY_SERVICE_TYPES:
         raise ConfigError(
             "gateway_service_type", f"must be one of {', '.join(_GATEWAY_SERVICE_TYPES)}"
+        )
+    if cfg.chart_mirror is not None and not Path(cfg.chart_mirror).is_dir():
+        raise ConfigError(
+            "chart_mirror", f"{cfg.chart_mirror} is not a directory of chart archives"
         )
     if not _DNS_LABEL.match(cfg.auth_username):
         raise ConfigError("auth_username", "use lower-case letters, digits and '-'")

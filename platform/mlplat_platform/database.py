@@ -20,6 +20,7 @@ import pulumi_kubernetes.helm.v4 as helm
 import pulumi_random as random
 
 from mlplat_platform import versions
+from mlplat_platform.charts import ChartSource
 from mlplat_platform.endpoints import DatabaseEndpoint
 from mlplat_platform.k8s import NAMESPACES, child, labels, resources
 from mlplat_platform.namespace import Flow, Peer, kube_api_egress, secure_namespace, webhook_ingress
@@ -62,6 +63,7 @@ class DatabaseArgs:
             exists, so it stays MLflow's even when the registry is switched off.
         namespace: Namespace of the Cluster.
         operator_namespace: Namespace of the operator.
+        charts: Where the operator's chart comes from.
     """
 
     instances: int
@@ -73,6 +75,7 @@ class DatabaseArgs:
     bootstrap: str = "mlflow"
     namespace: str = NAMESPACES.database
     operator_namespace: str = NAMESPACES.cnpg
+    charts: ChartSource = ChartSource()
 
 
 class Database(pulumi.ComponentResource):
@@ -248,19 +251,15 @@ class Database(pulumi.ComponentResource):
             ),
         ]
         ns = secure_namespace(args.operator_namespace, parent=self, flows=flows)
-        pin = versions.CLOUDNATIVE_PG
         values = {
             "crds": {"create": True},
             "monitoring": {"podMonitorEnabled": False},
             "resources": versions.chart_pods("cloudnative-pg")["operator"].resources(),
         }
-        return helm.Chart(
+        return args.charts.chart(
             f"{name}-operator",
-            name=pin.name,
-            chart=pin.chart,
-            version=pin.version,
+            versions.CLOUDNATIVE_PG,
             namespace=args.operator_namespace,
-            repository_opts={"repo": pin.repo},
             values=values,
             opts=child(self, depends_on=[ns]),
         )

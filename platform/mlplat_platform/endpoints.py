@@ -7,14 +7,14 @@ writes its own copy into its own namespace with `S3Endpoint.credentials_secret`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import pulumi
 import pulumi_kubernetes.core.v1 as core
 
 from mlplat_platform.k8s import child
-from mlplat_platform.namespace import Flow, Peer
+from mlplat_platform.namespace import ANYWHERE, Flow, Peer
 
 __all__ = ["DatabaseEndpoint", "GatewayRef", "S3Endpoint", "ServiceRef"]
 
@@ -54,8 +54,8 @@ class S3Endpoint:
 
     def egress_flow(self) -> Flow:
         """The NetworkPolicy flow a consumer namespace needs to reach this endpoint."""
-        peer = Peer.namespace(self.namespace) if self.namespace else Peer.anywhere()
-        return Flow(name="object-store", direction="egress", ports=(self.port,), peers=(peer,))
+        peers = (Peer.namespace(self.namespace),) if self.namespace else ANYWHERE
+        return Flow(name="object-store", direction="egress", ports=(self.port,), peers=peers)
 
     def credentials_secret(
         self,
@@ -142,8 +142,8 @@ class DatabaseEndpoint:
 
     def egress_flow(self) -> Flow:
         """The NetworkPolicy flow a consumer namespace needs to reach this database."""
-        peer = Peer.namespace(self.namespace) if self.namespace else Peer.anywhere()
-        return Flow(name="database", direction="egress", ports=(self.port,), peers=(peer,))
+        peers = (Peer.namespace(self.namespace),) if self.namespace else ANYWHERE
+        return Flow(name="database", direction="egress", ports=(self.port,), peers=peers)
 
     def url(self, password: str, driver: str = "postgresql") -> str:
         """The SQLAlchemy URL for a resolved ``password``; keep the result secret.
@@ -174,12 +174,16 @@ class GatewayRef:
         namespace: Gateway namespace.
         domain: Base domain; apps serve at ``<app>.<domain>``.
         section: Listener name that routes attach to.
+        crds: What installs the Gateway API CRDs (the Envoy Gateway chart): an HTTPRoute
+            is refused until they exist, and KServe's controller exits at start-up without
+            them, so whatever writes or watches routes depends on these.
     """
 
     name: str
     namespace: str
     domain: str
     section: str = "https"
+    crds: tuple[pulumi.Resource, ...] = field(default=(), compare=False)
 
     def parent_ref(self) -> dict[str, str]:
         """The ``parentRefs`` entry of an HTTPRoute attaching to this gateway."""

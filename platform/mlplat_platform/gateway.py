@@ -6,8 +6,19 @@ generated password (stored only as a Pulumi secret and an htpasswd hash), or OID
 configured. HTTP only redirects to HTTPS.
 
 Envoy Gateway's chart creates its control-plane certificates in a Helm hook Job (certgen);
-``helm.v4.Chart`` drops hooks, so this component issues the same secrets with cert-manager
-(`mlplat_platform.gatewaycerts`).
+``helm.v4.Chart`` drops hooks, so cert-manager issues the same secrets
+(`mlplat_platform.gatewaycerts.GatewayCertificates`, with the listener's TLS certificate).
+
+The order on a fresh cluster is forced by two upstream facts. The Envoy Gateway chart brings
+the Gateway API CRDs, and cert-manager v1.21.1 with Gateway API support on (needed by the
+HTTP-01 solver through this gateway) exits at start-up until they exist
+(cert-manager/cert-manager@v1.21.1:pkg/controller/context.go). So this chart goes first and
+cert-manager waits for it; the certificates come after cert-manager. The Envoy Gateway
+Deployment cannot become ready before its certificate secret exists, so Pulumi is told not to
+await it or its Service (``pulumi.com/skipAwait``), which would otherwise deadlock the three;
+its pod starts as soon as cert-manager has written the secrets. Nothing here needs the
+controller running: the API server accepts the EnvoyProxy, GatewayClass, Gateway and policies
+before it, and Envoy Gateway reconciles them when it starts.
 """
 
 from __future__ import annotations
@@ -24,11 +35,12 @@ import pulumi_kubernetes.helm.v4 as helm
 import pulumi_random as random
 
 from mlplat_platform import versions
+from mlplat_platform.charts import ChartSource
 from mlplat_platform.config import Oidc
 from mlplat_platform.endpoints import GatewayRef
-from mlplat_platform.gatewaycerts import control_plane_certs
 from mlplat_platform.k8s import NAMESPACES, child
 from mlplat_platform.namespace import (
+    ANYWHERE,
     GATEWAY_ACCESS_LABEL,
     Flow,
     Peer,
@@ -54,7 +66,6 @@ ACME_SOLVER_LABEL = {"acme.cert-manager.io/http01-solver": "true"}
 _TMP_MOUNT = {"name": "tmp", "mountPath": "/tmp"}
 _GATEWAY = "mlplat"
 _HTTPS = "https"
-_CM = "cert-manager.io/v1"
 _EG = "gateway.envoyproxy.io/v1alpha1"
 _GW = "gateway.networking.k8s.io/v1"
 
@@ -73,7 +84,6 @@ class GatewayArgs:
 
     Attributes:
         domain: Base domain; apps serve at ``<app>.<domain>``.
-        cert_manager: The cert-manager chart, which must exist before certificates.
         backends: Where the proxies may forward traffic (network policy egress).
         username: Basic-auth user name.
         oidc: OIDC settings; replaces basic auth when set.
@@ -83,10 +93,10 @@ class GatewayArgs:
         replicas: Proxy and controller replicas.
         disruption_budget: Add a PodDisruptionBudget to the proxies.
         namespace: Where Envoy Gateway and its proxies run.
+        charts: Where the Envoy Gateway chart comes from.
     """
 
     domain: str
-    cert_manager: pulumi.Resource
     backends: tuple[Backend, ...] = ()
     username: str = "mlplat"
     oidc: Oidc | None = None
@@ -96,6 +106,7 @@ class GatewayArgs:
     replicas: int = 1
     disruption_budget: bool = False
     namespace: str = NAMESPACES.gateway
+    charts: ChartSource = ChartSource()
 
 
 def htpasswd_line(user: str, password: str) -> str:
@@ -108,12 +119,16 @@ class Gateway(pulumi.ComponentResource):
     """Envoy Gateway, a Gateway with TLS, and a SecurityPolicy on its HTTPS listener.
 
     Attributes:
-        ref: What routes attach to.
+        ref: What routes attach to (with the chart that installs the Gateway API CRDs).
+        chart: The Envoy Gateway chart: the Gateway API and Envoy Gateway CRDs come with it.
+        namespace: Where Envoy Gateway, its proxies and their certificates live.
         password: The basic-auth password (secret), or ``None`` with OIDC.
         username: The basic-auth user name.
     """
 
     ref: GatewayRef
+    chart: helm.Chart
+    namespace: str
     password: pulumi.Output[str] | None
     username: str
 
@@ -134,9 +149,7 @@ class Gateway(pulumi.ComponentResource):
                 peers=(Peer.same_namespace(),),
             ),
             # Envoy listens on 10080/10443 for the Gateway's 80/443; clients come from anywhere.
-            Flow(
-                name="public", direction="ingress", ports=(10080, 10443), peers=(Peer.anywhere(),)
-            ),
+            Flow(name="public", direction="ingress", ports=(10080, 10443), peers=ANYWHERE),
             *(
                 Flow(
                     name=f"backend-{b.namespace}",
@@ -166,9 +179,10 @@ class Gateway(pulumi.ComponentResource):
                 ),
             ]
         ns = secure_namespace(ns_name, parent=self, flows=flows)
-        after_cm = child(self, depends_on=[ns, args.cert_manager])
-        control_certs = control_plane_certs(name, ns_name, after_cm)
-        chart = self._chart(name, args, [ns, *control_certs])
+        chart = self._chart(name, args, [ns])
+        self.chart = chart
+        self.namespace = ns_name
+        self._oidc_hmac(name, ns_name, child(self, depends_on=[ns]))
         after_chart = child(self, depends_on=[chart])
         proxy = self._envoy_proxy(name, args, after_chart)
         apiextensions.CustomResource(
@@ -187,9 +201,12 @@ class Gateway(pulumi.ComponentResource):
             },
             opts=child(self, depends_on=[chart, proxy]),
         )
-        tls = self._certificate(name, args, after_cm)
-        gateway = self._gateway(name, args, [chart, tls])
-        self.ref = GatewayRef(name=_GATEWAY, namespace=ns_name, domain=args.domain, section=_HTTPS)
+        # The listener's certificate secret may arrive later (GatewayCertificates, after
+        # cert-manager): the API server accepts the Gateway, Envoy Gateway waits for the secret.
+        gateway = self._gateway(name, args, [chart])
+        self.ref = GatewayRef(
+            name=_GATEWAY, namespace=ns_name, domain=args.domain, section=_HTTPS, crds=(chart,)
+        )
         self._redirect(name, ns_name, child(self, depends_on=[gateway]))
         self.username = args.username
         self.password = self._auth(name, args, child(self, depends_on=[gateway]))
@@ -197,13 +214,21 @@ class Gateway(pulumi.ComponentResource):
         self.register_outputs({"gateway": _GATEWAY, "domain": args.domain})
 
     def _chart(self, name: str, args: GatewayArgs, after: list[pulumi.Resource]) -> helm.Chart:
-        pin = versions.ENVOY_GATEWAY
         pod = versions.chart_pods("envoy-gateway")["envoy-gateway"]
+        # Not awaited: its certificate comes from cert-manager, which waits for this chart's
+        # CRDs (see the module doc).
+        no_await = {"pulumi.com/skipAwait": "true"}
         values = {
+            # `eg.image.pullPolicy` (templates/_helpers.tpl) is `default
+            # deployment.envoyGateway.imagePullPolicy global.images.envoyGateway.pullPolicy`:
+            # the global value, IfNotPresent in values.yaml, wins, so the policy is set there.
+            "global": {"images": {"envoyGateway": {"pullPolicy": "Always"}}},
             "deployment": {
                 "replicas": args.replicas,
-                "envoyGateway": {"resources": pod.resources(), "imagePullPolicy": "Always"},
+                "annotations": no_await,
+                "envoyGateway": {"resources": pod.resources()},
             },
+            "service": {"annotations": no_await},
             "podDisruptionBudget": {"minAvailable": 1 if args.disruption_budget else 0},
             # Its mutating webhook is a Helm hook, which helm.v4.Chart drops: switch the
             # injector off (config `proxyTopologyInjector.disabled`) instead of half-running it.
@@ -218,14 +243,31 @@ class Gateway(pulumi.ComponentResource):
                 }
             },
         }
-        return helm.Chart(
+        return args.charts.chart(
             f"{name}-envoy-gateway",
-            name=pin.name,
-            chart=pin.chart,
-            version=pin.version,
+            versions.ENVOY_GATEWAY,
             namespace=args.namespace,
             values=values,
             opts=child(self, depends_on=after),
+        )
+
+    @staticmethod
+    def _oidc_hmac(name: str, ns: str, opts: pulumi.ResourceOptions) -> None:
+        """The HMAC key Envoy Gateway signs OIDC cookies with (certgen's ``envoy-oidc-hmac``)."""
+        hmac = random.RandomPassword(
+            f"{name}-oidc-hmac",
+            length=32,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=opts.parent),
+        )
+        core.Secret(
+            f"{name}-oidc-hmac-secret",
+            metadata={"name": "envoy-oidc-hmac", "namespace": ns},
+            type="Opaque",
+            string_data={"hmac-secret": pulumi.Output.secret(hmac.result)},
+            opts=pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(additional_secret_outputs=["data", "stringData"])
+            ),
         )
 
     def _envoy_proxy(
@@ -296,39 +338,6 @@ class Gateway(pulumi.ComponentResource):
             kind="EnvoyProxy",
             metadata={"name": _GATEWAY, "namespace": args.namespace},
             spec={"provider": {"type": "Kubernetes", "kubernetes": kubernetes}},
-            opts=opts,
-        )
-        return resource
-
-    def _certificate(
-        self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions
-    ) -> pulumi.Resource:
-        issuer: dict[str, str]
-        if args.cluster_issuer:
-            issuer = {"name": args.cluster_issuer, "kind": "ClusterIssuer"}
-        else:
-            apiextensions.CustomResource(
-                f"{name}-selfsigned",
-                api_version=_CM,
-                kind="Issuer",
-                metadata={"name": "mlplat-selfsigned", "namespace": args.namespace},
-                spec={"selfSigned": {}},
-                opts=opts,
-            )
-            issuer = {"name": "mlplat-selfsigned", "kind": "Issuer"}
-        d = args.domain
-        resource: pulumi.Resource = apiextensions.CustomResource(
-            f"{name}-tls",
-            api_version=_CM,
-            kind="Certificate",
-            metadata={"name": "mlplat-gateway-tls", "namespace": args.namespace},
-            spec={
-                "secretName": "mlplat-gateway-tls",
-                "commonName": d,
-                "dnsNames": [d, f"*.{d}", f"*.models.{d}"],
-                "issuerRef": issuer,
-                "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
-            },
             opts=opts,
         )
         return resource

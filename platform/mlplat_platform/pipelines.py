@@ -1,11 +1,17 @@
 """Pipelines: Argo Workflows, with its CRDs applied by us and artefacts in the object store.
 
-The chart installs its full CRDs through a Helm hook Job that downloads them from GitHub;
-``helm.v4.Chart`` drops hooks and the platform must not need GitHub at deploy time, so the
-chart's CRD handling is off and this component applies Argo's CRDs itself, in the shape of the
-"minimal" CRDs Argo ships (`ARGO_CRDS`), and keeps them when the platform is destroyed. The
-server runs in ``client`` auth mode, never ``server`` (which would act with the server's own
-service account for anyone who can reach it).
+Chart 1.0.18 has two CRD modes (argoproj/argo-helm@argo-workflows-1.0.18:charts/argo-workflows/
+values.yaml ``crds.*``, templates/crds.yaml, templates/crds-install-job.yaml): by default
+(``crds.full: true``) a pre-install Helm hook Job downloads the full CRDs from GitHub, which
+``helm.v4.Chart`` would drop and an offline cluster could not do; with ``crds.full: false`` it
+renders the "minimal" CRDs from files/crds/minimal/ as ordinary templates, kept on uninstall
+(``helm.sh/resource-policy: keep``, which pulumi-kubernetes turns into retain-on-delete).
+This component keeps the chart's CRD handling off (``crds.install: false``) and applies the
+same minimal shapes itself (`ARGO_CRDS`, compared with the chart's files by the tests): as
+their own resources they are visible to ``mlplat render`` and its policy checks, the chart
+(whose controller watches them) is ordered after them explicitly, and they are retained on
+delete regardless of the chart's annotation. The server runs in ``client`` auth mode, never
+``server`` (which would act with the server's own service account for anyone who can reach it).
 """
 
 from __future__ import annotations
@@ -16,11 +22,11 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes.apiextensions as apiextensions
 import pulumi_kubernetes.core.v1 as core
-import pulumi_kubernetes.helm.v4 as helm
 import pulumi_kubernetes.rbac.v1 as rbac
 import yaml
 
 from mlplat_platform import versions
+from mlplat_platform.charts import ChartSource
 from mlplat_platform.consumers import ARGO_SERVER_PORT
 from mlplat_platform.endpoints import GatewayRef, S3Endpoint, ServiceRef
 from mlplat_platform.k8s import NAMESPACES, RUN_AS_USER, child, container_security, pod_security
@@ -210,6 +216,7 @@ class PipelinesArgs:
         gateway: Publish ``argo.<domain>`` on this gateway; ``None`` keeps it internal.
         after: Resources that must exist first (the bucket Job).
         namespace: Where the controller, the server and the workflows run.
+        charts: Where the Argo Workflows chart comes from.
     """
 
     object_store: S3Endpoint
@@ -218,6 +225,7 @@ class PipelinesArgs:
     gateway: GatewayRef | None = None
     after: tuple[pulumi.Resource, ...] = ()
     namespace: str = NAMESPACES.pipelines
+    charts: ChartSource = ChartSource()
 
 
 class Pipelines(pulumi.ComponentResource):
@@ -277,15 +285,11 @@ class Pipelines(pulumi.ComponentResource):
             for doc in argo_crds()
         ]
         credentials = s3.credentials_secret("argo-s3", ns_name, parent=self, depends_on=[ns])
-        pin = versions.ARGO_WORKFLOWS
-        chart = helm.Chart(
+        chart = args.charts.chart(
             f"{name}-chart",
-            name=pin.name,
-            chart=pin.chart,
-            version=pin.version,
+            versions.ARGO_WORKFLOWS,
             namespace=ns_name,
-            repository_opts={"repo": pin.repo},
-            values=self._values(args, ns_name),
+            values=self._values(args),
             opts=child(self, depends_on=[ns, *crds, credentials, *args.after]),
         )
         self._ui_account(name, ns_name, child(self, depends_on=[ns, *crds]))
@@ -315,7 +319,7 @@ class Pipelines(pulumi.ComponentResource):
                         }
                     ],
                 },
-                opts=child(self, depends_on=[chart]),
+                opts=child(self, depends_on=[chart, *args.gateway.crds]),
             )
         self.register_outputs(
             {"namespace": ns_name, "url": self.url, "token_command": self.token_command}
@@ -362,7 +366,7 @@ class Pipelines(pulumi.ComponentResource):
         )
 
     @staticmethod
-    def _values(args: PipelinesArgs, ns: str) -> dict[str, Any]:
+    def _values(args: PipelinesArgs) -> dict[str, Any]:
         s3 = args.object_store
         pods = versions.chart_pods("argo-workflows")
         restricted = container_security()
@@ -384,7 +388,9 @@ class Pipelines(pulumi.ComponentResource):
                 "podSecurityContext": chart_pod_security,
                 "securityContext": restricted,
                 "pdb": pdb,
-                "workflowNamespaces": [ns],
+                # No `workflowNamespaces`: under `singleNamespace` the chart ignores it (its
+                # workflow RBAC templates range over `list ""`, the release namespace) and the
+                # controller runs `--namespaced` in the release namespace.
                 "resources": pods["workflow-controller"].resources(),
                 "workflowDefaults": {
                     "spec": {

@@ -20,7 +20,8 @@ from typing import Any
 import pulumi
 
 from mlplat_platform.certmanager import CertManager, CertManagerArgs
-from mlplat_platform.config import SECRET_NAMES, ConfigError, PlatformConfig
+from mlplat_platform.charts import ChartSource, charts_for
+from mlplat_platform.config import SECRET_NAMES, ConfigError, PlatformConfig, secret_env_name
 from mlplat_platform.consumers import NAMESPACES, Consumer, callers, enabled_consumers
 from mlplat_platform.database import Database, DatabaseArgs, DatabaseUser
 from mlplat_platform.endpoints import (
@@ -31,6 +32,7 @@ from mlplat_platform.endpoints import (
 )
 from mlplat_platform.featurestore import FeatureStore, FeatureStoreArgs
 from mlplat_platform.gateway import Backend, Gateway, GatewayArgs
+from mlplat_platform.gatewaycerts import GatewayCertificates, GatewayCertificatesArgs
 from mlplat_platform.objectstore import ObjectStore, ObjectStoreArgs, S3Identity
 from mlplat_platform.pipelines import Pipelines, PipelinesArgs
 from mlplat_platform.registry import Registry, RegistryArgs
@@ -67,8 +69,8 @@ class PlatformSecrets:
         if value is None:
             raise ConfigError(
                 needed_by,
-                f"needs the secret mlplat:{name}; set it with "
-                f"`pulumi config set --secret mlplat:{name} ...`",
+                f"needs the secret mlplat:{name}; set {secret_env_name(name)} for `mlplat up`, "
+                f"or `pulumi config set --secret mlplat:{name} ...` with the Pulumi CLI",
             )
         return pulumi.Output.secret(value)
 
@@ -80,6 +82,7 @@ class Wiring:
     Attributes:
         config: The resolved platform config.
         opts: Resource options every component gets (the Kubernetes provider).
+        charts: Where every chart comes from (upstream, or the config's chart mirror).
         enabled: The consumers the config deploys, in table order.
         gateway: What routes attach to, or ``None`` when nothing is exposed.
         cert_manager: The cert-manager chart, or ``None`` without cert-manager.
@@ -91,6 +94,7 @@ class Wiring:
 
     config: PlatformConfig
     opts: pulumi.ResourceOptions
+    charts: ChartSource
     enabled: tuple[Consumer, ...]
     gateway: GatewayRef | None
     cert_manager: CertManager | None
@@ -141,16 +145,25 @@ def build_platform(
         The exported outputs, by name.
 
     Raises:
-        ConfigError: When an external service is configured without its secret.
+        ConfigError: When an external service is configured without its secret, or a chart
+            of the chart mirror is missing or not the pinned one.
     """
+    charts = ChartSource.of(config)
+    charts.check(charts_for(config))  # a bad mirror fails before anything is registered
     secrets = secrets or PlatformSecrets()
     k8s = pulumi.ResourceOptions(providers=[_provider(config)])
     enabled = enabled_consumers(config.has)
+    # The gateway's chart brings the Gateway API CRDs, which cert-manager needs before it
+    # starts; cert-manager then issues the gateway's certificates (see mlplat_platform.gateway).
+    gateway = _gateway(config, secrets, charts, enabled, k8s)
     cert_manager = (
         CertManager(
             "cert-manager",
             CertManagerArgs(
-                replicas=config.sizing.replicas, acme=config.cluster_issuer is not None
+                replicas=config.sizing.replicas,
+                acme=config.cluster_issuer is not None,
+                gateway_api=gateway.chart if gateway is not None else None,
+                charts=charts,
             ),
             opts=k8s,
         )
@@ -158,16 +171,28 @@ def build_platform(
         else None
     )
     exports: dict[str, Any] = {"profile": config.profile}
-    gateway = _gateway(config, secrets, cert_manager, enabled, k8s)
+    if gateway is not None and cert_manager is not None and config.domain is not None:
+        GatewayCertificates(
+            "gateway",
+            GatewayCertificatesArgs(
+                domain=config.domain,
+                cert_manager=cert_manager.chart,
+                cluster_issuer=config.cluster_issuer,
+                namespace=gateway.namespace,
+                moved_from=gateway,
+            ),
+            opts=k8s,
+        )
     if gateway is not None:
         exports["auth_username"] = gateway.username
         if gateway.password is not None:
             exports["auth_password"] = pulumi.Output.secret(gateway.password)
     s3, s3_after = _object_store(config, secrets, enabled, k8s)
-    db, db_after = _database(config, secrets, enabled, k8s)
+    db, db_after = _database(config, secrets, charts, enabled, k8s)
     wiring = Wiring(
         config=config,
         opts=k8s,
+        charts=charts,
         enabled=enabled,
         gateway=gateway.ref if gateway is not None else None,
         cert_manager=cert_manager,
@@ -223,6 +248,7 @@ def _pipelines(row: Consumer, w: Wiring) -> dict[str, Any]:
             gateway=w.gateway,
             after=w.after_object_store,
             namespace=row.namespace,
+            charts=w.charts,
         ),
         opts=w.opts,
     )
@@ -245,6 +271,7 @@ def _serving(row: Consumer, w: Wiring) -> dict[str, Any]:
             calls=w.calls(row),
             gateway=w.gateway,
             models_namespace=row.namespace,
+            charts=w.charts,
         ),
         opts=w.opts,
     )
@@ -291,12 +318,15 @@ _BUILDERS: dict[str, Callable[[Consumer, Wiring], dict[str, Any]]] = {
 def _gateway(
     config: PlatformConfig,
     secrets: PlatformSecrets,
-    cert_manager: CertManager | None,
+    charts: ChartSource,
     enabled: tuple[Consumer, ...],
     k8s: pulumi.ResourceOptions,
 ) -> Gateway | None:
-    """The gateway, when there is a domain to serve; it forwards only to exposed consumers."""
-    if not config.exposed or config.domain is None or cert_manager is None:
+    """The gateway, when there is a domain to serve; it forwards only to exposed consumers.
+
+    Its certificates need cert-manager: without it (refused by `load_config`) there is none.
+    """
+    if not config.exposed or config.domain is None or not config.components.cert_manager:
         return None
     size = config.sizing
     backends = tuple(
@@ -309,7 +339,6 @@ def _gateway(
         "gateway",
         GatewayArgs(
             domain=config.domain,
-            cert_manager=cert_manager.chart,
             backends=backends,
             username=config.auth_username,
             oidc=config.oidc,
@@ -318,6 +347,7 @@ def _gateway(
             service_type=config.gateway_service_type,
             replicas=size.replicas,
             disruption_budget=size.disruption_budgets,
+            charts=charts,
         ),
         opts=k8s,
     )
@@ -390,6 +420,7 @@ def _object_store(
 def _database(
     config: PlatformConfig,
     secrets: PlatformSecrets,
+    charts: ChartSource,
     enabled: tuple[Consumer, ...],
     k8s: pulumi.ResourceOptions,
 ) -> tuple[dict[str, DatabaseEndpoint], tuple[pulumi.Resource, ...]]:
@@ -427,6 +458,7 @@ def _database(
                 if c.database is not None
             ),
             namespace=NAMESPACES.database,
+            charts=charts,
         ),
         opts=k8s,
     )

@@ -193,7 +193,7 @@ class Registry(pulumi.ComponentResource):
                         }
                     ],
                 },
-                opts=deps,
+                opts=child(self, depends_on=[ns, *args.gateway.crds]),
             )
         self.register_outputs({"internal_url": self.internal_url, "url": self.url})
 

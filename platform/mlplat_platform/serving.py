@@ -24,6 +24,7 @@ import pulumi_kubernetes.core.v1 as core
 import pulumi_kubernetes.helm.v4 as helm
 
 from mlplat_platform import versions
+from mlplat_platform.charts import ChartSource
 from mlplat_platform.consumers import MODEL_PORT
 from mlplat_platform.endpoints import GatewayRef, S3Endpoint, ServiceRef
 from mlplat_platform.k8s import NAMESPACES, child
@@ -95,6 +96,7 @@ class ServingArgs:
         gateway: Expose InferenceServices at ``<name>-<namespace>.models.<domain>``.
         namespace: Where the KServe controller runs.
         models_namespace: Where projects deploy their InferenceServices.
+        charts: Where the three KServe charts come from.
     """
 
     object_store: S3Endpoint
@@ -103,6 +105,7 @@ class ServingArgs:
     gateway: GatewayRef | None = None
     namespace: str = NAMESPACES.serving
     models_namespace: str = NAMESPACES.models
+    charts: ChartSource = ChartSource()
 
 
 class Serving(pulumi.ComponentResource):
@@ -129,17 +132,22 @@ class Serving(pulumi.ComponentResource):
             webhook_ingress(_WEBHOOK_PORT),
         ]
         ns = secure_namespace(args.namespace, parent=self, flows=flows)
-        crds = self._chart(name, "crds", versions.KSERVE_CRD, {}, [ns])
+        crds = self._chart(args, name, "crds", versions.KSERVE_CRD, {}, [ns])
+        # With a gateway, v0.20.0's controller exits at start-up unless the HTTPRoute CRD
+        # exists (kserve/kserve@v0.20.0:pkg/controller/v1beta1/inferenceservice/controller.go
+        # SetupWithManager, called from cmd/manager/main.go): it waits for the Gateway API CRDs.
+        gateway_crds = list(args.gateway.crds) if args.gateway is not None else []
         controller = self._chart(
+            args,
             name,
             "chart",
             versions.KSERVE_RESOURCES,
             self._values(args),
-            [ns, crds, args.cert_manager],
+            [ns, crds, args.cert_manager, *gateway_crds],
         )
         # Applied only once the controller (and so the webhook) is ready: see the module doc.
         self.runtimes = self._chart(
-            name, "runtimes", versions.KSERVE_RUNTIME_CONFIGS, runtime_values(), [controller]
+            args, name, "runtimes", versions.KSERVE_RUNTIME_CONFIGS, runtime_values(), [controller]
         )
         chart = controller
         models_ns = self._models_namespace(args)
@@ -178,18 +186,17 @@ class Serving(pulumi.ComponentResource):
 
     def _chart(
         self,
+        args: ServingArgs,
         name: str,
         suffix: str,
         pin: versions.ChartPin,
         values: dict[str, Any],
         after: list[pulumi.Resource],
     ) -> helm.Chart:
-        return helm.Chart(
+        return args.charts.chart(
             f"{name}-{suffix}",
-            name=pin.name,
-            chart=pin.chart,
-            version=pin.version,
-            namespace=NAMESPACES.serving,
+            pin,
+            namespace=args.namespace,
             values=values,
             opts=child(self, depends_on=after),
         )

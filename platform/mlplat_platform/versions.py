@@ -68,6 +68,16 @@ class ChartPin:
     app_version: str = ""
     checked: tuple[str, ...] = ()
 
+    @property
+    def chart_name(self) -> str:
+        """The ``name`` in the chart's ``Chart.yaml``: the last segment of ``chart``."""
+        return self.chart.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def archive(self) -> str:
+        """The file ``helm package`` makes of this chart: ``<chart name>-<version>.tgz``."""
+        return f"{self.chart_name}-{self.version}.tgz"
+
 
 @dataclass(frozen=True, kw_only=True)
 class ImagePin:
@@ -113,6 +123,11 @@ ENVOY_GATEWAY = ChartPin(
         "envoyproxy/gateway@v1.9.0:internal/cmd/envoy/shutdown_manager.go (/tmp/shutdown-ready)",
         "envoyproxy/gateway@v1.9.0:internal/provider/kubernetes/secrets.go (certgen's secrets)",
         "envoyproxy/gateway@v1.9.0:internal/xds/translator/listener.go (route table names)",
+        "envoyproxy/gateway@v1.9.0:charts/gateway-helm/templates/_helpers.tpl (eg.image.pullPolicy:"
+        " the global pull policy wins over deployment.envoyGateway.imagePullPolicy)",
+        "envoyproxy/gateway@v1.9.0:charts/gateway-helm/templates/envoy-gateway-{deployment,"
+        "service}.yaml (metadata annotations from values; the deployment mounts secret"
+        " envoy-gateway), charts/gateway-helm/charts/crds (the Gateway API CRDs)",
     ),
 )
 CERT_MANAGER = ChartPin(
@@ -125,6 +140,16 @@ CERT_MANAGER = ChartPin(
         "cert-manager/cert-manager@v1.21.1:deploy/charts/cert-manager/values.yaml",
         "cert-manager/cert-manager@v1.21.1:deploy/charts/cert-manager/README.template.md"
         " (the OCI chart)",
+        "cert-manager/cert-manager@v1.21.1:internal/apis/config/controller/v1alpha1/defaults.go"
+        " (gatewayAPI.enabled defaults to false)",
+        "cert-manager/cert-manager@v1.21.1:pkg/apis/config/controller/v1alpha1/types.go"
+        " (ControllerConfiguration.gatewayAPI.enabled)",
+        "cert-manager/cert-manager@v1.21.1:deploy/charts/cert-manager/templates/"
+        "{controller-config,deployment}.yaml (`config` becomes the --config file)",
+        "cert-manager/cert-manager@v1.21.1:pkg/issuer/acme/http/http.go (gatewayHTTPRoute"
+        " solvers need Gateway API support)",
+        "cert-manager/cert-manager@v1.21.1:pkg/controller/context.go (exits at start-up without"
+        " the Gateway API CRDs when it is on)",
         "cert-manager/cert-manager@v1.21.1:pkg/issuer/acme/http/pod.go (solver pod: port 8089,"
         " label acme.cert-manager.io/http01-solver, restricted security context)",
     ),
@@ -152,7 +177,12 @@ ARGO_WORKFLOWS = ChartPin(
     app_version="v4.0.10",
     checked=(
         "argoproj/argo-helm@argo-workflows-1.0.18:charts/argo-workflows/values.yaml",
-        "argoproj/argo-helm@argo-workflows-1.0.18:charts/argo-workflows/templates/crds.yaml",
+        "argoproj/argo-helm@argo-workflows-1.0.18:charts/argo-workflows/templates/crds.yaml"
+        " (crds.full: false renders files/crds/minimal/ as templates)",
+        "argoproj/argo-helm@argo-workflows-1.0.18:charts/argo-workflows/templates/"
+        "crds-install-job.yaml (crds.full: true: a hook Job downloading from GitHub)",
+        "argoproj/argo-helm@argo-workflows-1.0.18:charts/argo-workflows/templates/controller/"
+        "workflow-rb.yaml (singleNamespace ignores controller.workflowNamespaces)",
         "argoproj/argo-workflows@v4.0.10:manifests/base/crds/minimal/ (CRD shapes)",
         "argoproj/argo-workflows@v4.0.10:.github/workflows/release.yaml (quay.io/argoproj"
         " images per v* tag)",
@@ -164,6 +194,8 @@ _KSERVE_CHECKED = (
     "kserve/kserve@v0.20.0:charts/kserve-resources/files/ (controller, webhooks,"
     " ClusterStorageContainer)",
     "kserve/kserve@v0.20.0:pkg/constants/constants.go (Standard; RawDeployment deprecated)",
+    "kserve/kserve@v0.20.0:pkg/controller/v1beta1/inferenceservice/controller.go and"
+    " cmd/manager/main.go (Gateway API mode exits at start-up without the HTTPRoute CRD)",
 )
 KSERVE_CRD = ChartPin(
     name="kserve-crd",

@@ -106,7 +106,7 @@ def test_reference_names_every_field_of_every_section() -> None:
             name = field.name.removesuffix("_external")
             assert name in keys, f"{cls.__name__}.{field.name} is missing from the reference"
     for name in SECRET_NAMES:
-        assert f"#   {name}\n" in text
+        assert f" mlplat:{name}\n" in text
 
 
 def test_reference_shows_prod_defaults_where_they_differ() -> None:

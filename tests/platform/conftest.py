@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from platform_helpers import Run
+from platform_helpers import Run, shared_chart_mirror
 
 from mlplat.render._mock import run_mocked
 
@@ -17,6 +18,15 @@ def run() -> Callable[[Callable[[], Any]], Run]:
         return Run(*run_mocked(program))
 
     return _run
+
+
+@pytest.fixture
+def chart_mirror() -> Path:
+    """The shared directory of the seven pinned chart archives; skips where it is absent."""
+    found = shared_chart_mirror()
+    if found is None:
+        pytest.skip("no chart mirror (../shared/charts); set MLPLAT_TEST_CHART_MIRROR")
+    return found
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,8 @@ which the engine receives secret values.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from mlplat.render._mock import Registration
@@ -48,3 +50,41 @@ class Run:
 
     def depends_on(self, reg: Registration, other: Registration) -> bool:
         return other.urn in reg.dependencies
+
+    def waits_for(self, reg: Registration, other: Registration) -> bool:
+        """Whether Pulumi creates ``other`` (and awaits it) before ``reg``.
+
+        Follows ``depends_on`` transitively; depending on a component (a chart) means
+        waiting for everything inside it, as the engine does.
+        """
+        children: dict[str, list[str]] = {}
+        for r in self.registrations:
+            children.setdefault(r.parent or "", []).append(r.urn)
+        seen: set[str] = set()
+        todo = list(reg.dependencies)
+        while todo:
+            urn = todo.pop()
+            if urn in seen:
+                continue
+            seen.add(urn)
+            if urn == other.urn:
+                return True
+            todo.extend(children.get(urn, []))
+            if urn in self.by_urn:
+                todo.extend(self.by_urn[urn].dependencies)
+        return False
+
+
+def shared_chart_mirror() -> Path | None:
+    """The pinned charts' archives (``../shared/charts`` beside the main checkout), if here.
+
+    ``MLPLAT_TEST_CHART_MIRROR`` names another directory. The archives are test data of this
+    machine and of the local control plane, not part of the repository, so tests that need
+    them skip where they are absent.
+    """
+    named = os.environ.get("MLPLAT_TEST_CHART_MIRROR")
+    root = Path(__file__).resolve().parents[2]
+    candidates = [Path(named)] if named else [root.parent / "shared" / "charts"]
+    if not named:  # a worktree under <dir>/wt/<name> sits one level deeper than the checkout
+        candidates.append(root.parent.parent / "shared" / "charts")
+    return next((c for c in candidates if (c / "README.md").is_file()), None)

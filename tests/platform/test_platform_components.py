@@ -18,6 +18,7 @@ from mlplat_platform.consumers import CONSUMERS
 from mlplat_platform.database import Database, DatabaseArgs, DatabaseUser
 from mlplat_platform.endpoints import DatabaseEndpoint, GatewayRef, S3Endpoint, ServiceRef
 from mlplat_platform.gateway import Backend, Gateway, GatewayArgs, htpasswd_line
+from mlplat_platform.gatewaycerts import GatewayCertificates, GatewayCertificatesArgs
 from mlplat_platform.objectstore import ObjectStore, ObjectStoreArgs, S3Identity
 from mlplat_platform.pipelines import ARGO_CRDS, Pipelines, PipelinesArgs, argo_crds_yaml
 from mlplat_platform.registry import Registry, RegistryArgs
@@ -390,15 +391,20 @@ def test_gateway_authenticates_every_route(run: Runner, oidc: bool) -> None:
     from mlplat_platform.config import Oidc
 
     def program() -> None:
-        cm = CertManager("cm", CertManagerArgs())
-        Gateway(
+        gateway = Gateway(
             "gw",
             GatewayArgs(
                 domain="ml.example.com",
-                cert_manager=cm.chart,
                 backends=(Backend(namespace="mlplat-registry", port=5000),),
                 oidc=Oidc(issuer="https://id.example.com", client_id="mlplat") if oidc else None,
                 oidc_client_secret=pulumi.Output.secret("cs") if oidc else None,
+            ),
+        )
+        cm = CertManager("cm", CertManagerArgs(gateway_api=gateway.chart))
+        GatewayCertificates(
+            "gw",
+            GatewayCertificatesArgs(
+                domain="ml.example.com", cert_manager=cm.chart, moved_from=gateway
             ),
         )
 
@@ -492,8 +498,7 @@ def test_seaweedfs_identities_are_least_privilege(run: Runner) -> None:
 @pulumi.runtime.test
 def test_gateway_password_output_is_secret_and_matches_the_htpasswd() -> None:
     pulumi.runtime.set_mocks(_EchoMocks(), preview=False)
-    cm = CertManager("cm3", CertManagerArgs())
-    gateway = Gateway("gw3", GatewayArgs(domain="ml.example.com", cert_manager=cm.chart))
+    gateway = Gateway("gw3", GatewayArgs(domain="ml.example.com"))
     assert gateway.password is not None
 
     def check(args: list[Any]) -> None:

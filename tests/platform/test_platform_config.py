@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
 
 import pytest
 
@@ -145,3 +147,27 @@ def test_the_feature_store_is_on_in_prod_and_a_config_can_switch_it() -> None:
     assert on_in_dev.components.feature_store and on_in_dev.components.registry
     off_in_prod = load_config({"components": {"feature_store": False}}, profile="prod")
     assert off_in_prod.components.feature_store is False
+
+
+def test_reference_says_where_secrets_come_from_as_the_readme_does() -> None:
+    """`mlplat up` reads MLPLAT_<NAME> (README) and stores it as the stack secret mlplat:<name>."""
+    from mlplat.platform_config import reference
+    from mlplat_platform import SECRET_NAMES, secret_env_name
+
+    text = reference()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for name in SECRET_NAMES:
+        env = secret_env_name(name)
+        assert env in readme, env
+        assert re.search(rf"^#  - {env}\s+mlplat:{name}$", text, re.M), name
+    assert "`mlplat up` reads each from its environment variable" in text
+
+
+def test_reference_documents_the_chart_mirror_and_its_archives() -> None:
+    from mlplat.platform_config import reference
+    from mlplat_platform import versions
+
+    text = reference()
+    assert "chart_mirror: null" in text and "MLPLAT_CHART_MIRROR" in text
+    for pin in versions.ALL_CHARTS:
+        assert f"#  - {pin.archive} " in text, pin.name

@@ -130,6 +130,7 @@ def test_auto_named_objects_get_their_logical_name_and_groups_are_expanded() -> 
     assert list(objects[0])[:3] == ["apiVersion", "kind", "metadata"]
     assert charts[0].as_dict() == {
         "name": "c",
+        "source": "upstream",
         "repo": "https://r",
         "chart": "x",
         "version": "1.0",

@@ -22,7 +22,8 @@ def platform_config() -> None:
     """Every key of the platform config (`mlplat render --config FILE`), with its defaults.
 
     The output is a commented YAML file holding the dev defaults: save it as a starting
-    point (`mlplat docs platform-config > platform.yaml`).
+    point (`mlplat docs platform-config > platform.yaml`). It ends with the environment
+    variables `mlplat up` reads secrets from and the chart archives a `chart_mirror` holds.
     """
     from mlplat.platform_config import reference
 

@@ -4,7 +4,8 @@
 Pulumi CLI, no network, no cluster) and writes what it would deploy: one YAML file per raw
 Kubernetes object, under ``_cluster/`` for cluster-scoped objects and ``<namespace>/`` for the
 rest (so ``kubectl apply -R -f DIR`` creates namespaces and CRDs first), plus ``charts.yaml``
-listing each chart with repository, version, namespace and values.
+listing each chart with its source (upstream, or the config's chart mirror), repository,
+version, namespace and values.
 
 Example:
     >>> summary = render_platform(RenderOptions(out_dir=Path("out"), profile="dev"))
@@ -149,7 +150,12 @@ def _check_out_dir(out_dir: Path, *, force: bool) -> list[str]:
 
 
 def _chart_names(charts: list[Any]) -> list[str]:
+    """Each chart's pin name, found by its reference or, from a mirror, its archive's name."""
     from mlplat_platform.versions import ALL_CHARTS
 
-    by_ref = {(p.chart, p.version): p.name for p in ALL_CHARTS}
-    return [by_ref.get((c.chart, c.version), c.name) for c in charts]
+    names = {(p.chart, p.version): p.name for p in ALL_CHARTS}
+    names |= {(p.archive, p.version): p.name for p in ALL_CHARTS}
+    return [
+        names.get((c.chart, c.version)) or names.get((Path(c.chart).name, c.version)) or c.name
+        for c in charts
+    ]

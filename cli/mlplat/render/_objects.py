@@ -30,9 +30,15 @@ _GROUP_TYPES = ("kubernetes:yaml/v2:ConfigGroup", "kubernetes:yaml/v2:ConfigFile
 
 @dataclass(frozen=True, kw_only=True)
 class ChartEntry:
-    """A chart the program installs, as written to ``charts.yaml``."""
+    """A chart the program installs, as written to ``charts.yaml``.
+
+    ``source`` says where it comes from: ``upstream`` (``chart`` is an ``oci://`` reference, or
+    a chart name in ``repo``) or ``mirror`` (``chart`` is an archive of the config's
+    ``chart_mirror``, checked against the pin before the render).
+    """
 
     name: str
+    source: str
     repo: str | None
     chart: str
     version: str
@@ -43,6 +49,7 @@ class ChartEntry:
         """The entry as plain data, in a stable key order."""
         return {
             "name": self.name,
+            "source": self.source,
             "repo": self.repo,
             "chart": self.chart,
             "version": self.version,
@@ -117,10 +124,13 @@ def _group(reg: Registration) -> list[dict[str, Any]]:
 def _chart(reg: Registration) -> ChartEntry:
     inputs = normalise(reg.inputs)
     repo_opts = inputs.get("repositoryOpts") or {}
+    chart = str(inputs.get("chart", ""))
+    local = chart.endswith(".tgz") and "://" not in chart and not repo_opts.get("repo")
     return ChartEntry(
         name=inputs.get("name") or reg.name,
+        source="mirror" if local else "upstream",
         repo=repo_opts.get("repo"),
-        chart=str(inputs.get("chart", "")),
+        chart=chart,
         version=str(inputs.get("version", "")),
         namespace=inputs.get("namespace"),
         values=inputs.get("values") or {},
