@@ -1,0 +1,170 @@
+"""The local control plane does what the real deploy tests rely on: a Ready node of the dev
+profile's size, workloads that become available or complete the way pulumi-kubernetes awaits
+them, claims that bind, Pod Security admission that refuses, and a `down` that stops it all."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.live.conftest import require_control_plane
+from toolchain import build, processes
+from toolchain.cluster import Cluster
+
+pytestmark = pytest.mark.live
+
+
+def apply(cluster: Cluster, manifest: str) -> None:
+    cluster.kubectl("apply", "-f", "-", input=textwrap.dedent(manifest))
+
+
+def wait(cluster: Cluster, namespace: str, what: str, condition: str) -> None:
+    cluster.kubectl("-n", namespace, "wait", what, f"--for={condition}", "--timeout=60s")
+
+
+@pytest.fixture(scope="module")
+def namespace(local_cluster: Cluster) -> str:
+    local_cluster.kubectl("create", "namespace", "smoke")
+    return "smoke"
+
+
+def test_version_is_the_built_release(local_cluster: Cluster) -> None:
+    version = json.loads(local_cluster.kubectl("version", "-o", "json").stdout)
+    expected = build.TARGETS["kubernetes"].version()
+    assert version["serverVersion"]["gitVersion"] == expected
+    assert version["clientVersion"]["gitVersion"] == expected
+
+
+def test_node_is_ready_with_the_dev_profile_size(local_cluster: Cluster) -> None:
+    nodes = json.loads(local_cluster.kubectl("get", "nodes", "-o", "json").stdout)["items"]
+    assert len(nodes) == 1
+    status = nodes[0]["status"]
+    ready = [c["status"] for c in status["conditions"] if c["type"] == "Ready"]
+    assert ready == ["True"]
+    assert status["allocatable"]["cpu"] == "2"
+    assert status["allocatable"]["memory"] == "4Gi"
+
+
+def test_deployment_becomes_available(local_cluster: Cluster, namespace: str) -> None:
+    apply(
+        local_cluster,
+        f"""
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {{name: web, namespace: {namespace}}}
+        spec:
+          replicas: 2
+          selector: {{matchLabels: {{app: web}}}}
+          template:
+            metadata: {{labels: {{app: web}}}}
+            spec:
+              containers:
+              - name: web
+                image: registry.invalid/web:1
+                resources: {{requests: {{cpu: 100m, memory: 64Mi}}}}
+        """,
+    )
+    wait(local_cluster, namespace, "deployment/web", "condition=Available")
+    deployment = json.loads(
+        local_cluster.kubectl("-n", namespace, "get", "deployment/web", "-o", "json").stdout
+    )
+    assert deployment["status"]["readyReplicas"] == 2
+    assert deployment["status"]["updatedReplicas"] == 2
+
+
+def test_job_completes(local_cluster: Cluster, namespace: str) -> None:
+    apply(
+        local_cluster,
+        f"""
+        apiVersion: batch/v1
+        kind: Job
+        metadata: {{name: once, namespace: {namespace}}}
+        spec:
+          template:
+            spec:
+              restartPolicy: Never
+              containers:
+              - name: once
+                image: registry.invalid/once:1
+        """,
+    )
+    wait(local_cluster, namespace, "job/once", "condition=Complete")
+
+
+def test_claim_binds(local_cluster: Cluster, namespace: str) -> None:
+    apply(
+        local_cluster,
+        f"""
+        apiVersion: v1
+        kind: PersistentVolumeClaim
+        metadata: {{name: data, namespace: {namespace}}}
+        spec:
+          accessModes: [ReadWriteOnce]
+          resources: {{requests: {{storage: 5Gi}}}}
+        """,
+    )
+    wait(local_cluster, namespace, "pvc/data", "jsonpath={.status.phase}=Bound")
+    claim = json.loads(
+        local_cluster.kubectl("-n", namespace, "get", "pvc/data", "-o", "json").stdout
+    )
+    assert claim["spec"]["storageClassName"] == "mlplat-local"
+    assert claim["status"]["capacity"]["storage"] == "5Gi"
+
+
+def test_pod_security_refuses_a_privileged_pod(local_cluster: Cluster) -> None:
+    local_cluster.kubectl("create", "namespace", "restricted")
+    local_cluster.kubectl(
+        "label", "namespace", "restricted", "pod-security.kubernetes.io/enforce=restricted"
+    )
+    refused = local_cluster.kubectl(
+        "-n",
+        "restricted",
+        "run",
+        "root",
+        "--image=registry.invalid/root:1",
+        "--privileged",
+        check=False,
+    )
+    assert refused.returncode != 0
+    assert 'violates PodSecurity "restricted:latest"' in refused.stderr
+
+
+def test_the_documented_command_starts_and_stops_everything(tmp_path: Path) -> None:
+    require_control_plane()
+    command = [sys.executable, "-m", "toolchain.cluster"]
+    started = subprocess.run(
+        [*command, "up", "--dir", str(tmp_path)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:
+        assert started.returncode == 0, started.stderr
+        assert Path(started.stdout.strip()) == tmp_path / "kubeconfig"
+        state = json.loads((tmp_path / "state.json").read_text())
+        running = [processes.Running(**item) for item in state["components"]]
+        assert [item.name for item in running] == [
+            "etcd",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+            "kwok",
+        ]
+        assert all(processes.is_alive(item) for item in running)
+    finally:
+        stopped = subprocess.run(
+            [*command, "down", "--dir", str(tmp_path)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert stopped.returncode == 0, stopped.stderr
+    assert not any(processes.is_alive(item) for item in running)
