@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m toolchain.build [TARGET ...]   # build what is missing (all targets by default)
+    python -m toolchain.build [TARGET ...]   # build what is missing (default: all but pulumi)
     python -m toolchain.build env            # print `export` lines: eval "$(... env)"
     python -m toolchain.build list           # targets, versions and whether each is built
 
@@ -82,6 +82,37 @@ def _kubernetes_ldflags(version: str, module_time: str) -> list[str]:
     ]
 
 
+def _pulumi_ldflags(version: str, module_time: str) -> list[str]:
+    """Without the version the CLI reports "" and the Automation API refuses it.
+
+    The CLI must be at least as new as the installed pulumi SDK (the Automation API's check),
+    so the SDK's version is read here, from the package, and compared.
+    """
+    del module_time
+    sdk = _installed_version("pulumi")
+    if sdk is not None and _semver(version) < _semver(sdk):
+        raise ToolchainError(
+            f"pulumi: the wrapper builds the CLI {version}, older than the installed pulumi "
+            f"SDK {sdk}: raise github.com/pulumi/pulumi/{{pkg,sdk}}/v3 in "
+            "toolchain/modules/pulumi/go.mod"
+        )
+    return [f"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={version}"]
+
+
+def _installed_version(distribution: str) -> str | None:
+    """The version of an installed Python distribution, or None when it is not installed."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _semver(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
 def _no_ldflags(version: str, module_time: str) -> list[str]:
     """For modules whose version is a source constant or read from the build info."""
     del version, module_time
@@ -101,6 +132,7 @@ class Target:
     binaries: dict[str, str]
     ldflags: Callable[[str, str], list[str]] = _no_ldflags
     directory: Path | None = None
+    default: bool = True
 
     @property
     def module_dir(self) -> Path:
@@ -145,6 +177,13 @@ TARGETS: dict[str, Target] = {
         ),
         Target(
             name="kwok", module="sigs.k8s.io/kwok", binaries={"kwok": "sigs.k8s.io/kwok/cmd/kwok"}
+        ),
+        Target(
+            name="pulumi",
+            module="github.com/pulumi/pulumi/pkg/v3",
+            binaries={"pulumi": "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"},
+            ldflags=_pulumi_ldflags,
+            default=False,
         ),
         Target(
             name="actionlint",
@@ -295,7 +334,9 @@ def _select(names: Sequence[str]) -> list[Target]:
     unknown = [name for name in names if name not in TARGETS]
     if unknown:
         raise ToolchainError(f"unknown target {unknown[0]!r}: choose from {', '.join(TARGETS)}")
-    return [TARGETS[name] for name in names] if names else list(TARGETS.values())
+    if names:
+        return [TARGETS[name] for name in names]
+    return [target for target in TARGETS.values() if target.default]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -307,7 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"export {key}={_shell_quote(value)}")
             return 0
         if args[:1] == ["list"]:
-            for target in _select(args[1:]):
+            for target in _select(args[1:]) if args[1:] else TARGETS.values():
                 state = "built" if target.bin_dir().is_dir() else "missing"
                 print(f"{target.name:12} {target.version():10} {state:8} {target.install_dir()}")
             return 0

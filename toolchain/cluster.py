@@ -29,8 +29,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from toolchain import build, pki, processes
@@ -135,9 +135,8 @@ def _save(cluster: Cluster) -> None:
     tmp.replace(path)
 
 
-def _wait(what: str, check: object, timeout: float, logs: Path) -> None:
+def _wait(what: str, check: Callable[[], bool], timeout: float, logs: Path) -> None:
     """Poll ``check()`` until true; fail naming the component and its log."""
-    assert callable(check)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -163,7 +162,7 @@ def _node_manifest(name: str, options: ClusterOptions) -> dict[str, object]:
         "kind": "Node",
         "metadata": {
             "name": name,
-            "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+            "annotations": {"kwok.x-k8s.io/node": "fake"},
             "labels": {
                 "kubernetes.io/hostname": name,
                 "kubernetes.io/os": "linux",
@@ -286,7 +285,7 @@ def up(options: ClusterOptions) -> Cluster:
     if existing and any(processes.is_alive(item) for item in existing.components):
         raise ClusterError(f"a cluster already runs in {directory}: run `down --dir {directory}`")
     directory.mkdir(parents=True, exist_ok=True)
-    options = ClusterOptions(**{**options.__dict__, "directory": directory})
+    options = replace(options, directory=directory)
     keys = pki.make_pki(directory / "pki")
     ports = {
         name: processes.free_port()
@@ -343,7 +342,9 @@ def _bootstrap(cluster: Cluster, options: ClusterOptions) -> None:
             _storage_class(),
         ],
     }
-    cluster.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(manifests))
+    # Client-side apply: a new Node is created by a plain POST, which keeps the status
+    # (capacity and allocatable) the way a kubelet registers its node.
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(manifests))
     logs = cluster.directory / "logs"
 
     def nodes_ready() -> bool:

@@ -85,7 +85,7 @@ def test_unknown_target_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str
     err = capsys.readouterr().err
     assert err.strip().splitlines() == [
         "toolchain: error: unknown target 'kubernets': choose from "
-        "kubernetes, etcd, kwok, actionlint"
+        "kubernetes, etcd, kwok, pulumi, actionlint"
     ]
 
 
@@ -120,3 +120,22 @@ def test_a_failed_build_keeps_the_previous_binaries(cache: Path, tmp_path: Path)
     with pytest.raises(build.ToolchainError, match="go build"):
         build.build(target)
     assert (target.bin_dir() / "hello").is_file()
+
+
+def test_pulumi_cli_must_not_be_older_than_the_installed_sdk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    flags = build.TARGETS["pulumi"].ldflags
+    monkeypatch.setattr(build, "_installed_version", lambda name: "3.272.0")
+    assert flags("v3.274.0", "") == [
+        "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v3.274.0"
+    ]
+    with pytest.raises(build.ToolchainError, match="older than the installed pulumi SDK 3.272.0"):
+        flags("v3.260.0", "")
+
+
+def test_pulumi_is_built_only_on_request(capsys: pytest.CaptureFixture[str], cache: Path) -> None:
+    assert build.main(["list"]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert names == ["kubernetes", "etcd", "kwok", "pulumi", "actionlint"]
+    assert not build.TARGETS["pulumi"].default
