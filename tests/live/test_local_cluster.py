@@ -122,6 +122,8 @@ def test_pod_security_refuses_a_privileged_pod(local_cluster: Cluster) -> None:
     local_cluster.kubectl(
         "label", "namespace", "restricted", "pod-security.kubernetes.io/enforce=restricted"
     )
+    # Without its default service account a pod is refused earlier, by ServiceAccount admission.
+    wait(local_cluster, "restricted", "serviceaccount/default", "create")
     refused = local_cluster.kubectl(
         "-n",
         "restricted",
