@@ -267,7 +267,6 @@ def _commands(
             f"--server-address=127.0.0.1:{ports['kwok']}",
             f"--tls-cert-file={keys.cert('apiserver')}",
             f"--tls-private-key-file={keys.key('apiserver')}",
-            "--node-lease-duration-seconds=40",
         ],
     }
 
