@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,70 @@ def test_deployment_becomes_available(local_cluster: Cluster, namespace: str) ->
     )
     assert deployment["status"]["readyReplicas"] == 2
     assert deployment["status"]["updatedReplicas"] == 2
+
+
+def test_service_gets_the_ready_pods_as_endpoints(local_cluster: Cluster, namespace: str) -> None:
+    apply(
+        local_cluster,
+        f"""
+        apiVersion: v1
+        kind: Service
+        metadata: {{name: web, namespace: {namespace}}}
+        spec:
+          selector: {{app: web}}
+          ports: [{{port: 80, targetPort: 8080}}]
+        """,
+    )
+    wait(local_cluster, namespace, "deployment/web", "condition=Available")
+    endpoints = "jsonpath={.items[*].endpoints[?(@.conditions.ready==true)].addresses[0]}"
+
+    def ready_addresses() -> list[str]:
+        return local_cluster.kubectl(
+            "-n",
+            namespace,
+            "get",
+            "endpointslices",
+            "-l",
+            "kubernetes.io/service-name=web",
+            "-o",
+            endpoints,
+        ).stdout.split()
+
+    deadline = time.monotonic() + 30
+    while len(ready_addresses()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert len(ready_addresses()) == 2
+
+
+def test_statefulset_with_a_claim_template_becomes_ready(
+    local_cluster: Cluster, namespace: str
+) -> None:
+    apply(
+        local_cluster,
+        f"""
+        apiVersion: apps/v1
+        kind: StatefulSet
+        metadata: {{name: db, namespace: {namespace}}}
+        spec:
+          serviceName: db
+          replicas: 1
+          selector: {{matchLabels: {{app: db}}}}
+          template:
+            metadata: {{labels: {{app: db}}}}
+            spec:
+              containers:
+              - name: db
+                image: registry.invalid/db:1
+                volumeMounts: [{{name: data, mountPath: /data}}]
+          volumeClaimTemplates:
+          - metadata: {{name: data}}
+            spec:
+              accessModes: [ReadWriteOnce]
+              resources: {{requests: {{storage: 1Gi}}}}
+        """,
+    )
+    wait(local_cluster, namespace, "statefulset/db", "jsonpath={.status.readyReplicas}=1")
+    wait(local_cluster, namespace, "pvc/data-db-0", "jsonpath={.status.phase}=Bound")
 
 
 def test_job_completes(local_cluster: Cluster, namespace: str) -> None:
@@ -170,3 +235,36 @@ def test_the_documented_command_starts_and_stops_everything(tmp_path: Path) -> N
         )
     assert stopped.returncode == 0, stopped.stderr
     assert not any(processes.is_alive(item) for item in running)
+
+
+def test_a_pod_larger_than_the_node_is_not_scheduled(
+    local_cluster: Cluster, namespace: str
+) -> None:
+    local_cluster.kubectl(
+        "-n",
+        namespace,
+        "run",
+        "huge",
+        "--image=registry.invalid/huge:1",
+        "--overrides",
+        json.dumps(
+            {
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "huge",
+                            "image": "registry.invalid/huge:1",
+                            "resources": {"requests": {"cpu": "3"}},
+                        }
+                    ]
+                }
+            }
+        ),
+    )
+    wait(
+        local_cluster,
+        namespace,
+        "pod/huge",
+        "jsonpath={.status.conditions[?(@.type=='PodScheduled')].reason}=Unschedulable",
+    )
+    local_cluster.kubectl("-n", namespace, "delete", "pod", "huge", "--wait=false")
