@@ -91,6 +91,32 @@ class Cluster:
             raise ClusterError(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
         return result
 
+    def stop_component(self, name: str) -> None:
+        """Stop one component (fault tests: the API server going away during a deploy)."""
+        processes.stop(self.component(name))
+
+    def start_component(self, name: str) -> Cluster:
+        """Start a stopped component again with its recorded command line, ports and log.
+
+        Returns the cluster with the new process recorded (also in ``state.json``); its
+        kubeconfig and server address are unchanged, so clients need nothing new.
+        """
+        old = self.component(name)
+        if processes.is_alive(old):
+            raise ClusterError(f"{name} is still running (pid {old.pid})")
+        new = processes.spawn(name, old.argv, log=Path(old.log))
+        cluster = replace(
+            self,
+            components=tuple(new if item.name == name else item for item in self.components),
+        )
+        _save(cluster)
+        if name == "kube-apiserver":
+            keys = pki.Pki(directory=self.directory / "pki")
+            _wait(
+                "kube-apiserver", lambda: _api_ok(self.server, keys, "/readyz"), 90, Path(new.log)
+            )
+        return cluster
+
     def component(self, name: str) -> processes.Running:
         """A component by name (``etcd``, ``kube-apiserver``...): fault tests stop one."""
         for running in self.components:
@@ -113,12 +139,7 @@ def _load(directory: Path) -> Cluster | None:
         kubeconfig=Path(data["kubeconfig"]),
         context=data["context"],
         server=data["server"],
-        components=tuple(
-            processes.Running(
-                name=item["name"], pid=item["pid"], started=item["started"], log=item["log"]
-            )
-            for item in data["components"]
-        ),
+        components=tuple(processes.Running.from_dict(item) for item in data["components"]),
     )
 
 

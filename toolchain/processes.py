@@ -29,10 +29,29 @@ class Running:
     pid: int
     started: str
     log: str
+    argv: tuple[str, ...] = ()
 
-    def as_dict(self) -> dict[str, str | int]:
+    def as_dict(self) -> dict[str, object]:
         """For the cluster's state file."""
-        return {"name": self.name, "pid": self.pid, "started": self.started, "log": self.log}
+        return {
+            "name": self.name,
+            "pid": self.pid,
+            "started": self.started,
+            "log": self.log,
+            "argv": list(self.argv),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Running:
+        """The inverse of :meth:`as_dict`."""
+        argv = data.get("argv", [])
+        return cls(
+            name=str(data["name"]),
+            pid=int(str(data["pid"])),
+            started=str(data["started"]),
+            log=str(data["log"]),
+            argv=tuple(str(arg) for arg in argv) if isinstance(argv, list) else (),
+        )
 
 
 def _start_time(pid: int) -> str:
@@ -85,7 +104,13 @@ def spawn(
             start_new_session=True,
             env=dict(env) if env is not None else None,
         )
-    return Running(name=name, pid=process.pid, started=_start_time(process.pid), log=str(log))
+    return Running(
+        name=name,
+        pid=process.pid,
+        started=_start_time(process.pid),
+        log=str(log),
+        argv=tuple(argv),
+    )
 
 
 def stop(process: Running, *, timeout: float = 15.0) -> None:

@@ -216,7 +216,7 @@ def test_the_documented_command_starts_and_stops_everything(tmp_path: Path) -> N
         assert started.returncode == 0, started.stderr
         assert Path(started.stdout.strip()) == tmp_path / "kubeconfig"
         state = json.loads((tmp_path / "state.json").read_text())
-        running = [processes.Running(**item) for item in state["components"]]
+        running = [processes.Running.from_dict(item) for item in state["components"]]
         assert [item.name for item in running] == [
             "etcd",
             "kube-apiserver",
@@ -268,3 +268,13 @@ def test_a_pod_larger_than_the_node_is_not_scheduled(
         "jsonpath={.status.conditions[?(@.type=='PodScheduled')].reason}=Unschedulable",
     )
     local_cluster.kubectl("-n", namespace, "delete", "pod", "huge", "--wait=false")
+
+
+def test_the_api_server_can_be_stopped_and_started_again(local_cluster: Cluster) -> None:
+    local_cluster.stop_component("kube-apiserver")
+    assert local_cluster.kubectl("get", "nodes", "--request-timeout=2s", check=False).returncode
+    restarted = local_cluster.start_component("kube-apiserver")
+    assert restarted.server == local_cluster.server
+    assert "kwok-node-0" in restarted.kubectl("get", "nodes", "-o", "name").stdout
+    assert processes.is_alive(restarted.component("kube-apiserver"))
+    assert all(processes.is_alive(item) for item in restarted.components)
