@@ -3,7 +3,7 @@
 Usage::
 
     python -m toolchain.build [TARGET ...]   # build what is missing (default: all but pulumi)
-    python -m toolchain.build env            # print `export` lines: eval "$(... env)"
+    python -m toolchain.build env [pulumi]   # print `export` lines: eval "$(... env)"
     python -m toolchain.build list           # targets, versions and whether each is built
 
 Each target is a small wrapper module under ``toolchain/modules/<name>/`` whose ``go.mod``
@@ -319,9 +319,14 @@ def binary(name: str) -> Path:
     raise ToolchainError(f"no toolchain target builds {name!r}")
 
 
-def environment() -> dict[str, str]:
-    """Variables that put every built target first on PATH (for `eval` or subprocess env)."""
-    dirs = [str(target.bin_dir()) for target in TARGETS.values() if target.bin_dir().is_dir()]
+def environment(extra: Sequence[str] = ()) -> dict[str, str]:
+    """Variables that put the built targets first on PATH (for `eval` or a subprocess env).
+
+    The default targets, plus the on-request ones named in ``extra`` (``pulumi``): a Pulumi
+    CLI on PATH changes what mlplat's deploy commands do, so it is there only when asked for.
+    """
+    chosen = [t for t in TARGETS.values() if t.default or t.name in extra]
+    dirs = [str(target.bin_dir()) for target in chosen if target.bin_dir().is_dir()]
     path = os.pathsep.join([*dirs, os.environ.get("PATH", "")])
     return {"PATH": path, "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true"}
 
@@ -344,7 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         if args[:1] == ["env"]:
-            for key, value in environment().items():
+            _select(args[1:])
+            for key, value in environment(args[1:]).items():
                 print(f"export {key}={_shell_quote(value)}")
             return 0
         if args[:1] == ["list"]:

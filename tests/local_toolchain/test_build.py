@@ -139,3 +139,12 @@ def test_pulumi_is_built_only_on_request(capsys: pytest.CaptureFixture[str], cac
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
     assert names == ["kubernetes", "etcd", "kwok", "pulumi", "actionlint"]
     assert not build.TARGETS["pulumi"].default
+
+
+def test_env_adds_pulumi_only_when_named(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pulumi_bin = build.TARGETS["pulumi"].bin_dir()
+    pulumi_bin.mkdir(parents=True)
+    assert str(pulumi_bin) not in build.environment()["PATH"]
+    assert build.environment(["pulumi"])["PATH"].startswith(str(pulumi_bin))
+    assert build.main(["env", "pulumi"]) == 0
+    assert str(pulumi_bin) in capsys.readouterr().out
