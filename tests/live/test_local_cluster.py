@@ -77,6 +77,13 @@ def test_deployment_becomes_available(local_cluster: Cluster, namespace: str) ->
     )
     assert deployment["status"]["readyReplicas"] == 2
     assert deployment["status"]["updatedReplicas"] == 2
+    # pulumi-kubernetes waits for this rollout condition, not only for the replica counts.
+    wait(
+        local_cluster,
+        namespace,
+        "deployment/web",
+        "jsonpath={.status.conditions[?(@.type=='Progressing')].reason}=NewReplicaSetAvailable",
+    )
 
 
 def test_service_gets_the_ready_pods_as_endpoints(local_cluster: Cluster, namespace: str) -> None:
