@@ -249,6 +249,8 @@ def _commands(
             f"--service-account-key-file={keys.sa_public}",
             f"--service-account-signing-key-file={keys.key('sa')}",
             f"--service-cluster-ip-range={SERVICE_CIDR}",
+            # The `kubernetes` Service would get 127.0.0.1 as its endpoint, which endpoint
+            # validation refuses (loopback); nothing simulated connects to it anyway.
             "--endpoint-reconciler-type=none",
             "--allow-privileged=true",
             "--profiling=false",
@@ -283,6 +285,8 @@ def _commands(
             f"--config={STAGES_FILE}",
             "--manage-all-nodes=false",
             "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+            # The nodes' kubelet address is KWOK's own server on loopback, so `kubectl logs`
+            # and port-forward (proxied by the API server) reach it and nothing else.
             "--node-ip=127.0.0.1",
             f"--node-port={ports['kwok']}",
             f"--server-address=127.0.0.1:{ports['kwok']}",
