@@ -39,9 +39,11 @@ __all__ = [
     "Workload",
     "apply",
     "chart_objects",
+    "enforced_levels",
     "footprint",
     "missing",
     "pod_security_refusals",
+    "quantity",
     "render",
     "unbound_claims",
     "wait_established",
@@ -53,6 +55,18 @@ _REDACTED = "<redacted"
 _WORKLOAD_KINDS = "deployments,statefulsets,daemonsets,jobs"
 
 Obj = dict[str, Any]
+
+#: libyaml's loader where PyYAML has it: the charts' CRDs are megabytes of YAML.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load_all(text: str) -> list[Obj]:
+    return [doc for doc in yaml.load_all(text, Loader=_LOADER) if doc]
+
+
+def _as_list(docs: Iterable[Obj]) -> str:
+    """Objects as one JSON ``List`` for ``kubectl -f -`` (JSON is far faster than YAML here)."""
+    return json.dumps({"apiVersion": "v1", "kind": "List", "items": list(docs)})
 
 
 @dataclass
@@ -112,7 +126,7 @@ def render(
     for path in sorted(out.rglob("*.yaml")):
         if path.name == "charts.yaml":
             continue
-        obj = yaml.safe_load(path.read_text())
+        obj = yaml.load(path.read_text(), Loader=_LOADER)
         objects.append((path, _fill_placeholders(obj)))
     charts = yaml.safe_load((out / "charts.yaml").read_text())["charts"]
     return Rendered(objects=objects, charts=charts)
@@ -160,7 +174,7 @@ def chart_objects(helm: str, chart: Obj, kube_version: str) -> list[Obj]:
     )
     if result.returncode != 0:
         raise AssertionError(f"helm template {chart['name']} failed:\n{result.stderr}")
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    return _load_all(result.stdout)
 
 
 def describe(obj: Obj) -> str:
@@ -187,7 +201,7 @@ def _kubectl_apply(cluster: Cluster, docs: list[Obj], namespace: str | None) -> 
     args = ["apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-f", "-"]
     if namespace is not None:
         args = ["-n", namespace, *args]
-    result = cluster.kubectl(*args, input=yaml.safe_dump_all(docs), check=False)
+    result = cluster.kubectl(*args, input=_as_list(docs), check=False)
     return result.returncode, result.stderr
 
 
@@ -217,11 +231,26 @@ def apply(cluster: Cluster, docs: Iterable[Obj], default_namespace: str | None =
     return Applied(refused=refused, warnings=warnings, batch_errors=batch_errors)
 
 
-def wait_established(cluster: Cluster, crds: Iterable[Obj], timeout: int = 60) -> None:
-    """Wait until every CRD is Established (the API server serves its kind)."""
-    names = [f"crd/{crd['metadata']['name']}" for crd in crds]
-    if names:
-        cluster.kubectl("wait", "--for=condition=Established", f"--timeout={timeout}s", *names)
+def wait_established(cluster: Cluster, crds: Iterable[Obj], timeout: float = 60) -> None:
+    """Wait until every CRD is Established (the API server serves its kind).
+
+    Polls itself: ``kubectl wait`` fails at once on a CRD whose ``status.conditions`` the API
+    server has not written yet, which is the normal state right after creation.
+    """
+    names = {crd["metadata"]["name"] for crd in crds}
+    deadline = time.monotonic() + timeout
+    one = '{.metadata.name}={.status.conditions[?(@.type=="Established")].status}{"\\n"}'
+    while names:
+        # kubectl prints one named object as itself, several as a List.
+        query = (
+            f"jsonpath={one}" if len(names) == 1 else f"jsonpath={{range .items[*]}}{one}{{end}}"
+        )
+        out = cluster.kubectl("get", "crd", *sorted(names), "-o", query).stdout
+        names -= {line[: -len("=True")] for line in out.splitlines() if line.endswith("=True")}
+        if names and time.monotonic() > deadline:
+            raise AssertionError(f"CRDs not Established after {timeout:.0f}s: {sorted(names)}")
+        if names:
+            time.sleep(0.5)
 
 
 def _get(cluster: Cluster, what: str) -> list[Obj]:
@@ -296,6 +325,15 @@ def pod_security_refusals(cluster: Cluster) -> list[str]:
     ]
 
 
+def enforced_levels(cluster: Cluster) -> dict[str, str]:
+    """Each namespace's enforced Pod Security level (``privileged`` where none is set)."""
+    label = "pod-security.kubernetes.io/enforce"
+    return {
+        ns["metadata"]["name"]: (ns["metadata"].get("labels") or {}).get(label, "privileged")
+        for ns in _get(cluster, "namespaces")
+    }
+
+
 def unscheduled(cluster: Cluster) -> list[str]:
     """Pods the scheduler could not place, with its message (``Insufficient cpu`` ...)."""
     found = []
@@ -331,7 +369,7 @@ def missing(
         args = ["get", "-f", "-", "-o", "name"]
         if namespace is not None:
             args = ["-n", namespace, *args]
-        result = cluster.kubectl(*args, input=yaml.safe_dump_all(docs), check=False)
+        result = cluster.kubectl(*args, input=_as_list(docs), check=False)
         if result.returncode != 0:
             absent += [line for line in result.stderr.splitlines() if line.strip()]
     return absent

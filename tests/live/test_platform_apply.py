@@ -77,6 +77,31 @@ def _install_order(rendered: ah.Rendered, config: Path | None, profile: str) -> 
     return [by_name[pin.name] for pin in pins]
 
 
+def _operator_pods(rendered: ah.Rendered) -> tuple[float, float]:
+    """CPU and GiB the CloudNativePG instances would request: the operator does not run here."""
+    cpu = mem = 0.0
+    for db in rendered.of_kind("Cluster"):
+        requests = db["spec"].get("resources", {}).get("requests", {})
+        instances = db["spec"].get("instances", 1)
+        cpu += instances * ah.quantity(requests.get("cpu", "0"))
+        mem += instances * ah.quantity(requests.get("memory", "0")) / 2**30
+    return cpu, mem
+
+
+def _assert_dev_fits(cluster: Cluster, rendered: ah.Rendered) -> None:
+    """The dev profile's claim: all of it, database instances included, on one node."""
+    ((node, (cpu, mem, cap_cpu, cap_mem)),) = [
+        (name, row) for name, row in ah.footprint(cluster).items() if name != ah.UNSCHEDULED
+    ]
+    db_cpu, db_mem = _operator_pods(rendered)
+    print(
+        f"dev footprint on {node}: scheduled {cpu:.2f} CPU {mem:.2f} GiB + database instances "
+        f"{db_cpu:.2f} CPU {db_mem:.2f} GiB = {cpu + db_cpu:.2f}/{cap_cpu:.0f} CPU "
+        f"{mem + db_mem:.2f}/{cap_mem:.0f} GiB"
+    )
+    assert cpu + db_cpu <= cap_cpu and mem + db_mem <= cap_mem, "dev does not fit its node"
+
+
 def _refusals(refused: list[tuple[ah.Obj, str]]) -> str:
     return "\n\n".join(
         f"--- {ah.describe(obj)} refused:\n{message}\n{yaml.safe_dump(obj, sort_keys=False)}"
@@ -142,20 +167,26 @@ def _apply_and_check(
         warnings.extend(outcome.warnings)
         batch_errors.extend(outcome.batch_errors)
 
-    chart_crds = [
-        d for docs in chart_docs.values() for d in docs if d["kind"] == "CustomResourceDefinition"
-    ]
-    crds = rendered.of_kind("CustomResourceDefinition") + chart_crds
+    def established(crds: list[ah.Obj]) -> None:
+        bad = {id(obj) for obj, _ in refused}
+        ah.wait_established(cluster, [c for c in crds if id(c) not in bad])
+
     with phases.time("apply namespaces"):
         record(ah.apply(cluster, rendered.of_kind("Namespace")))
     with phases.time("apply CRDs + Established"):
-        record(ah.apply(cluster, crds))
-        bad = {id(obj) for obj, _ in refused}
-        ah.wait_established(cluster, [c for c in crds if id(c) not in bad])
-    with phases.time("apply charts"):
-        for chart in charts:
-            docs = [d for d in chart_docs[chart["name"]] if d["kind"] != "CustomResourceDefinition"]
-            record(ah.apply(cluster, docs, default_namespace=chart["namespace"]))
+        record(ah.apply(cluster, rendered.of_kind("CustomResourceDefinition")))
+        established(rendered.of_kind("CustomResourceDefinition"))
+    # Each chart as helm.v4.Chart installs it, in the program's order: its own CRDs first (so
+    # a chart whose objects need another chart's CRDs fails here as it would in `mlplat up`).
+    for chart in charts:
+        docs = chart_docs[chart["name"]]
+        crds = [d for d in docs if d["kind"] == "CustomResourceDefinition"]
+        with phases.time("apply CRDs + Established"):
+            record(ah.apply(cluster, crds))
+            established(crds)
+        with phases.time("apply charts"):
+            rest = [d for d in docs if d["kind"] != "CustomResourceDefinition"]
+            record(ah.apply(cluster, rest, default_namespace=chart["namespace"]))
     with phases.time("apply raw objects"):
         record(ah.apply(cluster, rendered.rest()))
     assert not refused, f"the API server refused {len(refused)} object(s):\n{_refusals(refused)}"
@@ -180,10 +211,15 @@ def _apply_and_check(
         "workloads": len(seen),
     }
     _report(profile, phases, cluster, counts)
+    if warnings:
+        print("apply warnings:\n  " + "\n  ".join(sorted(set(warnings))))
 
     violations = [w for w in warnings if "PodSecurity" in w]
     violations += ah.pod_security_refusals(cluster)
     assert not violations, "Pod Security refused or warned:\n" + "\n".join(violations)
+    levels = ah.enforced_levels(cluster)
+    loose = sorted({w.namespace for w in seen if levels.get(w.namespace) != "restricted"})
+    assert not loose, f"workloads in namespaces not enforcing restricted: {loose} ({levels})"
     pending = ah.unscheduled(cluster)
     assert not pending, (
         f"the scheduler could not place pods on {NODES[profile]} node(s) of 2 CPU / 4 GiB:\n"
@@ -194,6 +230,8 @@ def _apply_and_check(
     expected = {"Deployment", "Job"}
     assert expected <= {w.kind for w in seen}, f"no workloads found: {seen}"
     assert not ah.unbound_claims(cluster), ah.unbound_claims(cluster)
+    if profile == "dev":
+        _assert_dev_fits(cluster, rendered)
     with phases.time("render listed == cluster"):
         absent = ah.missing(cluster, (obj for _, obj in rendered.objects))
         for chart in charts:
