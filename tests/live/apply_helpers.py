@@ -45,6 +45,7 @@ __all__ = [
     "pod_security_refusals",
     "quantity",
     "render",
+    "services_without_endpoints",
     "unbound_claims",
     "wait_established",
     "wait_workloads",
@@ -239,14 +240,13 @@ def wait_established(cluster: Cluster, crds: Iterable[Obj], timeout: float = 60)
     """
     names = {crd["metadata"]["name"] for crd in crds}
     deadline = time.monotonic() + timeout
-    one = '{.metadata.name}={.status.conditions[?(@.type=="Established")].status}{"\\n"}'
     while names:
-        # kubectl prints one named object as itself, several as a List.
-        query = (
-            f"jsonpath={one}" if len(names) == 1 else f"jsonpath={{range .items[*]}}{one}{{end}}"
-        )
-        out = cluster.kubectl("get", "crd", *sorted(names), "-o", query).stdout
-        names -= {line[: -len("=True")] for line in out.splitlines() if line.endswith("=True")}
+        out = cluster.kubectl("get", "crd", *sorted(names), "-o", "json").stdout
+        found = json.loads(out)
+        for crd in found.get("items", [found]):
+            conditions = crd.get("status", {}).get("conditions") or []
+            if any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
+                names.discard(crd["metadata"]["name"])
         if names and time.monotonic() > deadline:
             raise AssertionError(f"CRDs not Established after {timeout:.0f}s: {sorted(names)}")
         if names:
@@ -342,6 +342,27 @@ def unscheduled(cluster: Cluster) -> list[str]:
             if cond["type"] == "PodScheduled" and cond["status"] != "True":
                 found.append(f"{describe(pod)}: {cond.get('message', cond.get('reason'))}")
     return found
+
+
+def services_without_endpoints(cluster: Cluster) -> list[str]:
+    """Services with a selector that no ready pod backs (pulumi-kubernetes awaits one).
+
+    A selector that matches no pod label is a defect only a cluster shows: the Service is
+    accepted, and traffic goes nowhere.
+    """
+    ready: set[tuple[str, str]] = set()
+    for eps in _get(cluster, "endpointslices"):
+        service = (eps["metadata"].get("labels") or {}).get("kubernetes.io/service-name")
+        if service and any(
+            (e.get("conditions") or {}).get("ready") for e in eps.get("endpoints") or []
+        ):
+            ready.add((eps["metadata"]["namespace"], service))
+    return [
+        describe(svc)
+        for svc in _get(cluster, "services")
+        if svc["spec"].get("selector")
+        and (svc["metadata"]["namespace"], svc["metadata"]["name"]) not in ready
+    ]
 
 
 def unbound_claims(cluster: Cluster) -> list[str]:

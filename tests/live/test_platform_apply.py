@@ -11,7 +11,8 @@ charts in install order, the rest) to a fresh local control plane (`toolchain.cl
 3. every Deployment, StatefulSet, DaemonSet and Job became available or complete on the
    simulated nodes through the real scheduler; the dev profile on ONE 2 CPU / 4 GiB node (the
    machine it promises to fit), prod on several;
-4. every PersistentVolumeClaim is Bound;
+4. every PersistentVolumeClaim is Bound, and every Service with a selector has a ready
+   endpoint (what pulumi-kubernetes awaits for a Service);
 5. every object `mlplat render` lists exists with the same kind, namespace and name.
 
 What this does not run: the Pulumi engine and providers, webhooks (off in the control plane),
@@ -230,6 +231,8 @@ def _apply_and_check(
     expected = {"Deployment", "Job"}
     assert expected <= {w.kind for w in seen}, f"no workloads found: {seen}"
     assert not ah.unbound_claims(cluster), ah.unbound_claims(cluster)
+    unbacked = ah.services_without_endpoints(cluster)
+    assert not unbacked, "Services whose selector matches no ready pod:\n" + "\n".join(unbacked)
     if profile == "dev":
         _assert_dev_fits(cluster, rendered)
     with phases.time("render listed == cluster"):
