@@ -65,7 +65,8 @@ def test_up_without_provider_plugins_stops_clearly_and_creates_nothing(
         assert run.seconds < 120, f"attempt {attempt} took {run.seconds:.0f} s"
     status = mlplat("status", "--json", extra_env=bare).json()
     assert status["locked"] is False
-    assert status["resources"]["pending_operations"] == 0
+    assert status["resources"] == {"total": 0, "protected": 0, "pending_operations": 0}
+    assert status["outputs"] == {}  # nothing was deployed: no way to reach it is offered
 
 
 def test_nothing_of_the_platform_reached_the_cluster(
