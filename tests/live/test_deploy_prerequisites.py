@@ -74,3 +74,24 @@ def test_nothing_of_the_platform_reached_the_cluster(
 ) -> None:
     cluster: Cluster = request.getfixturevalue("local_cluster")
     assert set(PLATFORM_NAMESPACES) & existing_namespaces(cluster) == set()
+
+
+def test_api_server_down_is_a_clear_error_and_the_next_run_gets_as_far_as_before(
+    mlplat: Deployer, request: pytest.FixtureRequest
+) -> None:
+    cluster: Cluster = request.getfixturevalue("local_cluster")
+    cluster.stop_component("kube-apiserver")
+    try:
+        run = mlplat("up", "--yes", "--profile", "dev", expect=1)
+        doctor = json.loads(mlplat("doctor", "--json", expect=1).stdout)
+    finally:
+        cluster.start_component("kube-apiserver")
+    assert "Traceback" not in run.stderr
+    assert "cluster of context 'mlplat-local' is unreachable" in run.stderr, run.describe()
+    assert "Connection refused" in run.stderr
+    reachable = next(c for c in doctor["checks"] if c["name"] == "cluster reachable")
+    assert not reachable["ok"] and reachable["fix"]
+    # A preview, not an up: with the providers built the dev scenario does the real ups.
+    after = mlplat("preview", "--profile", "dev", expect=None)
+    assert after.code == (0 if provider_dirs() else 1), after.describe()
+    assert provider_dirs() or "no resource plugin 'pulumi-resource-kubernetes'" in after.stderr
