@@ -415,3 +415,23 @@ def test_down_project_outside_a_project_is_exit_2(opened: Opened, tmp_path: Path
     assert result.exit_code == 2
     assert "is not inside a project made by `mlplat new`" in result.stderr
     assert opened.calls == []
+
+
+@pytest.mark.parametrize("command", ["status", "down"])
+def test_status_and_down_of_a_model_never_deployed_say_how_to_deploy_it(
+    opened: Opened, project: Path, command: str
+) -> None:
+    # Seen for real: `mlplat status --project .` before any deploy told the user to run
+    # `mlplat up`, which deploys the platform, not the model.
+    opened.stack.errors["select_stack"] = command_error(
+        auto.StackNotFoundError, code=6, stderr="error: no stack named 'dev' found"
+    )
+    run = core_api.status if command == "status" else core_api.down
+    with pytest.raises(MlplatError) as info:
+        run(StackOptions(stack="dev", yes=True, project=project), RecordingUi())
+    assert info.value.exit_code == ExitCode.STACK_NOT_FOUND
+    assert info.value.message == "model churn has no deployment (stack 'dev') in this backend"
+    assert info.value.hint == (
+        "Deploy it with `mlplat deploy --stack dev` in the project, or pass the --backend "
+        "it lives in."
+    )
