@@ -9,10 +9,12 @@ it, creates nothing in the cluster, leaves no lock, and says the same again on t
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.live.conftest import require_control_plane
 from tests.live.live_helpers import (
     PLATFORM_NAMESPACES,
     Deployer,
@@ -21,16 +23,31 @@ from tests.live.live_helpers import (
     provider_dirs,
     require_pulumi_cli,
 )
-from toolchain.cluster import Cluster
+from toolchain.cluster import Cluster, ClusterOptions, down, up
 
 pytestmark = pytest.mark.live
 
 
 @pytest.fixture(scope="module")
-def mlplat(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Deployer:
-    target = require_pulumi_cli()
-    cluster: Cluster = request.getfixturevalue("local_cluster")
-    return deployer(request, cluster, tmp_path_factory.mktemp("live-prereq"), [target])
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A control plane of this module's own: its API server is stopped and started here,
+    which would leave the session's ``local_cluster`` object naming a dead process."""
+    require_control_plane()
+    require_pulumi_cli()
+    directory = tmp_path_factory.mktemp("prereq-cluster")
+    started = up(ClusterOptions(directory=directory))
+    try:
+        yield started
+    finally:
+        down(directory)
+
+
+@pytest.fixture(scope="module")
+def mlplat(
+    request: pytest.FixtureRequest, cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
+) -> Deployer:
+    home = tmp_path_factory.mktemp("live-prereq")
+    return deployer(request, cluster, home, [require_pulumi_cli()])
 
 
 def test_doctor_reports_each_prerequisite_truthfully(mlplat: Deployer) -> None:
@@ -69,17 +86,13 @@ def test_up_without_provider_plugins_stops_clearly_and_creates_nothing(
     assert status["outputs"] == {}  # nothing was deployed: no way to reach it is offered
 
 
-def test_nothing_of_the_platform_reached_the_cluster(
-    mlplat: Deployer, request: pytest.FixtureRequest
-) -> None:
-    cluster: Cluster = request.getfixturevalue("local_cluster")
+def test_nothing_of_the_platform_reached_the_cluster(mlplat: Deployer, cluster: Cluster) -> None:
     assert set(PLATFORM_NAMESPACES) & existing_namespaces(cluster) == set()
 
 
 def test_api_server_down_is_a_clear_error_and_the_next_run_gets_as_far_as_before(
-    mlplat: Deployer, request: pytest.FixtureRequest
+    mlplat: Deployer, cluster: Cluster
 ) -> None:
-    cluster: Cluster = request.getfixturevalue("local_cluster")
     cluster.stop_component("kube-apiserver")
     try:
         run = mlplat("up", "--yes", "--profile", "dev", expect=1)
