@@ -27,18 +27,16 @@ import pytest
 from tests.live.live_helpers import (
     PLATFORM_NAMESPACES,
     Deployer,
-    MlflowServer,
     cluster_scoped,
     deployer,
     existing_namespaces,
     kubectl_json,
     missing_objects,
-    mlflow_executable,
-    mlflow_server,
     pod_security_problems,
     rendered_objects,
     require_deploy_toolchain,
 )
+from tests.live.live_mlflow import MlflowServer, mlflow_executable, mlflow_server
 from toolchain.cluster import Cluster
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]

@@ -79,8 +79,15 @@ def mlflow() -> Iterator[dict[str, Any]]:
         def do_GET(self) -> None:  # noqa: N802
             query = parse_qs(urlsplit(self.path).query)
             key = (query["name"][0], query["alias"][0])
+            # As MLflow 3.17.2 answers (mlflow/store/model_registry/sqlalchemy_store.py,
+            # get_model_version_by_alias), seen against a real server in tests/live.
+            if key[0] not in {model for model, _ in state["aliases"]}:
+                message = f"Registered Model with name={key[0]} not found"
+                self._send(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": message})
+                return
             if key not in state["aliases"]:
-                self._send(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no"})
+                message = f"Registered model alias {key[1]} not found."
+                self._send(400, {"error_code": "INVALID_PARAMETER_VALUE", "message": message})
                 return
             self._send(200, {"model_version": {"version": state["aliases"][key]}})
 
@@ -208,6 +215,16 @@ def test_missing_challenger_is_reported(
         deploy(options(project, promote=True, tracking_uri=mlflow["url"]))
     assert info.value.message == "model 'churn' has no version with alias 'challenger' in MLflow"
     assert "create_or_select_stack" not in [kind for kind, _ in stacks.calls]
+
+
+def test_unregistered_model_is_reported(
+    stacks: Opened, project: Path, mlflow: dict[str, Any]
+) -> None:
+    mlflow["aliases"].clear()
+    with pytest.raises(MlplatError) as info:
+        deploy(options(project, canary=10, tracking_uri=mlflow["url"]))
+    assert info.value.message == "model 'churn' is not registered in MLflow"
+    assert "pipeline" in (info.value.hint or "")
 
 
 def test_unreachable_mlflow(stacks: Opened, project: Path) -> None:
