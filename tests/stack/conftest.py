@@ -25,6 +25,8 @@ from pulumi import automation as auto
 from pulumi.automation._cmd import CommandResult
 from pulumi.automation._stack import UpdateSummary
 
+from mlplat.stack.plugins import required_plugins
+
 FIXTURES = Path(__file__).parent / "fixtures"
 SDK_VERSION = "3.272.0"
 
@@ -173,7 +175,16 @@ def fake_pulumi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
     monkeypatch.delenv("MLPLAT_BACKEND", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.delenv("PULUMI_HOME", raising=False)
+    monkeypatch.delenv("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", raising=False)
+    monkeypatch.delenv("PULUMI_IGNORE_AMBIENT_PLUGINS", raising=False)
+    # The provider plugins the deploy loads, in Pulumi's plugin cache as `plugin install` puts them.
+    home = tmp_path / "pulumi-home"
+    for plugin in required_plugins():
+        binary = home / "plugins" / f"resource-{plugin.name}-v{plugin.version}" / plugin.executable
+        binary.parent.mkdir(parents=True)
+        binary.write_text("#!/bin/sh\nexit 1\n")
+        binary.chmod(0o755)
+    monkeypatch.setenv("PULUMI_HOME", str(home))
     return script
 
 

@@ -79,8 +79,15 @@ def mlflow() -> Iterator[dict[str, Any]]:
         def do_GET(self) -> None:  # noqa: N802
             query = parse_qs(urlsplit(self.path).query)
             key = (query["name"][0], query["alias"][0])
+            # As MLflow 3.17.2 answers (mlflow/store/model_registry/sqlalchemy_store.py,
+            # get_model_version_by_alias), seen against a real server in tests/live.
+            if key[0] not in {model for model, _ in state["aliases"]}:
+                message = f"Registered Model with name={key[0]} not found"
+                self._send(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": message})
+                return
             if key not in state["aliases"]:
-                self._send(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no"})
+                message = f"Registered model alias {key[1]} not found."
+                self._send(400, {"error_code": "INVALID_PARAMETER_VALUE", "message": message})
                 return
             self._send(200, {"model_version": {"version": state["aliases"][key]}})
 
@@ -208,6 +215,16 @@ def test_missing_challenger_is_reported(
         deploy(options(project, promote=True, tracking_uri=mlflow["url"]))
     assert info.value.message == "model 'churn' has no version with alias 'challenger' in MLflow"
     assert "create_or_select_stack" not in [kind for kind, _ in stacks.calls]
+
+
+def test_unregistered_model_is_reported(
+    stacks: Opened, project: Path, mlflow: dict[str, Any]
+) -> None:
+    mlflow["aliases"].clear()
+    with pytest.raises(MlplatError) as info:
+        deploy(options(project, canary=10, tracking_uri=mlflow["url"]))
+    assert info.value.message == "model 'churn' is not registered in MLflow"
+    assert "pipeline" in (info.value.hint or "")
 
 
 def test_unreachable_mlflow(stacks: Opened, project: Path) -> None:
@@ -415,3 +432,23 @@ def test_down_project_outside_a_project_is_exit_2(opened: Opened, tmp_path: Path
     assert result.exit_code == 2
     assert "is not inside a project made by `mlplat new`" in result.stderr
     assert opened.calls == []
+
+
+@pytest.mark.parametrize("command", ["status", "down"])
+def test_status_and_down_of_a_model_never_deployed_say_how_to_deploy_it(
+    opened: Opened, project: Path, command: str
+) -> None:
+    # Seen for real: `mlplat status --project .` before any deploy told the user to run
+    # `mlplat up`, which deploys the platform, not the model.
+    opened.stack.errors["select_stack"] = command_error(
+        auto.StackNotFoundError, code=6, stderr="error: no stack named 'dev' found"
+    )
+    run = core_api.status if command == "status" else core_api.down
+    with pytest.raises(MlplatError) as info:
+        run(StackOptions(stack="dev", yes=True, project=project), RecordingUi())
+    assert info.value.exit_code == ExitCode.STACK_NOT_FOUND
+    assert info.value.message == "model churn has no deployment (stack 'dev') in this backend"
+    assert info.value.hint == (
+        "Deploy it with `mlplat deploy --stack dev` in the project, or pass the --backend "
+        "it lives in."
+    )

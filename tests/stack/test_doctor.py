@@ -179,3 +179,42 @@ def test_doctor_flags_reach_the_core(monkeypatch: pytest.MonkeyPatch) -> None:
     assert seen == [DoctorOptions(install_pulumi=True, kube_context="k")]
     assert runner.invoke(app, ["doctor"]).exit_code == 0
     assert seen[1] == DoctorOptions()
+
+
+def test_missing_provider_plugins_fail_when_pulumi_may_not_download_them(
+    fake_pulumi: Path, kubeconfig: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Seen for real: doctor passed with a source-built CLI, then `mlplat up` stopped at the
+    # kubernetes provider ("no resource plugin ... found"), because nothing checked plugins.
+    monkeypatch.setenv("PULUMI_HOME", str(tmp_path / "empty-home"))
+    monkeypatch.setenv("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "true")
+    report = run_doctor(DoctorOptions())
+    check = next(c for c in report.checks if c.name == "pulumi plugins")
+    assert not check.ok and check.required and not report.ok
+    assert check.detail == (
+        "not installed: kubernetes v4.34.2, random v4.21.4 (automatic download disabled)"
+    )
+    assert check.fix is not None
+    assert "`pulumi plugin install resource kubernetes v4.34.2`" in check.fix
+    assert "pulumi-resource-random on PATH" in check.fix
+
+    monkeypatch.delenv("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION")
+    check = next(c for c in run_doctor(DoctorOptions()).checks if c.name == "pulumi plugins")
+    assert not check.ok and not check.required  # a WARN: the first up downloads them
+
+
+def test_provider_plugins_on_path_or_newer_in_the_cache_pass(
+    fake_pulumi: Path, kubeconfig: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    newer = home / "plugins" / "resource-kubernetes-v4.40.0" / "pulumi-resource-kubernetes"
+    newer.parent.mkdir(parents=True)
+    newer.write_text("")
+    monkeypatch.setenv("PULUMI_HOME", str(home))
+    monkeypatch.setenv("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "true")
+    _tool(fake_pulumi.parent, "pulumi-resource-random", "")  # an ambient plugin on PATH
+    check = next(c for c in run_doctor(DoctorOptions()).checks if c.name == "pulumi plugins")
+    assert check.ok and check.detail == "kubernetes v4.34.2, random v4.21.4"
+    monkeypatch.setenv("PULUMI_IGNORE_AMBIENT_PLUGINS", "1")
+    check = next(c for c in run_doctor(DoctorOptions()).checks if c.name == "pulumi plugins")
+    assert check.detail.startswith("not installed: random v4.21.4")

@@ -182,3 +182,19 @@ def test_status_progress_events_are_not_needed(opened: Opened) -> None:
     opened.stack.up_events = load_events("up-events.jsonl")
     core.status(options(), RecordingUi())
     assert "up" not in opened.stack.methods()
+
+
+def test_status_of_a_stack_whose_first_up_created_nothing_shows_no_way_to_reach_it(
+    opened: Opened,
+) -> None:
+    # Seen for real: the first `up` failed at the provider; the engine had already recorded
+    # the program's outputs, and `status` printed port-forward commands to a platform that
+    # does not exist.
+    opened.stack.deployment = {"resources": [PROVIDER]}
+    opened.stack.outputs_map = {
+        "mlflow_port_forward": auto.OutputValue("kubectl -n r port-forward svc/mlflow 5000", False),
+        "auth_password": auto.OutputValue("hunter2", True),
+    }
+    data = core.status(options(), RecordingUi()).as_dict()
+    assert data["resources"]["total"] == 0
+    assert data["outputs"] == {} and data["secret_outputs"] == []

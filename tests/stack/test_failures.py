@@ -50,3 +50,24 @@ def test_stack_not_found_is_exit_6() -> None:
     assert mapped.hint == (
         "Create it with `mlplat up --stack x`, or pass the --backend it lives in."
     )
+
+
+def test_a_missing_provider_plugin_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mlplat.stack.progress import Progress
+    from tests.stack.conftest import load_events
+
+    monkeypatch.setenv("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "true")
+    progress = Progress()
+    for event in load_events("up-missing-plugin-events.jsonl"):  # a real run's events
+        progress.handle(event)
+    error = translate(command_error(), operation="up", stack="dev", failures=progress.failures)
+    assert error.message == (
+        "up of stack 'dev' failed: pulumi:providers:kubernetes kubernetes: no resource plugin "
+        "'pulumi-resource-kubernetes' found in the workspace at version v4.34.2 or on your $PATH"
+    )
+    assert error.hint is not None
+    assert error.hint.startswith("`pulumi plugin install resource kubernetes v4.34.2`")
+    assert "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION is set" in error.hint
+    assert "mlplat doctor" in error.hint

@@ -136,3 +136,21 @@ def test_rich_only_on_a_terminal_without_no_color(
     assert use_rich(Stream()) is expected
     with display(Progress(), Stream(), "x") as on_event:
         assert isinstance(on_event, RichDisplay if expected else PlainDisplay)
+
+
+def test_an_error_on_a_resource_that_never_fails_an_operation_is_a_failure() -> None:
+    # Recorded from a real `mlplat up` whose kubernetes provider plugin was missing: the
+    # engine reports the error on the provider's URN and then ends the update, with no
+    # failed-operation event for that resource.
+    progress = Progress()
+    lines: list[str] = []
+    for event in load_events("up-missing-plugin-events.jsonl"):
+        lines += progress.handle(event)
+    message = (
+        "no resource plugin 'pulumi-resource-kubernetes' found in the workspace at version "
+        "v4.34.2 or on your $PATH"
+    )
+    assert [f.text() for f in progress.failures] == [
+        f"pulumi:providers:kubernetes kubernetes: {message}"
+    ]
+    assert lines == [f"FAILED pulumi:providers:kubernetes kubernetes: {message}"]

@@ -5,6 +5,10 @@ Checks, each with pass/fail and a fix:
 - the Pulumi CLI (mlplat's own install first, then ``PATH``) and its version, at least
   `mlplat.stack.workspace.MIN_PULUMI_CLI`; ``--install-pulumi`` runs the SDK's
   ``PulumiCommand.install`` into mlplat's data directory (the CLI version matching the SDK);
+- the Pulumi resource plugins the deploy loads (``kubernetes``, ``random`` at the versions the
+  installed packages declare, `mlplat.stack.plugins`): on ``PATH`` or in Pulumi's plugin
+  cache; missing ones fail when ``PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION`` forbids the
+  download, and warn otherwise (the first ``up`` downloads them);
 - the kube context (``--kube-context`` or the current one), its API server reachable, and the
   server at least Kubernetes `MIN_KUBERNETES` — KServe v0.20's documented minimum
   (kserve/website ``versioned_docs/version-0.20/admin-guide/kubernetes-deployment.md``,
@@ -26,6 +30,7 @@ from typing import Any
 from mlplat.errors import MlplatError
 from mlplat.settings import Settings, load_settings
 from mlplat.stack.kube import KubeContext, probe, resolve_context, server_version
+from mlplat.stack.plugins import acquisition_disabled, find_plugin, install_hint, required_plugins
 from mlplat.stack.workspace import MIN_PULUMI_CLI, find_pulumi
 
 __all__ = [
@@ -122,7 +127,7 @@ def run_doctor(options: DoctorOptions, settings: Settings | None = None) -> Doct
     if options.install_pulumi and not pulumi.ok:
         install_pulumi(settings)
         pulumi = _pulumi_check(settings)
-    checks = [pulumi, *_kube_checks(options.kube_context)]
+    checks = [pulumi, _plugins_check(), *_kube_checks(options.kube_context)]
     checks.append(_tool("git", ["git", "--version"], required=True, fix="apt-get install git"))
     checks.append(
         _tool(
@@ -198,6 +203,26 @@ def _pulumi_check(settings: Settings) -> Check:
         required=True,
         detail=f"{version} ({cli.executable})" + ("" if ok else f", need {MIN_PULUMI_CLI}+"),
         fix=None if ok else fix,
+    )
+
+
+def _plugins_check() -> Check:
+    plugins = required_plugins()
+    missing = [p for p in plugins if find_plugin(p) is None]
+    if not missing:
+        return Check(
+            name="pulumi plugins", ok=True, required=True, detail=", ".join(map(str, plugins))
+        )
+    disabled = acquisition_disabled()
+    detail = f"not installed: {', '.join(map(str, missing))}"
+    if disabled:
+        detail += " (automatic download disabled)"
+    return Check(
+        name="pulumi plugins",
+        ok=False,
+        required=disabled,
+        detail=detail,
+        fix=install_hint(missing),
     )
 
 

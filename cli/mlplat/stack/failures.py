@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 
 from mlplat.errors import ExitCode, MlplatError, UsageError
+from mlplat.stack.plugins import Plugin, install_hint
 from mlplat.stack.progress import Failure, clean
 
 __all__ = ["exit_code_of", "program_error", "stderr_errors", "translate"]
@@ -90,7 +91,20 @@ def translate(
     code = exit_code_of(error)
     reasons = [f.text() for f in failures] or stderr_errors(error) or [_last_line(text)]
     message = f"{operation} of stack {stack!r} failed: " + "; ".join(dict.fromkeys(reasons))
+    missing = _missing_plugins(" ".join(reasons))
+    if missing:
+        hint = f"{install_hint(missing)}. {_DOCTOR}"
+        return MlplatError(message, hint=hint, exit_code=code)
     return MlplatError(message, hint=_hint(code, operation, stack), exit_code=code)
+
+
+_NO_PLUGIN = re.compile(r"no resource plugin 'pulumi-resource-([\w-]+)' found .*?version v(\S+)")
+
+
+def _missing_plugins(text: str) -> list[Plugin]:
+    """The plugins an engine error says it could not find (pulumi v3.274.0's wording)."""
+    found = {(m.group(1), m.group(2)) for m in _NO_PLUGIN.finditer(text)}
+    return [Plugin(name=name, version=version) for name, version in sorted(found)]
 
 
 def program_error(error: BaseException, *, what: str) -> MlplatError:

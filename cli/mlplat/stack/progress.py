@@ -81,6 +81,12 @@ def resource_name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1] if "::" in urn else urn
 
 
+def resource_type(urn: str) -> str:
+    """The type in a URN (``urn:pulumi:s::p::parent$t::name`` -> ``t``)."""
+    parts = urn.split("::")
+    return parts[-2].rsplit("$", 1)[-1] if len(parts) >= 4 else ""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Failure:
     """A failed operation, or an error the engine reported without a resource.
@@ -88,7 +94,7 @@ class Failure:
     Attributes:
         type: Resource type, or ``""`` for a general error.
         name: Logical name, or ``""``.
-        op: The operation that failed.
+        op: The operation that failed, or ``""`` when the engine named none.
         message: The engine's error text.
     """
 
@@ -101,6 +107,8 @@ class Failure:
         """One line for the user."""
         if not self.type:
             return f"error: {self.message}"
+        if not self.op:
+            return f"{self.type} {self.name}: {self.message}"
         return f"{self.type} {self.name} failed to {self.op}: {self.message}"
 
 
@@ -191,9 +199,26 @@ class Progress:
             summary = event.summary_event
             self.changes = op_counts(summary.resource_changes)
             self.maybe_corrupt = bool(summary.maybe_corrupt)
-            return []
+            return self._unpaired_errors()
         # ``cancel_event`` ends every stream, cancelled or not (SDK events.py): not a signal.
         return []
+
+    def _unpaired_errors(self) -> list[str]:
+        """Errors on a resource whose operation never failed, as failures (at the summary).
+
+        The engine reports some errors on a resource and then ends the update without a
+        failed-operation event for it: a provider whose plugin cannot be loaded is one (seen
+        on a real run). Without this the user would be told the update failed and not why.
+        """
+        lines: list[str] = []
+        for urn, message in self._errors.items():
+            failure = Failure(
+                type=resource_type(urn), name=resource_name(urn), op="", message=message
+            )
+            self.failures.append(failure)
+            lines.append(f"FAILED {failure.text()}")
+        self._errors.clear()
+        return lines
 
     def _diagnostic(self, diag: Any) -> list[str]:
         message = clean(diag.message)

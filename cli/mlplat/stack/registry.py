@@ -67,6 +67,7 @@ class _RegistryHTTPError(MlplatError):
     def __init__(self, status: int, detail: str) -> None:
         super().__init__(f"MLflow answered {status}: {detail}")
         self.status = status
+        self.detail = detail
 
 
 def _error_message(exc: urllib.error.HTTPError) -> str:
@@ -87,7 +88,16 @@ def alias_version(registry: Registry, model: str, alias: str) -> str:
     try:
         data = _call(registry, "GET", f"/api/2.0/mlflow/registered-models/alias?{query}")
     except _RegistryHTTPError as exc:
+        # MLflow 3.17.2 answers 404 for an unknown model and 400 (INVALID_PARAMETER_VALUE,
+        # "Registered model alias X not found.") for an unknown alias: seen against a real
+        # server (mlflow/store/model_registry/sqlalchemy_store.py, get_model_version_by_alias).
         if exc.status == 404:
+            raise MlplatError(
+                f"model {model!r} is not registered in MLflow",
+                hint="Register it first (the project's pipeline registers it and sets "
+                f"@{alias}), or check --tracking-uri.",
+            ) from None
+        if exc.status == 400 and "alias" in exc.detail and "not found" in exc.detail:
             raise MlplatError(
                 f"model {model!r} has no version with alias {alias!r} in MLflow",
                 hint=f"Register one first (the project's pipeline sets @{alias}), then deploy.",

@@ -375,10 +375,23 @@ def open_run(
             raise unreachable_error(target.kube_context, reason)
     if confirm is not None:
         require_confirmation(options, confirm)
-    with sdk_errors(operation, options.stack):
-        stack, created = session.workspace.open(
-            project=target.project, stack=options.stack, program=target.program.run, create=create
-        )
+    try:
+        with sdk_errors(operation, options.stack):
+            stack, created = session.workspace.open(
+                project=target.project,
+                stack=options.stack,
+                program=target.program.run,
+                create=create,
+            )
+    except MlplatError as exc:
+        if exc.exit_code != ExitCode.STACK_NOT_FOUND or target.command == "up":
+            raise
+        raise MlplatError(  # a model's stack: deploying it is `mlplat deploy`, not `up`
+            f"{target.what} has no deployment (stack {options.stack!r}) in this backend",
+            hint=f"Deploy it with `mlplat {target.command} --stack {options.stack}` in the "
+            "project, or pass the --backend it lives in.",
+            exit_code=ExitCode.STACK_NOT_FOUND,
+        ) from None
     if created is not None:
         ui.message(
             f"Created the state passphrase in {created} (mode 0600). Back it up: "

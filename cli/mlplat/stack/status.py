@@ -79,7 +79,10 @@ def run_status(session: Session, target: Target) -> StatusResult:
         info = stack.info(show_secrets=False)
         facts = run.facts("status")
         summaries = stack.workspace.list_stacks()
-    outputs = split_outputs(raw_outputs)
+    # Outputs of a stack that holds no resource describe nothing that exists: the engine
+    # records the program's outputs even when the first update failed before creating
+    # anything (seen on a real run stopped by a missing provider plugin).
+    outputs = split_outputs(raw_outputs if facts.resources else {})
     secret_values = (
         {k: raw_outputs[k].value for k in outputs.secret} if options.show_secrets else {}
     )
