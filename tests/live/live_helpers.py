@@ -8,8 +8,8 @@ PATH, plugin downloads off, a private ``MLPLAT_HOME`` and Pulumi home, a passphr
 duration is printed to the terminal (``live: 93.4 s  mlplat up --yes --profile dev -> 0``)
 and kept, so the numbers of a CI run are in its log.
 
-The cluster checks (`missing_objects`, `pod_security_problems`, `cluster_scoped`) read the
-cluster with kubectl; ``tests/live/live_mlflow.py`` has a real MLflow server on loopback.
+``tests/live/live_mlflow.py`` has a real MLflow server on loopback; the checks of what a
+deploy leaves in the cluster are in ``tests/live/apply_helpers.py``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.platform.platform_helpers import shared_chart_mirror
 from tests.tools import unavailable
@@ -39,11 +38,6 @@ from toolchain.cluster import Cluster
 #: pulumi-kubernetes provider at the commit of v4.34.2 (toolchain/README notes), so they are
 #: not toolchain targets yet. Until they are, the deploy scenarios skip, in CI too, with this.
 PROVIDERS = ("pulumi-resource-kubernetes", "pulumi-resource-random")
-PROVIDERS_MISSING = (
-    "the kubernetes and random provider plugins are not built: the Go module proxy here does "
-    "not serve them at the versions the wheels declare, so a real `mlplat up` stops at the "
-    "provider (tests/live/test_deploy_prerequisites.py checks that it says so)"
-)
 
 
 def require_pulumi_cli() -> str:
@@ -67,14 +61,6 @@ def provider_dirs() -> list[str]:
             return []
         found.append(where)
     return found
-
-
-def require_deploy_toolchain() -> list[str]:
-    """The toolchain targets a real deploy needs; skips without the provider plugins."""
-    targets = [require_pulumi_cli()]
-    if not provider_dirs():
-        pytest.skip(PROVIDERS_MISSING)
-    return targets
 
 
 #: Namespaces the platform creates (the dev and prod profiles' union).
@@ -258,10 +244,9 @@ def deploy_env(cluster: Cluster, home: Path, targets: Sequence[str]) -> dict[str
 
 
 def deployer(
-    request: pytest.FixtureRequest, cluster: Cluster, home: Path, targets: Sequence[str] = ()
+    request: pytest.FixtureRequest, cluster: Cluster, home: Path, targets: Sequence[str]
 ) -> Deployer:
     """A `Deployer` for ``cluster`` whose state lives under ``home``."""
-    targets = list(targets) or require_deploy_toolchain()
     home.mkdir(parents=True, exist_ok=True)
     return Deployer(
         env=deploy_env(cluster, home, targets), cwd=home, report=terminal_reporter(request.config)
@@ -271,137 +256,7 @@ def deployer(
 # -- reading the cluster ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True, order=True)
-class ObjectKey:
-    """An object's identity as a user sees it: kind, namespace ("" when cluster-scoped), name.
-
-    ``api_version`` tells same-named kinds apart (``Cluster`` of CloudNativePG); it is not
-    part of the comparison a user makes, so `str` leaves it out.
-    """
-
-    kind: str
-    namespace: str
-    name: str
-    api_version: str = field(default="", compare=False)
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
-
-
-def rendered_objects(out_dir: Path) -> set[ObjectKey]:
-    """The objects ``mlplat render --out OUT_DIR`` wrote (one YAML file each)."""
-    keys: set[ObjectKey] = set()
-    for path in out_dir.rglob("*.yaml"):
-        if path.name == "charts.yaml":
-            continue
-        for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
-            if not document:
-                continue
-            meta = document["metadata"]
-            keys.add(
-                ObjectKey(
-                    document["kind"],
-                    meta.get("namespace", ""),
-                    meta["name"],
-                    api_version=document["apiVersion"],
-                )
-            )
-    return keys
-
-
-def kubectl_json(cluster: Cluster, *args: str) -> Any:
-    """``kubectl ARGS -o json`` as data."""
-    return json.loads(cluster.kubectl(*args, "-o", "json").stdout)
-
-
-def missing_objects(cluster: Cluster, wanted: set[ObjectKey]) -> list[str]:
-    """Which of ``wanted`` the cluster does not have (one list call per kind)."""
-    resources = _resources(cluster)
-    found: set[ObjectKey] = set()
-    for api_version, kind in sorted({(k.api_version, k.kind) for k in wanted}):
-        resource = resources.get((api_version.split("/")[0] if "/" in api_version else "", kind))
-        if resource is None:
-            continue  # the kind itself is missing: every object of it is reported below
-        for item in kubectl_json(cluster, "get", resource, "--all-namespaces")["items"]:
-            meta = item["metadata"]
-            found.add(ObjectKey(kind, meta.get("namespace", ""), meta["name"]))
-    return sorted(str(key) for key in wanted - found)
-
-
-def _resources(cluster: Cluster) -> dict[tuple[str, str], str]:
-    """(API group, kind) -> the resource name kubectl takes (``clusters.postgresql.cnpg.io``).
-
-    ``kubectl api-resources`` prints NAME [SHORTNAMES] APIVERSION NAMESPACED KIND.
-    """
-    result: dict[tuple[str, str], str] = {}
-    for line in cluster.kubectl("api-resources", "--no-headers").stdout.splitlines():
-        parts = line.split()
-        name, api_version, kind = parts[0], parts[-3], parts[-1]
-        group = api_version.split("/")[0] if "/" in api_version else ""
-        result[(group, kind)] = f"{name}.{group}" if group else name
-    return result
-
-
-def pod_security_problems(cluster: Cluster, namespaces: Sequence[str]) -> list[str]:
-    """Why a workload in ``namespaces`` lacks pods Pod Security should have admitted.
-
-    Every namespace must enforce a Pod Security level, every Deployment, StatefulSet and
-    DaemonSet must have all its replicas ready, every Job a succeeded pod, and no controller
-    may have reported a pod refused by Pod Security (a ``FailedCreate`` event).
-    """
-    problems: list[str] = []
-    for namespace in namespaces:
-        ns = kubectl_json(cluster, "get", "namespace", namespace)
-        level = ns["metadata"].get("labels", {}).get("pod-security.kubernetes.io/enforce")
-        if level is None:
-            problems.append(f"namespace {namespace} enforces no Pod Security level")
-        for kind in ("deployments", "statefulsets"):
-            for item in kubectl_json(cluster, "get", kind, "-n", namespace)["items"]:
-                want = item["spec"].get("replicas", 1)
-                ready = item.get("status", {}).get("readyReplicas", 0)
-                if ready != want:
-                    name = item["metadata"]["name"]
-                    problems.append(f"{kind} {namespace}/{name}: {ready}/{want} ready")
-        for item in kubectl_json(cluster, "get", "daemonsets", "-n", namespace)["items"]:
-            status = item.get("status", {})
-            if status.get("numberReady", 0) != status.get("desiredNumberScheduled", 0):
-                problems.append(f"daemonset {namespace}/{item['metadata']['name']} not ready")
-        for item in kubectl_json(cluster, "get", "jobs", "-n", namespace)["items"]:
-            if not item.get("status", {}).get("succeeded"):
-                problems.append(f"job {namespace}/{item['metadata']['name']} has not succeeded")
-        events = kubectl_json(
-            cluster, "get", "events", "-n", namespace, "--field-selector", "reason=FailedCreate"
-        )["items"]
-        problems += [
-            f"{namespace}: {event['message']}"
-            for event in events
-            if "PodSecurity" in event.get("message", "")
-        ]
-    return problems
-
-
-#: Cluster-scoped kinds the platform's charts and program create.
-CLUSTER_SCOPED = (
-    "customresourcedefinitions",
-    "clusterroles",
-    "clusterrolebindings",
-    "validatingwebhookconfigurations",
-    "mutatingwebhookconfigurations",
-    "namespaces",
-)
-
-
-def cluster_scoped(cluster: Cluster) -> set[str]:
-    """Every cluster-scoped object of `CLUSTER_SCOPED` kinds, as ``kind/name``."""
-    names: set[str] = set()
-    for kind in CLUSTER_SCOPED:
-        listing = cluster.kubectl("get", kind, "-o", "name").stdout
-        names |= {line.strip() for line in listing.splitlines() if line.strip()}
-    return names
-
-
 def existing_namespaces(cluster: Cluster) -> set[str]:
     """The names of the cluster's namespaces."""
-    return {
-        item["metadata"]["name"] for item in kubectl_json(cluster, "get", "namespaces")["items"]
-    }
+    listing = cluster.kubectl("get", "namespaces", "-o", "json").stdout
+    return {item["metadata"]["name"] for item in json.loads(listing)["items"]}
