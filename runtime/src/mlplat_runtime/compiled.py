@@ -265,8 +265,8 @@ def compile_for_serving(client: Any, model_uri: str, features: np.ndarray) -> Se
             f"{REGRESSION_TOLERANCE:g}); served through scikit-learn"
         )
         log.warning(
-            "serving fallback: %s. The model is registered and served as trained; nothing in "
-            "the project needs changing (mlplat-runtime's converters are reported upstream).",
+            "serving fallback: %s. The model is registered and served as trained, through "
+            "scikit-learn; nothing in the project needs changing.",
             detail,
         )
         return ServingArtifact(runtime="sklearn", detail=detail, fallback="parity")
