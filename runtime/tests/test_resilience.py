@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 
 import pytest
+
 from mlplat_runtime.serving.resilience import (
-{% raw %}    CallTimeoutError,
+    CallTimeoutError,
     CircuitBreaker,
     CircuitOpenError,
     RetryPolicy,
@@ -129,4 +130,3 @@ def test_errors_not_worth_retrying_are_raised_at_once():
             retry_on=(ConnectionError,),
         )
     assert calls == [1]
-{% endraw %}
