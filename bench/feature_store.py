@@ -91,6 +91,10 @@ def _render(dst: Path, feature_store: str) -> Path:
         unsafe=False,
         quiet=True,
     )
+    from mlplat.scaffold.runtime import place_runtime_wheel
+    from mlplat.settings import load_settings
+
+    place_runtime_wheel(dst, load_settings())  # wheels/: the mlplat-runtime wheel uv.lock pins
     return dst
 
 

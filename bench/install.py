@@ -32,6 +32,9 @@ from pathlib import Path
 import copier
 from _timing import bootstrap_uv
 
+from mlplat.scaffold.runtime import place_runtime_wheel
+from mlplat.settings import load_settings
+
 TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "ml-project"
 PIP_BEFORE = (
     "python -m venv .venv && .venv/bin/python -m pip install --quiet "
@@ -68,6 +71,7 @@ def main() -> None:
         work = Path(tmp)
         project = work / "project"
         copier.run_copy(str(TEMPLATE), str(project), defaults=True, unsafe=False, quiet=True)
+        place_runtime_wheel(project, load_settings())  # wheels/: the runtime wheel uv.lock pins
         env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_CACHE_DIR"}}
         python, uv_path, bootstrap = bootstrap_uv(work, env)
         uv = str(uv_path)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from mlplat import __version__
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -57,6 +58,9 @@ def test_wheel_contains_templates_and_platform(wheel: Path) -> None:
     assert "mlplat/_bundled/template-history/ml-project.bundle" in names
     assert any(n.startswith("mlplat_platform/") for n in names)
     assert not any(n.startswith(("platform/", "cli/")) for n in names)
+    # The runtime's wheel, built from runtime/ by hatch_build.py: `mlplat new` puts it in wheels/.
+    assert f"mlplat/_bundled/runtime/mlplat_runtime-{__version__}-py3-none-any.whl" in names
+    assert not any(n.startswith(("mlplat_runtime/", "runtime/")) for n in names)
 
 
 def _install_wheel(wheel: Path, tmp_path: Path) -> tuple[Path, dict[str, str]]:
@@ -99,6 +103,10 @@ def test_mlplat_new_from_installed_wheel(wheel: Path, tmp_path: Path) -> None:
     assert (tmp_path / "demo" / ".git").is_dir()
     answers = (tmp_path / "demo" / ".copier-answers.yml").read_text(encoding="utf-8")
     assert "project_name: demo\n" in answers and "package_name: demo\n" in answers
+    # The runtime wheel comes from the installed wheel (no checkout, no index), byte for byte.
+    name = f"mlplat_runtime-{__version__}-py3-none-any.whl"
+    placed = (tmp_path / "demo" / "wheels" / name).read_bytes()
+    assert placed == zipfile.ZipFile(wheel).read(f"mlplat/_bundled/runtime/{name}")
 
 
 def test_mlplat_render_from_installed_wheel(wheel: Path, tmp_path: Path) -> None:

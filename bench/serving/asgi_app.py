@@ -30,20 +30,20 @@ def create_app() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     pkg = os.environ["BENCH_PACKAGE"]
     config = importlib.import_module(f"{pkg}.config")
     contract = importlib.import_module(f"{pkg}.contract")
-    guard = importlib.import_module(f"{pkg}.serving.guard")
-    exchange = importlib.import_module(f"{pkg}.serving.exchange")
-    model_mod = importlib.import_module(f"{pkg}.serving.model")
-    resilience = importlib.import_module(f"{pkg}.serving.resilience")
-    server = importlib.import_module(f"{pkg}.serving.server")
-    metrics = importlib.import_module(f"{pkg}.serving.metrics")
-    settings_mod = importlib.import_module(f"{pkg}.serving.settings")
+    guard = importlib.import_module("mlplat_runtime.serving.guard")
+    exchange = importlib.import_module("mlplat_runtime.serving.exchange")
+    model_mod = importlib.import_module("mlplat_runtime.serving.model")
+    resilience = importlib.import_module("mlplat_runtime.serving.resilience")
+    server = importlib.import_module("mlplat_runtime.serving.server")
+    metrics = importlib.import_module("mlplat_runtime.serving.metrics")
+    settings_mod = importlib.import_module("mlplat_runtime.serving.settings")
     name = config.load_config().registry.model_name
     settings = settings_mod.ServeSettings(
         model_uri=f"models:/{name}@champion",
         model_name=name,
         log_dir=Path(os.environ.get("BENCH_LOG_DIR", "prediction-logs")),
     )
-    check = guard.contract_check()
+    check = guard.contract_check(contract.CONTRACT)
 
     def make_loader(breaker: Any) -> Callable[[], Any]:
         def load() -> Any:

@@ -36,6 +36,9 @@ def main() -> None:
     pkg, export = sys.argv[1], Path(sys.argv[2])
 
     def mod(name: str) -> Any:
+        # The server, the compile step and MLflow's location are the runtime's (mlplat-runtime).
+        if name.startswith(("serving.", "tracking")):
+            return importlib.import_module(f"mlplat_runtime.{name}")
         return importlib.import_module(f"{pkg}.{name}")
 
     contract, config, datasets = mod("contract"), mod("config"), mod("datasets")
@@ -49,7 +52,7 @@ def main() -> None:
         default_name=name,
         features=tuple(contract.FEATURES),
         key=contract.KEY or "key",
-        check=mod("serving.guard").contract_check(),
+        check=mod("serving.guard").contract_check(contract.CONTRACT),
         breaker=resilience.CircuitBreaker("registry"),
         policy=resilience.RetryPolicy(attempts=1),
     )

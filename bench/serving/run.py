@@ -56,7 +56,11 @@ def generate(work: Path) -> Path:
     import copier
 
     dest = work / "project"
+    from mlplat.scaffold.runtime import place_runtime_wheel
+    from mlplat.settings import load_settings
+
     copier.run_copy(str(TEMPLATE), str(dest), defaults=True, unsafe=False, quiet=True)
+    place_runtime_wheel(dest, load_settings())  # wheels/: the mlplat-runtime wheel uv.lock pins
     sh(["make", "install"], cwd=dest)
     sh(["make", "pipeline"], cwd=dest)
     return dest
@@ -67,7 +71,7 @@ def package_name(project: Path) -> str:
     found = re.search(r"^package_name:\s*(\S+)", answers, re.M)
     if found:
         return found[1].strip("'\"")
-    return next(p.name for p in (project / "src").iterdir() if (p / "serving").is_dir())
+    return next(p.name for p in (project / "src").iterdir() if (p / "serving.py").is_file())
 
 
 def get(url: str) -> tuple[int, bytes]:

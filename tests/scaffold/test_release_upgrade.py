@@ -8,6 +8,7 @@ ones users make first: thresholds in ``config.toml``, notes in the README, files
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from mlplat._cli import app
 from mlplat.scaffold.cache import tree_of_directory
 from mlplat.scaffold.git import git
 from tests.conftest import run_git
+from tests.template.test_template_generated import assert_ok, make
 
 runner = CliRunner()
 
@@ -106,20 +108,39 @@ def test_an_edit_next_to_a_template_change_is_a_reported_conflict(
     released: str, tmp_path: Path
 ) -> None:
     """Git's three-way merge cannot place an edit on a line next to one the template changed
-    (this release rewrote the comment above ``max_psi``): the update says so, exits 1 and
-    keeps both sides in the file for the user to choose."""
+    (this release replaced the serving dependencies around ``pydantic`` in pyproject.toml with
+    the runtime): the update says so, exits 1 and keeps both sides for the user to choose."""
     dest = tmp_path / "churn-model"
     _generate(released, dest)
-    config = dest / "config.toml"
-    config.write_text(config.read_text().replace("max_psi = 0.2 ", "max_psi = 0.25 "))
-    run_git(dest, "commit", "-qam", "our threshold")
+    pyproject = dest / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"pydantic>=2.6",', '"pydantic>=2.7",'))
+    run_git(dest, "commit", "-qam", "our pin")
 
     result = runner.invoke(app, ["update", str(dest), "--defaults"])
     assert result.exit_code == 1
-    assert "Conflicts with your edits" in result.stderr and "  config.toml" in result.stderr
-    text = config.read_text()
+    assert "Conflicts with your edits" in result.stderr and "  pyproject.toml" in result.stderr
+    text = pyproject.read_text()
     assert "<<<<<<< before updating" in text and ">>>>>>> after updating" in text
-    assert "max_psi = 0.25" in text and "max_psi = 0.2 " in text
+    assert '"pydantic>=2.7"' in text and '"mlplat-runtime==' in text
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_a_0_2_0_project_updated_to_this_release_installs_and_passes_its_tests(
+    tmp_path: Path,
+) -> None:
+    """0.2.0 carried the model server, compile step and contract engine in the project; after
+    the update they come from mlplat-runtime (its wheel arrives in wheels/), and the project's
+    own lint and tests pass. Installs from the package index like a first `make install`."""
+    dest = tmp_path / "churn-model"
+    _generate("v0.2.0", dest)
+    result = runner.invoke(app, ["update", str(dest), "--defaults"])
+    assert result.exit_code == 0, result.output
+    run_git(dest, "add", "-A")
+    run_git(dest, "commit", "-qm", "mlplat update")
+    assert_ok(make(dest, "install", 1200))
+    assert_ok(make(dest, "lint", 300))
+    assert_ok(make(dest, "test", 900))
 
 
 def test_the_history_entry_of_this_release_is_this_template(tmp_path: Path) -> None:

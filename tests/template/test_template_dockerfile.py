@@ -28,7 +28,8 @@ def test_dockerfile_is_multi_stage_non_root_with_healthcheck(render: Render) -> 
 
 def test_dockerfile_installs_the_lock_and_carries_what_stages_read(render: Render) -> None:
     text = (render() / "Dockerfile").read_text()
-    assert "COPY pyproject.toml uv.lock ./" in text
+    # The runtime wheel the lock pins comes with the lock.
+    assert "COPY pyproject.toml uv.lock ./\nCOPY wheels ./wheels\nRUN uv sync" in text
     installs = [line for line in text.splitlines() if line.startswith("RUN uv sync")]
     assert installs and all("--locked" in line and "--no-dev" in line for line in installs)
     assert "pip install ." not in text  # nothing resolved at build time

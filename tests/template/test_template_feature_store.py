@@ -24,7 +24,6 @@ FEAST_FILES = {
     "src/ml_project/feature_store.py",
     "src/ml_project/history.py",
     "src/ml_project/stages/materialize.py",
-    "src/ml_project/serving/online.py",
     "tests/test_feature_store.py",
     "tests/serving/test_online_features.py",
 }

@@ -8,11 +8,14 @@ manifests are compared with the golden files in ``golden/argo/<combination>``
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,10 +79,14 @@ def test_generated_project_installs_tests_and_trains(tmp_path: Path, name: str):
     assert_ok(make(project, "install", timeout=1200))
     # The first `make install` writes uv.lock, the one file to commit; then it installs as CI does.
     assert git_status(project) == ["?? uv.lock"]
+    check_runtime_locked_from_wheels(project)
     commit(project, "uv.lock")
     installed = make(project, "install", 600, "LOCKED=1")
     assert_ok(installed)
     assert "--locked" in installed.stdout
+    if name == "defaults":
+        check_docker_build_steps(project, tmp_path / "docker")
+        check_runtime_resolves_from_an_index(project, tmp_path / "index")
     assert_ok(make(project, "lint", timeout=300))
     assert_ok(make(project, "test", timeout=600))
     assert git_status(project) == [], "the tests must not write into the project"
@@ -117,6 +124,88 @@ def check_feature_store(project: Path) -> None:
     assert feature_store["labels_without_features"] == 0
     assert feature_store["offline_source"]["rows"] == 5 * feature_store["labels"]
     assert git_status(project) == []
+
+
+def runtime_lock_entry(lock_file: Path) -> dict[str, Any]:
+    lock = tomllib.loads(lock_file.read_text())
+    (entry,) = [p for p in lock["package"] if p["name"] == "mlplat-runtime"]
+    return dict(entry)
+
+
+def check_runtime_locked_from_wheels(project: Path) -> None:
+    """uv.lock pins the runtime to the committed wheel by path and hash: no index serves it."""
+    (wheel,) = (project / "wheels").glob("mlplat_runtime-*.whl")
+    entry = runtime_lock_entry(project / "uv.lock")
+    assert entry["source"] == {"path": f"wheels/{wheel.name}"}
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert [w["hash"] for w in entry["wheels"]] == [f"sha256:{digest}"]
+
+
+def _uv(project: Path) -> str:
+    found = shutil.which("uv") or str(project / ".uv" / "bin" / "uv")
+    assert Path(found).exists(), "make install put uv on PATH or in .uv/"
+    return found
+
+
+def check_docker_build_steps(project: Path, context: Path) -> None:
+    """The build stage of the Dockerfile, step by step, without Docker: every COPY source exists
+    in the project and its uv commands succeed in a directory holding only what was copied."""
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env |= {"UV_PROJECT_ENVIRONMENT": str(context / "venv"), "UV_PYTHON_DOWNLOADS": "never"}
+    env["UV_PYTHON"] = str((project / ".venv" / "bin" / "python").resolve())
+    workdir = context / "src"
+    workdir.mkdir(parents=True)
+    ran = 0
+    for line in (project / "Dockerfile").read_text().split("\nFROM ")[1].splitlines():
+        if line.startswith("COPY ") and "--from" not in line:
+            for source in line.split()[1:-1]:
+                assert (project / source).exists(), f"{line}: {source} is not in the project"
+                copy = shutil.copytree if (project / source).is_dir() else shutil.copy2
+                copy(project / source, workdir / source)
+        elif line.startswith("RUN uv sync"):
+            command = [_uv(project), *line.split()[2:]]
+            result = subprocess.run(
+                command, cwd=workdir, env=env, capture_output=True, text=True, check=False
+            )
+            assert_ok(result)
+            ran += 1
+    assert ran == 2
+    check = [str(context / "venv" / "bin" / "python"), "-c", "import mlplat_runtime.serving.cli"]
+    assert_ok(subprocess.run(check, capture_output=True, text=True, check=False))
+
+
+def check_runtime_resolves_from_an_index(project: Path, work: Path) -> None:
+    """Once released, the same pin resolves from an index: without [tool.uv.sources], the lock
+    takes mlplat-runtime, same version and wheel, from a flat index standing in for PyPI."""
+    copy = work / "project"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".venv", ".uv", ".git"))
+    index = work / "index"
+    index.mkdir()
+    shutil.move(next((copy / "wheels").glob("*.whl")), index)
+    pyproject = copy / "pyproject.toml"
+    text = pyproject.read_text()
+    table = text[text.index("\n[tool.uv.sources]\n") :].split("\n\n", 1)[0]
+    pyproject.write_text(text.replace(table, ""))
+    assert "mlplat-runtime = {" not in pyproject.read_text()
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env |= {"UV_PYTHON_DOWNLOADS": "never"}
+    env["UV_PYTHON"] = str((project / ".venv" / "bin" / "python").resolve())
+    result = subprocess.run(
+        [_uv(project), "lock", "--find-links", str(index)],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert_ok(result)
+    before = runtime_lock_entry(project / "uv.lock")
+    after = runtime_lock_entry(copy / "uv.lock")
+    assert after["version"] == before["version"], after
+    assert "registry" in after["source"], after  # from the index, not a path in the project
+    wheels = [str(w.get("path") or w.get("url") or w.get("filename")) for w in after["wheels"]]
+    (wheel,) = (project / "wheels").glob("mlplat_runtime-*.whl")
+    assert [Path(w).name for w in wheels] == [wheel.name], after
 
 
 def own_data_commands(readme: str) -> list[str]:
@@ -179,10 +268,15 @@ def test_own_data_path_from_the_readme_gives_a_champion_and_passing_tests(tmp_pa
 
 
 def generate(project: Path, data: dict[str, str]) -> Path:
-    """The template rendered into ``project`` with ``data``, as a git repository's first commit."""
+    """The template rendered into ``project`` with ``data``, as a git repository's first commit,
+    with the runtime wheel `mlplat new` puts in ``wheels/``."""
     import copier
 
+    from mlplat.scaffold.runtime import place_runtime_wheel
+    from mlplat.settings import load_settings
+
     copier.run_copy(str(TEMPLATE), str(project), data=data, defaults=True, unsafe=False, quiet=True)
+    assert place_runtime_wheel(project, load_settings()) is not None
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
     commit(project, "-A")
     return project

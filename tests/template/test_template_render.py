@@ -81,7 +81,7 @@ def test_defaults_render_a_complete_project(render: Render):
         "src/ml_project/pipeline.py",
         "src/ml_project/contract.py",
         "src/ml_project/config.py",
-        "src/ml_project/tracking.py",
+        "src/ml_project/serving.py",
         "src/ml_project/features.py",
         "tests/conftest.py",
         "tests/stages/test_register.py",

@@ -65,11 +65,22 @@ def update(
         typer.echo(
             f"Updated {result.dest} from {result.from_version} to {result.to_version}.", err=True
         )
+    if result.kept_edits:
+        typer.echo(
+            "Files this version no longer has, which you had edited (the runtime moved into "
+            "the mlplat-runtime package): your versions are kept as .orig; port the change "
+            "or delete them:",
+            err=True,
+        )
+        for path in result.kept_edits:
+            typer.echo(f"  {path}", err=True)
     if result.conflicts:
         typer.echo(
             "Conflicts with your edits (resolve the <<<<<<< markers, then commit):", err=True
         )
         for path in result.conflicts:
             typer.echo(f"  {path}", err=True)
+        raise typer.Exit(int(ExitCode.FAILURE))
+    if result.kept_edits:
         raise typer.Exit(int(ExitCode.FAILURE))
     typer.echo("Review the changes with `git diff`, then commit them.", err=True)

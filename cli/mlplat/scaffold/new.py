@@ -20,6 +20,7 @@ from mlplat.errors import ExitCode, MlplatError, UsageError
 from mlplat.scaffold import _copier
 from mlplat.scaffold.answers import PROJECT_NAME, project_name_from
 from mlplat.scaffold.git import commit_all, git, git_available
+from mlplat.scaffold.runtime import place_runtime_wheel
 from mlplat.scaffold.source import ResolvedTemplate, bundled_source
 from mlplat.settings import Settings, load_settings
 
@@ -132,12 +133,14 @@ def new_project(options: NewOptions, settings: Settings | None = None) -> NewRes
             "git is not installed, so the new project cannot be committed.",
             hint="Install git, or pass --no-git.",
         )
-    template = _resolve(options, settings or load_settings())
+    settings = settings or load_settings()
+    template = _resolve(options, settings)
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.mlplat-", dir=dest.parent))
     try:
         staging.chmod(0o777 & ~_umask())
         _render(options, template, dest, staging)
+        place_runtime_wheel(staging, settings)
     except KeyboardInterrupt:
         shutil.rmtree(staging, ignore_errors=True)
         raise MlplatError(

@@ -18,6 +18,8 @@ from mlplat.errors import ExitCode, MlplatError, UsageError
 from mlplat.scaffold import _copier
 from mlplat.scaffold.git import git, is_dirty, is_work_tree
 from mlplat.scaffold.new import ANSWERS_FILE
+from mlplat.scaffold.removed import keep_edited_removals
+from mlplat.scaffold.runtime import place_runtime_wheel
 from mlplat.scaffold.source import bundled_source, is_bundled_source
 from mlplat.settings import Settings, load_settings
 
@@ -55,6 +57,9 @@ class UpdateResult:
         from_version: Template version before the update.
         to_version: Template version after it.
         conflicts: Files, relative to ``dest``, left with conflict markers.
+        kept_edits: Files the new template no longer has (the runtime moved out of the
+            project in 0.3.0) that the owner had edited: the update removed them, and the
+            owner's version is kept beside them as ``<file>.orig`` (these paths) to port.
         changed: False when the project already was at ``to_version`` and no answer was
             changed: nothing was run and no file was touched.
     """
@@ -63,6 +68,7 @@ class UpdateResult:
     from_version: str
     to_version: str
     conflicts: tuple[Path, ...]
+    kept_edits: tuple[Path, ...] = ()
     changed: bool = True
 
 
@@ -136,8 +142,9 @@ def update_project(options: UpdateOptions, settings: Settings | None = None) -> 
     from_version = str(recorded.get("_commit", "unknown"))
     src: str | None = None
     vcs_ref = options.vcs_ref
+    settings = settings or load_settings()
     if is_bundled_source(str(recorded["_src_path"])):
-        bundled = bundled_source(settings or load_settings(), options.vcs_ref)
+        bundled = bundled_source(settings, options.vcs_ref)
         src, vcs_ref = bundled.src, bundled.ref
         _require_ref(bundled.src, from_version)
     request = _copier.RenderRequest(
@@ -160,12 +167,23 @@ def update_project(options: UpdateOptions, settings: Settings | None = None) -> 
             conflicts=(),
             changed=False,
         )
+    old_template = _copier.RenderRequest(
+        src=src or str(recorded["_src_path"]),
+        dst=dest,
+        data={k: v for k, v in recorded.items() if not str(k).startswith("_")},
+        defaults=True,
+        vcs_ref=from_version,
+        quiet=True,
+    )
+    kept = keep_edited_removals(dest, old_template)
+    place_runtime_wheel(dest, settings)
     after = yaml.safe_load((dest / ANSWERS_FILE).read_text(encoding="utf-8")) or {}
     return UpdateResult(
         dest=dest,
         from_version=from_version,
         to_version=str(after.get("_commit", "unknown")),
         conflicts=_conflicted_files(dest),
+        kept_edits=kept,
     )
 
 

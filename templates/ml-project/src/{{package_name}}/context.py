@@ -80,7 +80,7 @@ class RunContext:
     def tracking_uri(self) -> str:
         """This run's MLflow store, fixed when the context is made (see ``tracking.py``)."""
         if self._tracking_uri is None:
-            from .tracking import tracking_uri
+            from mlplat_runtime.tracking import tracking_uri
 
             self._tracking_uri = tracking_uri()
         return self._tracking_uri
@@ -88,7 +88,7 @@ class RunContext:
     @property
     def client(self) -> MlflowClient:
         """One MLflow client per context; also points MLflow's global API at the same store."""
-        from .tracking import configure
+        from mlplat_runtime.tracking import configure
 
         mlflow = configure(self.tracking_uri)
         if self._client is None:

@@ -1,7 +1,8 @@
 """One error hierarchy for the project, so the pipeline's entry point reports every failure alike.
 
 Every message says what happened and what to do about it; the entry point prints it without a
-traceback (``--verbose`` shows one).
+traceback (``--verbose`` shows one). The contract's errors come from the runtime, whose
+``PipelineError`` is the base of them all.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ __all__ = [
     "Violation",
 ]
 
-from dataclasses import dataclass
-
-
-class PipelineError(Exception):
-    """A failure the user can act on; the message says what happened and what to do."""
+from mlplat_runtime.errors import (
+    CONTRACT_HINT,
+    DRIFT_HINT,
+    ContractViolation,
+    PipelineError,
+    Violation,
+)
 
 
 class ConfigError(PipelineError):
@@ -53,55 +56,3 @@ class StageFailed(PipelineError):
                 "Fix the cause, then rerun with --resume (make pipeline RESUME=1)."
             )
         super().__init__(message)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Violation:
-    """One broken rule of the data contract.
-
-    Attributes:
-        column: The column that broke the rule.
-        rule: The rule, in words (for example ``"maximum 70"`` or ``"no nulls"``).
-        rows: How many rows break it; ``None`` for a rule about the whole column (present,
-            distribution).
-        examples: A few offending values, as written in the data, when they help.
-    """
-
-    column: str
-    rule: str
-    rows: int | None
-    examples: tuple[str, ...] = ()
-
-    def __str__(self) -> str:
-        if self.rows is None:
-            return f"{self.column}: breaks rule '{self.rule}'"
-        shown = f" (e.g. {', '.join(self.examples)})" if self.examples else ""
-        return f"{self.column}: {self.rows} row(s) break rule '{self.rule}'{shown}"
-
-
-CONTRACT_HINT = (
-    "Fix the source data, then rerun with --resume (make pipeline RESUME=1): it ingests the "
-    "fixed data again. If the data is right and the contract is wrong, edit contract.py."
-)
-DRIFT_HINT = (
-    "If this shift is expected (new data, a new period), make this snapshot the reference: "
-    "make pipeline SAVE_REFERENCE=1 (then commit the reference profile), or raise "
-    "validate.max_psi in config.toml. If it is not expected, the source changed: find out why."
-)
-
-
-class ContractViolation(PipelineError):
-    """Data broke the contract; ``violations`` lists every column, rule and offending-row count.
-
-    ``hint`` says what fixes this kind of violation: the data or contract for a broken rule,
-    the reference profile or ``max_psi`` for drift.
-    """
-
-    def __init__(
-        self, violations: list[Violation], *, where: str = "data", hint: str = CONTRACT_HINT
-    ) -> None:
-        self.violations = violations
-        lines = "\n".join(f"  - {v}" for v in violations)
-        super().__init__(
-            f"{where} broke the data contract ({len(violations)} violation(s)):\n{lines}\n{hint}"
-        )

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from mlplat_runtime.slices import groups
 from sklearn import metrics as skm
 
 HIGHER_IS_BETTER = frozenset({"roc_auc", "accuracy", "f1", "r2", "recall", "precision"})
-_MAX_CATEGORIES = 10
 
 
 def score(
@@ -40,14 +40,6 @@ def score(
     if y_score is not None and len(np.unique(y_true)) == 2:
         result["roc_auc"] = float(skm.roc_auc_score(y_true, y_score))
     return result
-
-
-def groups(values: pd.Series) -> pd.Series:
-    """Slice labels: the value itself, or its quartile interval for many-valued numbers."""
-    if pd.api.types.is_numeric_dtype(values) and values.nunique() > _MAX_CATEGORIES:
-        binned = pd.qcut(values, 4, duplicates="drop")
-        return binned.map(lambda i: f"[{i.left:g}, {i.right:g}]").astype(str)
-    return values.astype(str)
 
 
 def per_slice(

@@ -44,6 +44,7 @@ def render_card(
     provenance: dict[str, Any],
     run: dict[str, Any],
     config: dict[str, Any],
+    serving: str = "not recorded",
 ) -> str:
     """Markdown for one registered version, from the artefacts of the run that produced it."""
     source = str(provenance.get("source", ""))
@@ -98,6 +99,7 @@ Decision: {decision}.
 - problem type: {config["problem_type"]}, estimator: {config["train"]["estimator"]}, \
 seed: {config["seed"]}, params: {config["train"]["params"]}
 - split: hash of `{contract.KEY}`, test fraction {config["split"]["test_fraction"]}
+- serving: {serving}
 
 ## Metrics (test split, {evaluation["rows"]} rows)
 

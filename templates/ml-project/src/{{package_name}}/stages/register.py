@@ -16,7 +16,7 @@ from ..errors import PipelineError
 from ..modelcard import render_card
 
 if TYPE_CHECKING:
-    from ..compiled import ServingArtifact
+    from mlplat_runtime.compiled import ServingArtifact
 
 
 def _version_of_run(ctx: RunContext, name: str, run_id: str) -> str | None:
@@ -59,18 +59,18 @@ def _new_version(ctx: RunContext, name: str, trained: dict[str, Any], tags: dict
 
 def _compile(ctx: RunContext, trained: dict[str, Any]) -> ServingArtifact:
     import pandas as pd
+    from mlplat_runtime.compiled import compile_for_serving
 
-    from ..compiled import compile_for_serving
     from ..features import feature_matrix
 
     test = pd.read_parquet(ctx.require("test_set"))
     return compile_for_serving(ctx.client, str(trained["model_uri"]), feature_matrix(test))
 
 
-def _serving_runtime(ctx: RunContext, name: str, version: str) -> str:
-    """``onnx`` or ``sklearn``, as recorded on the version when it was registered."""
-    tag = ctx.client.get_model_version(name, version).tags.get("serving", "")
-    return str(tag).split(" ", 1)[0] or "unknown"
+def _serving_runtime(ctx: RunContext, name: str, version: str) -> tuple[str, str]:
+    """``onnx`` or ``sklearn`` and the card's line, as recorded when the version was registered."""
+    tag = str(ctx.client.get_model_version(name, version).tags.get("serving", ""))
+    return tag.split(" ", 1)[0] or "unknown", tag or "not recorded"
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
@@ -98,14 +98,20 @@ def run(ctx: RunContext) -> dict[str, Any]:
         # Compiled for serving (ONNX) behind the parity gate on the test split: see compiled.py.
         # A run that already has a version was compiled when that version was registered.
         serving = _compile(ctx, trained)
+        # 1 when the reference (scikit-learn) model serves because the compiled one failed
+        # the parity gate: a metric to alert on, not a failed run.
+        client.log_metric(
+            trained["run_id"], "serving_parity_fallback", float(serving.fallback == "parity")
+        )
         tags = {"data_hash": trained["data_hash"], "gates": gates, "serving": serving.tag}
         if trained.get("fingerprint"):
             tags["fingerprint"] = str(trained["fingerprint"])
         version = _new_version(ctx, name, trained, tags)
         runtime = serving.runtime
+        serving_line = serving.card_line
     else:
         client.set_model_version_tag(name, version, "gates", gates)
-        runtime = _serving_runtime(ctx, name, version)
+        runtime, serving_line = _serving_runtime(ctx, name, version)
     client.set_registered_model_alias(name, "challenger", version)
     if promoted:
         client.set_registered_model_alias(name, "champion", version)
@@ -118,6 +124,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         provenance=read_json(ctx.resolve(snapshot["provenance"])),
         run=trained,
         config=ctx.config.model_dump(by_alias=True),
+        serving=serving_line,
     )
     card_path = ctx.path("model_card")
     card_path.write_text(card, "utf-8")

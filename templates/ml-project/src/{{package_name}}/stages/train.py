@@ -22,6 +22,8 @@ from typing import Any
 
 import joblib
 import pandas as pd
+from mlplat_runtime.profile import build_profile
+from mlplat_runtime.tracking import ensure_experiment
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
@@ -31,9 +33,7 @@ from ..context import RunContext, read_json, require_same_snapshot, write_json
 from ..errors import PipelineError
 from ..features import Log1pColumns, SelectFeatures
 from ..metrics import score
-from ..profile import build_profile
 from ..provenance import code_version, package_versions
-from ..tracking import ensure_experiment
 
 
 def build_estimator(config: ProjectConfig) -> BaseEstimator:

@@ -14,11 +14,11 @@ __all__ = ["run"]
 from typing import Any
 
 import pandas as pd
+from mlplat_runtime.profile import build_profile, drift_violations
 
 from ..context import RunContext, read_json, write_json
 from ..contract import FEATURES, validate_frame
 from ..errors import DRIFT_HINT, ContractViolation, PipelineError
-from ..profile import build_profile, drift_violations
 from .ingest import UNVALIDATED
 
 

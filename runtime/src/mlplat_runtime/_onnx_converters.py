@@ -25,8 +25,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .compiled import NotConvertible
-from .features import Log1pColumns, SelectFeatures
+from .errors import NotConvertible
+from .transforms import Log1pColumns, SelectFeatures
 
 _SIGN = np.uint64(1 << 63)
 

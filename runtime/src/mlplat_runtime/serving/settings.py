@@ -71,11 +71,10 @@ class ServeSettings:
     cpu_affinity: bool = _knob(
         True, "pin each worker to its own CPU (Linux; several workers; lower tail latency)"
     )
-{%- if feature_store == 'feast' %}
     online_features: bool = _knob(
         True,
-        "look features up by key in the online store (config.toml [feature_store]); off: "
-        "every request carries its features",
+        "look features up by key in the project's feature source (a project without one "
+        "ignores this); off: every request carries its features",
     )
     feature_timeout_ms: float = _positive(
         50.0, "budget of one online lookup, within the request's deadline; slower: fallback"
@@ -86,7 +85,6 @@ class ServeSettings:
         "JSON file {feature: value} for rows sent with keys only when the online store cannot "
         "answer ('' : 503 instead)",
     )
-{%- endif %}
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

@@ -34,9 +34,7 @@ from .exchange import JSON, Headers, Reply, Request
 from .metrics import Metrics
 from .model import LoadedModel
 from .monitor import DriftMonitor, PredictionLog
-{%- if feature_store == 'feast' %}
 from .online import Lookup, OnlineFeatures, parse_keys_only, resolve
-{%- endif %}
 from .predict import Predictions
 from .resilience import CircuitBreaker
 from .settings import ServeSettings
@@ -70,10 +68,8 @@ class ServingApp:
         on_ready: called on the loop when a model is first installed (the worker starts
             accepting connections then).
         on_fatal: called on the loop when the first load fails (the worker exits).
-{%- if feature_store == 'feast' %}
         online: the online-store client: requests with keys get their features from it
             (``online.py`` says where each row's features come from), else None.
-{%- endif %}
     """
 
     def __init__(
@@ -87,9 +83,7 @@ class ServingApp:
         breakers: Mapping[str, CircuitBreaker],
         on_ready: Callable[[], None] = lambda: None,
         on_fatal: Callable[[], None] = lambda: None,
-{%- if feature_store == 'feast' %}
         online: OnlineFeatures | None = None,
-{%- endif %}
     ) -> None:
         self.settings = settings
         self.metrics = metrics
@@ -99,9 +93,7 @@ class ServingApp:
         self.breakers = dict(breakers)
         self.on_ready = on_ready
         self.on_fatal = on_fatal
-{%- if feature_store == 'feast' %}
         self.online = online
-{%- endif %}
         self.batcher = Batcher(
             loop=loop,
             metrics=metrics,
@@ -129,10 +121,8 @@ class ServingApp:
             return
         try:
             model = self.loader()
-{%- if feature_store == 'feast' %}
             if self.online is not None:
                 self.online.prepare()
-{%- endif %}
             warm = _warm_rows(model)
             cost = measure_cost(model, warm)
             sample = model.predict(warm)
@@ -328,7 +318,6 @@ class ServingApp:
         if model is None or not self.ready and not self.draining:
             reason = self.load_error or "the model is still loading"
             return reply(503, _error(f"not ready: {reason}"), headers=_RETRY)
-{%- if feature_store == 'feast' %}
         started = self.loop.time()
         has_features = True
         try:
@@ -401,43 +390,6 @@ class ServingApp:
                 _error(f"overloaded: {exc.reason}; retry later"),
                 headers=((b"retry-after", retry),),
             )
-{%- else %}
-        started = self.loop.time()
-        try:
-            deadline = started + self._deadline(request.headers)
-            parsed = parse(request.body, model)
-        except RequestError as exc:
-            return reply(exc.status, _error(exc.message))
-        except Exception as exc:  # the body is the only input here: a shape the checks missed
-            log.warning("unreadable request body (%s: %s)", type(exc).__name__, exc)
-            return reply(400, _error(f"could not read the request: {exc}"))
-        if parsed.features.shape[0] == 0:
-            return reply(400, _error("the request has no rows"))
-        version = self._version
-
-        def done(out: Predictions | None, status: int, message: str) -> None:
-            if out is None:
-                return reply(status, _error(message))
-            self.metrics.observe_latency(self.loop.time() - started)
-            # Queued before the reply goes out: a client that saw the reply can rely on the record.
-            self.plog.offer(model.version, parsed.keys, parsed.features, out.predict, out.proba)
-            try:
-                payload = encode(model, parsed, out)
-            except Exception:  # runs as a loop callback: an escaping error would hang the client
-                log.exception("could not encode the response")
-                return reply(500, _error("internal error; see the server log"))
-            reply(200, payload, headers=version)
-
-        try:
-            self.batcher.submit(Job(parsed.features, deadline, done))
-        except Overloaded as exc:
-            retry = str(max(1, round(exc.retry_after_s))).encode()
-            reply(
-                503,
-                _error(f"overloaded: {exc.reason}; retry later"),
-                headers=((b"retry-after", retry),),
-            )
-{%- endif %}
 
     def _deadline(self, headers: Mapping[bytes, bytes]) -> float:
         raw = headers.get(b"x-request-timeout-ms")

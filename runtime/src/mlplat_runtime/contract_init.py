@@ -1,7 +1,8 @@
 """``make contract``: a first contract, config and reference profile from your own data file.
 
-Usage: ``python -m <package>.contract_init SOURCE [--target COL] [--key COL] [--sensitive A,B]
-[--force] [--verbose]`` (``make contract SOURCE=... TARGET=... KEY=... SENSITIVE=... FORCE=1``).
+Usage: ``python -m mlplat_runtime.contract_init --package PKG SOURCE [--target COL] [--key COL]
+[--sensitive A,B] [--force] [--verbose]`` (``make contract SOURCE=... TARGET=... KEY=...
+SENSITIVE=... FORCE=1``).
 
 It reads the file, infers the contract (``infer.py``), checks that the file passes it, then
 writes three files, each atomically: ``src/<package>/contract.py``, the keys of ``config.toml``
@@ -25,16 +26,14 @@ from typing import Any
 
 import tomlkit
 
-from .config import CONFIG_ENV, project_root
-from .context import write_json
 from .contract_file import is_unedited, render_contract
-from .datasets import read_table
 from .errors import ContractViolation, PipelineError
 from .infer import Draft, InferOptions, describe_column, infer_contract
+from .paths import CONFIG_ENV, project_root, write_json
 from .profile import build_profile
 from .rules import Contract
+from .tables import read_table
 
-_PACKAGE = __package__ or "package"
 _ONE_LINE = 60  # longer lists are written one item per line
 # Defaults the template writes for each problem type; applied when the problem type changes.
 _DEFAULTS: dict[str, dict[str, Any]] = {
@@ -87,8 +86,8 @@ class _Paths:
     config: Path
 
 
-def _paths(root: Path) -> _Paths:
-    contract = root / "src" / _PACKAGE / "contract.py"
+def _paths(root: Path, package: str) -> _Paths:
+    contract = root / "src" / package / "contract.py"
     if not contract.is_file():
         raise PipelineError(
             f"{contract} not found: run make contract from the project root (the directory with "
@@ -198,14 +197,16 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def write_contract(source: Path, *, root: Path, options: InferOptions, force: bool) -> ContractPlan:
+def write_contract(
+    source: Path, *, root: Path, package: str, options: InferOptions, force: bool
+) -> ContractPlan:
     """Plan, then write ``contract.py``, ``config.toml`` and the reference profile.
 
     Raises:
         PipelineError: ``contract.py`` was edited and ``force`` is false (nothing is written), or
             planning failed.
     """
-    paths = _paths(root)
+    paths = _paths(root, package)
     current = paths.contract.read_text("utf-8")
     if not force and not is_unedited(current):
         raise PipelineError(
@@ -236,7 +237,9 @@ def write_contract(source: Path, *, root: Path, options: InferOptions, force: bo
     return plan
 
 
-def report(plan: ContractPlan, *, source: Path, root: Path, echo: Callable[[str], None]) -> None:
+def report(
+    plan: ContractPlan, *, source: Path, root: Path, package: str, echo: Callable[[str], None]
+) -> None:
     """Print what was decided, written and left to review."""
     draft = plan.draft
     columns = draft.columns
@@ -256,7 +259,7 @@ def report(plan: ContractPlan, *, source: Path, root: Path, echo: Callable[[str]
     echo(f"  log1p before scaling (skewed): {', '.join(draft.log_columns) or 'none'}")
     for line in draft.left_out:
         echo(f"  left out: {line}")
-    echo(f"wrote src/{_PACKAGE}/contract.py, config.toml and the reference profile")
+    echo(f"wrote src/{package}/contract.py, config.toml and the reference profile")
     for line in plan.changed_keys:
         echo(f"  config.toml {line}")
     if Path(plan.source_entry).is_absolute():
@@ -279,9 +282,12 @@ def report(plan: ContractPlan, *, source: Path, root: Path, echo: Callable[[str]
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=f"python -m {_PACKAGE}.contract_init",
+        prog="python -m mlplat_runtime.contract_init",
         description="Infer contract.py, the data keys of config.toml and the reference profile "
         "from a CSV or Parquet file.",
+    )
+    parser.add_argument(
+        "--package", required=True, help="the project's import package (src/PACKAGE/contract.py)"
     )
     parser.add_argument("source", type=Path, help="the data file (.csv or .parquet)")
     parser.add_argument("--target", help="the column to predict")
@@ -305,7 +311,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     source = args.source if args.source.is_absolute() else root / args.source
     try:
-        plan = write_contract(source, root=root, options=options, force=args.force)
+        plan = write_contract(
+            source, root=root, package=args.package, options=options, force=args.force
+        )
     except PipelineError as error:
         if args.verbose:
             traceback.print_exc()
@@ -318,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.verbose:
             print("Rerun with VERBOSE=1 (--verbose) for the traceback.", file=sys.stderr)
         return 1
-    report(plan, source=args.source, root=root, echo=print)
+    report(plan, source=args.source, root=root, package=args.package, echo=print)
     return 0
 
 

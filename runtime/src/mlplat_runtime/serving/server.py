@@ -23,19 +23,15 @@ from .app import Loader, ServingApp
 from .http import HttpTransport, TransportLimits
 from .metrics import Metrics, shared_array
 from .monitor import FileSink, PredictionLog
-{%- if feature_store == 'feast' %}
 from .online import OnlineFeatures
-{%- endif %}
 from .resilience import CircuitBreaker, RetryPolicy
 from .settings import ServeSettings
 
 log = logging.getLogger(__name__)
 
 LoaderFactory = Callable[[CircuitBreaker], Loader]
-{%- if feature_store == 'feast' %}
 #: Builds the worker's online-store client around its breaker (None: no lookups).
 OnlineFactory = Callable[[CircuitBreaker], OnlineFeatures]
-{%- endif %}
 
 
 def bind(host: str, port: int, *, reuse_port: bool = False, listen: bool = True) -> socket.socket:
@@ -76,10 +72,8 @@ class Worker:
         loop: the worker's event loop.
         listen_early: accept connections while the model loads (the only worker, or the first
             of several at start-up, so that liveness answers before any model is loaded).
-{%- if feature_store == 'feast' %}
         make_online: builds the online-store client around the ``online_store`` breaker, in
             the worker (after the fork), or None for no lookups.
-{%- endif %}
     """
 
     def __init__(
@@ -91,9 +85,7 @@ class Worker:
         make_loader: LoaderFactory,
         loop: asyncio.AbstractEventLoop,
         listen_early: bool = True,
-{%- if feature_store == 'feast' %}
         make_online: OnlineFactory | None = None,
-{%- endif %}
     ) -> None:
         self.loop = loop
         self.settings = settings
@@ -103,7 +95,6 @@ class Worker:
             self.metrics.set(gauge, 0)  # a restarted worker starts afresh, whatever its row held
         self.registry = CircuitBreaker("registry", failure_threshold=3, reset_s=30.0)
         self.sink_breaker = CircuitBreaker("log_sink", failure_threshold=5, reset_s=10.0)
-{%- if feature_store == 'feast' %}
         # Opens before the hung-lookup cap (one per lookup thread) is reached, so /metrics
         # shows a store that hangs as an open breaker.
         self.online_breaker = CircuitBreaker(
@@ -116,7 +107,6 @@ class Worker:
         breakers = {"registry": self.registry, "log_sink": self.sink_breaker}
         if self.online is not None:
             breakers["online_store"] = self.online_breaker
-{%- endif %}
         sink = FileSink(settings.log_dir, worker=index) if settings.log_dir else None
         self.plog = PredictionLog(
             sink=sink,
@@ -132,16 +122,10 @@ class Worker:
             loader=make_loader(self.registry),
             prediction_log=self.plog,
             loop=loop,
-{%- if feature_store == 'feast' %}
             breakers=breakers,
             on_ready=self._model_ready,
             on_fatal=self._fatal,
             online=self.online,
-{%- else %}
-            breakers={"registry": self.registry, "log_sink": self.sink_breaker},
-            on_ready=self._model_ready,
-            on_fatal=self._fatal,
-{%- endif %}
         )
         self.transport = HttpTransport(
             handler=self.app,
@@ -209,10 +193,8 @@ class Worker:
             await asyncio.sleep(0.01)
         app.batcher.shutdown()
         await self.loop.run_in_executor(None, self.plog.stop, 5.0)
-{%- if feature_store == 'feast' %}
         if self.online is not None:
             self.online.close()
-{%- endif %}
         log.info("drained; exiting")
 
     def _fatal(self) -> None:
@@ -243,9 +225,7 @@ def run_worker(
     make_loader: LoaderFactory,
     *,
     listen_early: bool = True,
-{%- if feature_store == 'feast' %}
     make_online: OnlineFactory | None = None,
-{%- endif %}
 ) -> int:
     """Run one worker until it has drained after SIGTERM/SIGINT; SIGHUP reloads the model."""
     try:
@@ -267,9 +247,7 @@ def run_worker(
         make_loader=make_loader,
         loop=loop,
         listen_early=listen_early,
-{%- if feature_store == 'feast' %}
         make_online=make_online,
-{%- endif %}
     )
     if settings.workers > 1:
         worker.supervisor = os.getppid()
@@ -283,7 +261,7 @@ def run_worker(
         loop.close()
 
 
-{% if feature_store == 'feast' %}def serve(
+def serve(
     settings: ServeSettings,
     make_loader: LoaderFactory,
     make_online: OnlineFactory | None = None,
@@ -292,9 +270,6 @@ def run_worker(
 
     Each worker builds its own online-store client with `make_online` (after the fork).
     """
-{%- else %}def serve(settings: ServeSettings, make_loader: LoaderFactory) -> int:
-    """Bind, fork `settings.workers` workers, supervise them and forward signals."""
-{%- endif %}
     reuse_port = settings.workers > 1 and hasattr(socket, "SO_REUSEPORT")
     sock = bind(settings.host, settings.port, reuse_port=reuse_port, listen=not reuse_port)
     host, port = sock.getsockname()[:2]
@@ -305,11 +280,7 @@ def run_worker(
     )
     table = shared_array(settings.workers)
     if settings.workers == 1:
-{%- if feature_store == 'feast' %}
         return run_worker(settings, sock, table, 0, make_loader, make_online=make_online)
-{%- else %}
-        return run_worker(settings, sock, table, 0, make_loader)
-{%- endif %}
     children: dict[int, int] = {}
     spawned: set[int] = set()
     stopping = False
@@ -326,7 +297,6 @@ def run_worker(
             code = 1
             try:
                 own = bind(host, port, reuse_port=True, listen=False) if reuse_port else sock
-{%- if feature_store == 'feast' %}
                 code = run_worker(
                     settings,
                     own,
@@ -336,9 +306,6 @@ def run_worker(
                     listen_early=early,
                     make_online=make_online,
                 )
-{%- else %}
-                code = run_worker(settings, own, table, index, make_loader, listen_early=early)
-{%- endif %}
             finally:
                 os._exit(code)
         children[pid] = index

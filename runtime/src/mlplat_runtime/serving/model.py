@@ -20,7 +20,7 @@ from .predict import Predictions, predict_arrays
 from .resilience import CircuitBreaker, RetryPolicy, guarded_call
 
 if TYPE_CHECKING:
-    from ..compiled import CompiledModel
+    from mlplat_runtime.compiled import CompiledModel
 
 log = logging.getLogger(__name__)
 CheckFn = Callable[[np.ndarray], list[str]]
@@ -106,7 +106,7 @@ def _load(uri: str) -> _Fetched:
     import mlflow
     import mlflow.sklearn
 
-    from ..compiled import ONNX_FILE
+    from mlplat_runtime.compiled import ONNX_FILE
 
     resolved, name, version = _resolve(uri)
     local = resolved if Path(resolved).exists() else mlflow.artifacts.download_artifacts(resolved)
@@ -130,7 +130,7 @@ def _load(uri: str) -> _Fetched:
 
 def _compiled(fetched: _Fetched, features: tuple[str, ...]) -> tuple[CompiledModel | None, str]:
     """The compiled model if it loads here and agrees with sklearn on the saved example."""
-    from ..compiled import CompiledModel, check_parity, class_labels
+    from mlplat_runtime.compiled import CompiledModel, check_parity, class_labels
 
     if fetched.onnx is None:
         return None, "the registered model carries no compiled form (see its 'serving' tag)"
@@ -172,7 +172,7 @@ def load_model(
     Raises:
         ModelLoadError: the model is missing, unreachable, or does not match the contract.
     """
-    from .. import tracking
+    from mlplat_runtime import tracking
 
     tracking.configure()
     if "://" not in uri and not uri.startswith("models:") and not Path(uri).exists():

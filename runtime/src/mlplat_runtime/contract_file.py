@@ -120,10 +120,10 @@ def render_contract(columns: Sequence[Column], *, source: str, left_out: Sequenc
         *[line.removeprefix("# ") for line in _comment(f"Inferred from {source}.", "# ")],
         "",
         "Review and edit it freely: it is yours. ``make contract`` rewrites it only while nobody",
-        "has edited it (the fingerprint below still matches), or with ``FORCE=1``. ``rules.py``",
-        "runs the declaration on training data (``validate_frame``) and on serving batches",
-        "(``check_batch``); distribution checks against the reference profile are in",
-        "``profile.py``.",
+        "has edited it (the fingerprint below still matches), or with ``FORCE=1``.",
+        "``mlplat_runtime.rules`` runs the declaration on training data (``validate_frame``) and",
+        "on serving batches (``check_batch``); distribution checks against the reference profile",
+        "are in ``mlplat_runtime.profile``.",
         '"""',
         "",
         "from __future__ import annotations",
@@ -145,7 +145,7 @@ def render_contract(columns: Sequence[Column], *, source: str, left_out: Sequenc
         ],
         "]",
         "",
-        "from .rules import Column, Contract",
+        "from mlplat_runtime.rules import Column, Contract",
         "",
     ]
     if left_out:

@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from . import contract
 from .errors import PipelineError
+from .serving.cli import ServingProject
+from .serving.guard import contract_check
 from .serving.model import LoadedModel, ModelLoadError, load_model
 from .serving.resilience import CircuitBreaker, RetryPolicy
 
@@ -177,27 +178,25 @@ def _score(
     return done
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; exit 0 on success, 1 when the model cannot load, 2 on bad input."""
-    package = __package__ or "batch"
-    p = argparse.ArgumentParser(prog=f"python -m {package}.batch", description=__doc__)
+def main(project: ServingProject, argv: Sequence[str] | None = None) -> int:
+    """Score a file with ``project``'s model: 0 done, 1 the model cannot load, 2 bad input."""
+    prog = project.prog.removesuffix(".serving") + ".batch"
+    p = argparse.ArgumentParser(prog=prog, description=__doc__)
     p.add_argument("--input", type=Path, required=True, help="CSV or Parquet file of rows")
     p.add_argument("--output", type=Path, required=True, help="Parquet file to write")
     p.add_argument("--model-uri", default="", help="default: models:/<registry name>@champion")
     p.add_argument("--verbose", action="store_true", help="show tracebacks")
     args = p.parse_args(argv)
+    contract = project.contract
     try:
-        check_input(args.input, contract.FEATURES)  # before the model: loading it takes seconds
-        from .config import load_config
-        from .serving.guard import contract_check
-
-        name = load_config().registry.model_name
+        check_input(args.input, contract.features)  # before the model: loading it takes seconds
+        name = project.model_name()
         model = load_model(
             args.model_uri or f"models:/{name}@champion",
             default_name=name,
-            features=tuple(contract.FEATURES),
-            key=contract.KEY or "key",
-            check=contract_check(),
+            features=tuple(contract.features),
+            key=contract.key or "key",
+            check=contract_check(contract),
             breaker=CircuitBreaker("registry"),
             policy=RetryPolicy(attempts=3, timeout_s=60.0),
         )
@@ -212,6 +211,3 @@ def main(argv: list[str] | None = None) -> int:
 
 
 __all__ = ["BatchError", "check_input", "input_columns", "main", "score_file"]
-
-if __name__ == "__main__":
-    sys.exit(main())

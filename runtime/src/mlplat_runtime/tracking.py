@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from .config import project_root
+from .paths import project_root
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient

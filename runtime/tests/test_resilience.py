@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from {{ package_name }}.serving.resilience import (
-{% raw %}    CallTimeoutError,
+from mlplat_runtime.serving.resilience import (
+    CallTimeoutError,
     CircuitBreaker,
     CircuitOpenError,
     RetryPolicy,
@@ -130,4 +130,3 @@ def test_errors_not_worth_retrying_are_raised_at_once():
             retry_on=(ConnectionError,),
         )
     assert calls == [1]
-{% endraw %}

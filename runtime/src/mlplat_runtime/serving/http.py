@@ -43,9 +43,7 @@ _REASONS = {
     413: b"Content Too Large",
     414: b"URI Too Long",
     415: b"Unsupported Media Type",
-{%- if feature_store == 'feast' %}
     422: b"Unprocessable Content",  # a key the online store holds no features for
-{%- endif %}
     431: b"Request Header Fields Too Large",
     500: b"Internal Server Error",
     503: b"Service Unavailable",

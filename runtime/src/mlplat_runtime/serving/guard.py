@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from mlplat_runtime.rules import Contract
+
 CheckFn = Callable[[np.ndarray], list[str]]
 
 
@@ -61,11 +63,9 @@ def fast_check(columns: Sequence[Any], slow: CheckFn) -> CheckFn:
     return check
 
 
-def contract_check() -> CheckFn:
-    """The project contract's serving check: vectorised, with the contract's own messages."""
-    from .. import contract
-
-    features = [c for c in contract.COLUMNS if c.role == "feature"]
+def contract_check(contract: Contract) -> CheckFn:
+    """The contract's serving check: vectorised, with the contract's own messages."""
+    features = [c for c in contract.columns if c.role == "feature"]
     return fast_check(features, contract.check_batch)
 
 

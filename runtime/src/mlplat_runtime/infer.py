@@ -377,7 +377,7 @@ def _skewed(df: pd.DataFrame, columns: list[Column]) -> tuple[str, ...]:
 
 
 def _check_groups(df: pd.DataFrame, name: str, options: InferOptions, notes: _Notes) -> None:
-    from .metrics import groups
+    from .slices import groups
 
     counts = groups(df[name]).value_counts()
     expected = counts * options.test_fraction

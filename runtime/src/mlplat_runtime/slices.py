@@ -1,0 +1,21 @@
+"""The slices of a sensitive column: shared by the fairness gate and by ``make contract``.
+
+Why one place: ``make contract`` warns when a sensitive column's groups are too small for the gate,
+so it must cut the column into the same groups the gate will evaluate.
+"""
+
+from __future__ import annotations
+
+__all__ = ["groups"]
+
+import pandas as pd
+
+_MAX_CATEGORIES = 10
+
+
+def groups(values: pd.Series) -> pd.Series:
+    """Slice labels: the value itself, or its quartile interval for many-valued numbers."""
+    if pd.api.types.is_numeric_dtype(values) and values.nunique() > _MAX_CATEGORIES:
+        binned = pd.qcut(values, 4, duplicates="drop")
+        return binned.map(lambda i: f"[{i.left:g}, {i.right:g}]").astype(str)
+    return values.astype(str)
