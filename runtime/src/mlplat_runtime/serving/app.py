@@ -136,8 +136,11 @@ class ServingApp:
         self.loop.call_soon_threadsafe(self._install, model, cost, sample)
 
     def _load_failed(self) -> None:
+        self.metrics.inc("model_load_failures")
         if self.model is None:
             self.on_fatal()
+        else:  # the last good model keeps serving; readiness and /metrics show the failure
+            log.error("reload failed; still serving version %s", self.model.version)
 
     def _install(self, model: LoadedModel, cost: Any, sample: Predictions) -> None:
         self._outputs = [{"name": "predict", "datatype": datatype(sample.predict), "shape": [-1]}]
@@ -247,8 +250,7 @@ class ServingApp:
         if path == b"/v2/health/live":
             return 200, _LIVE, JSON
         if path in (b"/v2/health/ready", b"/ping", b"/health"):
-            ready = self.serving_ready()
-            return (200 if ready else 503), orjson.dumps({"ready": ready}), JSON
+            return self._readiness()
         if path == b"/metrics":
             return 200, self._render_metrics(), b"text/plain; version=0.0.4"
         if path == b"/v2":
@@ -272,6 +274,21 @@ class ServingApp:
             doc: dict[str, Any] = {"name": self.model.name, "ready": ready}
             return (200 if ready else 503), orjson.dumps(doc), JSON
         return 200, self._model_metadata(self.model), JSON
+
+    def _readiness(self) -> tuple[int, bytes, bytes]:
+        """Ready or not, and why not; a failed reload shows while the old model serves."""
+        ready = self.serving_ready()
+        doc: dict[str, Any] = {"ready": ready}
+        if not ready:
+            if self.draining:
+                doc["reason"] = "draining"
+            elif self.model is None:
+                doc["reason"] = self.load_error or "the model is still loading"
+            else:
+                doc["reason"] = "another worker is loading or draining"
+        elif self.load_error is not None:
+            doc["last_load_error"] = self.load_error
+        return (200 if ready else 503), orjson.dumps(doc), JSON
 
     def _model_metadata(self, model: LoadedModel) -> bytes:
         return orjson.dumps(

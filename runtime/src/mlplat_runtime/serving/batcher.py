@@ -67,14 +67,32 @@ class CostModel:
     CPU contention without a fitting step on the hot path. Under a backlog the server's real
     drain rate also includes parsing and answering requests, so `row_period_s` (seconds per row
     between the ends of back-to-back batches) bounds the estimate from below.
+
+    The drain rate is a ratio of sums (weighted seconds over weighted rows), not a mean of
+    per-cycle ratios: a cycle's time includes parsing requests that are not in its batch, so a
+    1-row batch that ended while a 1,000-row body was parsed would otherwise price every queued
+    row at that whole parse, and refuse large requests the server could easily serve. For the
+    same reason the rate is trusted only once `EVIDENCE_S` of backlog has been measured: the
+    first cycles of a burst are too few to say what a row costs.
     """
+
+    #: Seconds of back-to-back cycles the drain rate needs before it bounds the estimate.
+    EVIDENCE_S = 0.05
+    #: Time constant of the rate's memory: older cycles weigh less, by e^(-age / this).
+    MEMORY_S = 0.5
 
     def __init__(self, fixed_s: float, per_row_s: float) -> None:
         self.fixed_s = fixed_s
         self.per_row_s = per_row_s
         self.scale = 1.0
-        self.row_period_s = 0.0
+        self._cycle_s = 0.0
+        self._cycle_rows = 0.0
         self.observed_at = -math.inf
+
+    @property
+    def row_period_s(self) -> float:
+        """Measured seconds per row under backlog (0 before any measurement)."""
+        return self._cycle_s / self._cycle_rows if self._cycle_rows else 0.0
 
     def queue_delay(self, rows: int, batches: int, now: float) -> float:
         """Expected seconds until `rows` queued rows (in `batches` calls) are answered.
@@ -83,18 +101,17 @@ class CostModel:
         stale rate must not keep refusing work after the backlog that produced it is gone.
         """
         model = self.cost(rows, batches)
-        if now - self.observed_at > 1.0:
+        if now - self.observed_at > 1.0 or self._cycle_s < self.EVIDENCE_S:
             return model
         return max(model, self.row_period_s * rows)
 
     def observe_backlog(self, rows: int, seconds: float, now: float) -> None:
         """Fold in one back-to-back cycle: `rows` rows answered `seconds` after the last batch."""
         if rows > 0 and seconds > 0:
-            period = seconds / rows
-            fresh = now - self.observed_at <= 1.0
-            self.row_period_s = (
-                self.row_period_s + 0.2 * (period - self.row_period_s) if fresh else period
-            )
+            age = now - self.observed_at
+            keep = math.exp(-age / self.MEMORY_S) if age <= 1.0 else 0.0  # stale: start afresh
+            self._cycle_s = keep * self._cycle_s + seconds
+            self._cycle_rows = keep * self._cycle_rows + rows
             self.observed_at = now
 
     def cost(self, rows: int, batches: int = 1) -> float:
@@ -165,6 +182,7 @@ class Batcher:
         self._last_end = 0.0
         self._shed = 0
         self._shed_at_last_end = 0
+        self._ran_s = 0.0  # the last batch's own duration, written by whichever thread ran it
         self._executor = concurrent.futures.ThreadPoolExecutor(
             1, thread_name_prefix="model", initializer=_fast_sklearn
         )
@@ -250,12 +268,17 @@ class Batcher:
             lambda f: self.loop.call_soon_threadsafe(self._finished_future, f, jobs, model, now)
         )
 
-    @staticmethod
-    def _run(model: LoadedModel, features: np.ndarray) -> Outcome:
-        problems = model.check(features)
-        if problems:
-            return None, problems
-        return model.predict(features), []
+    def _run(self, model: LoadedModel, features: np.ndarray) -> Outcome:
+        # Timed where it runs: the time until the loop sees the result also holds whatever the
+        # loop was doing meanwhile (parsing other requests), which is not this batch's cost.
+        start = time.perf_counter()
+        try:
+            problems = model.check(features)
+            if problems:
+                return None, problems
+            return model.predict(features), []
+        finally:
+            self._ran_s = time.perf_counter() - start
 
     def _finished_future(
         self,
@@ -279,7 +302,7 @@ class Batcher:
         self.inflight -= len(jobs)
         self.metrics.set("inflight", self.inflight)
         now = self.loop.time()
-        self.cost.observe(rows, now - started)
+        self.cost.observe(rows, self._ran_s)
         # A back-to-back cycle measures the drain rate, unless refusing requests took part of
         # it: counting that time against admitted rows would feed shedding with itself.
         if self._backlogged and self._shed == self._shed_at_last_end:

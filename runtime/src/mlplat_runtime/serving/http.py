@@ -4,7 +4,8 @@ Why hand-written: on this workload a general server costs more per request than 
 model (bench/serving measures it against uvicorn on the same core). This transport parses with
 httptools (llhttp), keeps responses in request order (pipelining safe), enforces the body, header
 and URL caps before buffering anything, times out slow or idle clients, bounds per-connection
-memory by pausing reads while responses are pending, answers a refused request before closing
+memory by pausing reads while responses are pending or unread (and drops a client that reads
+nothing for `send_timeout_s`), answers a refused request before closing
 (a lingering close, so a client still sending its body reads the 413 instead of a reset), and
 drains without failing a request on an established connection: it first stops the kernel from
 completing new handshakes on the listener (Linux: a socket filter that drops SYNs, so a client
@@ -58,7 +59,15 @@ _SKIP = frozenset(
 )
 MAX_URL = 8192
 MAX_HEADER_BYTES = 16384
+#: Raw bytes of one request head (request line and headers), counted before the parser sees
+#: them: httptools buffers an unfinished line and calls back only at its end, so a line that
+#: never ends would otherwise be buffered (quadratically) without any limit applying. nginx's
+#: default `large_client_header_buffers 4 8k` allows the same 32 KiB.
+MAX_HEAD_BYTES = 32768
 MAX_PENDING = 32
+#: Bytes fed to the parser at a time, so a read full of pipelined requests stops being
+#: answered as soon as the connection pauses (its client is not reading, or too much is pending).
+_FEED_SLICE = 4096
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,6 +82,8 @@ class TransportLimits:
         linger_s: after refusing a request, keep reading (and discarding) this long at most.
         linger_bytes: ... and at most this many bytes, then close.
         drain_quiet_s: while draining, an idle connection is closed once quiet this long.
+        send_timeout_s: a client that takes none of its pending response bytes for this long
+            is aborted (nginx's `send_timeout`).
     """
 
     max_body_bytes: int
@@ -82,6 +93,7 @@ class TransportLimits:
     linger_s: float = 2.0
     linger_bytes: int = 64 << 20
     drain_quiet_s: float = 0.5
+    send_timeout_s: float = 60.0
 
 
 # A classic BPF socket filter for a listening TCP socket: drop every segment with SYN set, pass
@@ -217,12 +229,21 @@ class HttpTransport:
             conn.shutdown()
 
     def sweep(self) -> None:
-        """Close connections that are idle too long or too slow to send a request."""
+        """Close connections that are idle too long, too slow to send a request or to read.
+
+        A connection that has sent nothing yet gets the read timeout, not the keep-alive time
+        (nginx's `client_header_timeout`); one whose client takes no response bytes for
+        `send_timeout_s` is aborted, since closing it would wait for a flush that never comes.
+        """
         now = time.monotonic()
         limits = self.limits
         idle_limit = limits.drain_quiet_s if self.draining else limits.keepalive_s
         for conn in list(self.connections):
-            if conn.linger_until is not None:
+            if conn.stuck_for(now) > limits.send_timeout_s:
+                conn.abort()
+            elif not conn.spoke and now - conn.last_active > limits.read_timeout_s:
+                conn.shutdown()
+            elif conn.linger_until is not None:
                 if now > conn.linger_until:
                     conn.shutdown()
             elif conn.request_started is not None:
@@ -249,13 +270,14 @@ def _header_lines(headers: Headers) -> bytes:
 class _Slot:
     """One request's place in the response order; calling it is the request's `Reply`."""
 
-    __slots__ = ("conn", "data", "close", "linger")
+    __slots__ = ("conn", "data", "close", "linger", "head")
 
-    def __init__(self, conn: HttpConnection, close: bool) -> None:
+    def __init__(self, conn: HttpConnection, close: bool, head: bool = False) -> None:
         self.conn = conn
         self.data: bytes | None = None
         self.close = close
         self.linger = False
+        self.head = head  # a HEAD request: the headers of the answer, without its body
 
     def __call__(
         self, status: int, body: bytes, *, headers: Headers = (), content_type: bytes = JSON
@@ -285,14 +307,33 @@ class HttpConnection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._body_len = 0
         self._rejected = False
+        self.spoke = False  # has sent a byte (a silent connection gets the read timeout)
+        self._in_head = True  # reading a request head: its raw bytes count against the cap
+        self._head_room = MAX_HEAD_BYTES
+        self._write_blocked = False  # the transport's buffer is above its high-water mark
+        self._unparsed: memoryview | None = None  # read before a pause, parsed on resume
+        self._deferred: collections.deque[tuple[Request, bool, bool]] = collections.deque()
+        self._unsent = 0
+        self._unsent_since: float | None = None
 
     # asyncio callbacks -------------------------------------------------------------------------
     def connection_made(self, transport: Any) -> None:  # noqa: D102
         self.transport = transport
-        if len(self.server.connections) >= self.server.limits.max_connections:
-            transport.close()
-            return
-        self.server.connections.add(self)
+        connections = self.server.connections
+        if len(connections) >= self.server.limits.max_connections:
+            # At the cap an idle connection gives way, one that never sent a byte first (as
+            # nginx reuses keep-alive connections); refuse the new one only if none is idle.
+            idle = [c for c in connections if c.idle() and c.linger_until is None]
+            if not idle:
+                transport.close()
+                return
+            victim = min(idle, key=lambda c: (c.spoke, c.last_active))
+            if victim.transport.get_write_buffer_size():
+                victim.abort()  # a close would wait for a client that is not reading
+            else:
+                connections.discard(victim)
+                victim.shutdown()
+        connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
         self.server.connections.discard(self)
@@ -302,22 +343,64 @@ class HttpConnection(asyncio.Protocol):
         return False  # close; a half-closed client gets no more answers
 
     def data_received(self, data: bytes) -> None:  # noqa: D102
+        self.spoke = True
         if self._rejected:
             self._lingered += len(data)  # reading and discarding until the client stops
             if self._lingered > self.server.limits.linger_bytes:
                 self.shutdown()
             return
+        size = len(data)
+        if (
+            size <= _FEED_SLICE
+            and not self.paused
+            and (size <= self._head_room or not self._in_head)
+        ):
+            if self._in_head:  # the common case: a small read, parsed in one call
+                self._head_room -= size
+            self._parse(data)
+        else:
+            self._feed(memoryview(data))
+
+    def _feed(self, data: memoryview) -> None:
+        """Parse `data` a slice at a time; keep what follows a pause for `_continue`.
+
+        A request head may not grow past `MAX_HEAD_BYTES`: its bytes are counted here, before
+        the parser buffers them, and the request is refused at the cap (431, then close).
+        """
+        while len(data) and not self._rejected:
+            if self.paused:
+                self._unparsed = data
+                return
+            piece, data = data[:_FEED_SLICE], data[_FEED_SLICE:]
+            if self._in_head:
+                room = self._head_room  # parsing may end this head and reset the room
+                if len(piece) > room:
+                    self._parse(piece[:room])
+                    if self._in_head and not self._rejected:
+                        self.reject(431, f"request head longer than {MAX_HEAD_BYTES} bytes")
+                        return
+                    piece = piece[room:]  # the head ended inside the cap
+                    if not len(piece):
+                        continue
+                self._head_room -= len(piece)
+            self._parse(piece)
+
+    def _parse(self, data: bytes | memoryview) -> None:
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            self.reject(400, "protocol upgrades are not supported")
+            # The request was answered (with `connection: close`, see on_message_complete);
+            # what follows it is another protocol's bytes, so it is discarded, never parsed.
+            self._rejected = True
         except httptools.HttpParserError as exc:
             self.reject(400, f"malformed HTTP request: {exc}")
 
     def pause_writing(self) -> None:  # noqa: D102
+        self._write_blocked = True
         self._pause()
 
     def resume_writing(self) -> None:  # noqa: D102
+        self._write_blocked = False
         self._resume()
 
     # httptools callbacks -----------------------------------------------------------------------
@@ -349,6 +432,7 @@ class HttpConnection(asyncio.Protocol):
         self._headers[key] = value
 
     def on_headers_complete(self) -> None:  # noqa: D102
+        self._in_head = False
         declared = self._headers.get(b"content-length")
         if declared is not None and (
             not declared.strip().isdigit() or int(declared) > self.max_body
@@ -370,17 +454,35 @@ class HttpConnection(asyncio.Protocol):
         if self._rejected:
             return
         self.request_started = None
-        slot = _Slot(self, not self.parser.should_keep_alive())
+        self._in_head = True
+        self._head_room = MAX_HEAD_BYTES
+        parser = self.parser
+        # An Upgrade (h2c, websocket) or CONNECT is answered as plain HTTP/1.1, once, and the
+        # connection closes: the bytes after it belong to a protocol this server does not speak.
+        close = not parser.should_keep_alive() or parser.should_upgrade()
+        body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
+        path = self._url.split(b"?", 1)[0]
+        if not path.startswith(b"/") and b"://" in path:  # absolute-form (RFC 9112 3.2.2)
+            authority_and_path = path.split(b"://", 1)[1]
+            slash = authority_and_path.find(b"/")
+            path = authority_and_path[slash:] if slash >= 0 else b"/"
+        method = parser.get_method()
+        head = method == b"HEAD"
+        request = Request(b"GET" if head else method, path, self._headers, body)
+        if self.paused or self._deferred:  # answered in order once the client catches up
+            self._deferred.append((request, close, head))
+        else:
+            self._dispatch(request, close, head)
+
+    def _dispatch(self, request: Request, close: bool, head: bool) -> None:
+        slot = _Slot(self, close, head)
         self.pending.append(slot)
         if len(self.pending) >= MAX_PENDING:
             self._pause()
-        body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
-        path = self._url.split(b"?", 1)[0]
-        request = Request(self.parser.get_method(), path, self._headers, body)
         try:
             self.handler.handle(request, slot)
         except Exception:  # the handler must answer; if it raised, the client must not hang
-            log.exception("the handler raised answering %r", path)
+            log.exception("the handler raised answering %r", request.path)
             if slot.data is None:
                 slot(500, error_body("internal error; see the server log"))
 
@@ -400,7 +502,7 @@ class HttpConnection(asyncio.Protocol):
                 % (status, _REASONS.get(status, b"Unknown"), content_type, len(body)),
                 extra,
                 b"connection: close\r\n\r\n" if close else b"\r\n",
-                body,
+                b"" if slot.head else body,
             )
         )
         slot.close = close
@@ -446,7 +548,7 @@ class HttpConnection(asyncio.Protocol):
 
     def idle(self) -> bool:
         """True when no request is being read or answered."""
-        return not self.pending and self.request_started is None
+        return not self.pending and not self._deferred and self.request_started is None
 
     def shutdown(self) -> None:
         """Close now (idle connections while draining, the sweeper, the end of a linger)."""
@@ -454,14 +556,53 @@ class HttpConnection(asyncio.Protocol):
             self.closing = True
             self.transport.close()
 
+    def abort(self) -> None:
+        """Drop the connection and whatever it has not sent (a peer that stopped reading)."""
+        self.closing = True
+        self.server.connections.discard(self)
+        if self.transport is not None:
+            self.transport.abort()
+
+    def stuck_for(self, now: float) -> float:
+        """Seconds the client has taken none of the bytes waiting for it (0 when none wait).
+
+        Sampled by the sweeper: a buffer that shrank since the last look is progress.
+        """
+        size = self.transport.get_write_buffer_size() if self.transport is not None else 0
+        if not size:
+            self._unsent, self._unsent_since = 0, None
+            return 0.0
+        if self._unsent_since is None or size < self._unsent:
+            self._unsent_since = now
+        self._unsent = size
+        return now - self._unsent_since
+
     def _pause(self) -> None:
         if not self.paused and self.transport is not None:
             self.paused = True
             self.transport.pause_reading()
 
     def _resume(self) -> None:
-        if self.paused and self.transport is not None and not self.closing:
+        """Take requests again once the client reads and few responses are pending."""
+        if (
+            self.paused
+            and self.transport is not None
+            and not self.closing
+            and not self._write_blocked
+            and len(self.pending) < MAX_PENDING // 2
+        ):
             self.paused = False
+            # Not inline: this may run inside a parser callback, and the parser is not reentrant.
+            self.server.loop.call_soon(self._continue)
+
+    def _continue(self) -> None:
+        """Answer the requests read before the pause, parse the rest, then read again."""
+        while self._deferred and not self.paused and not self.closing:
+            self._dispatch(*self._deferred.popleft())
+        if self._unparsed is not None and not self.paused and not self.closing:
+            data, self._unparsed = self._unparsed, None
+            self._feed(data)
+        if not self.paused and not self.closing and self.transport is not None:
             self.transport.resume_reading()
 
 

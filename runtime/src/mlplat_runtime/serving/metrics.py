@@ -29,6 +29,8 @@ _COUNTERS = (
     "log_dropped",
     "log_written",
     "log_sink_errors",
+    "log_lost",
+    "model_load_failures",
     "latency_sum",
     "latency_count",
     "drift_windows",
@@ -54,6 +56,9 @@ _HELP = {
     "log_dropped": "Sampled prediction records dropped because the log queue was full.",
     "log_written": "Prediction records written to the log sink.",
     "log_sink_errors": "Failed writes to the prediction log sink.",
+    "log_lost": "Prediction records lost because the log sink failed to take them.",
+    "model_load_failures": "Model loads (start-up or reload) that failed; a failed reload "
+    "keeps serving the previous model.",
     "drift_windows": "Completed drift-check windows.",
 }
 

@@ -8,6 +8,8 @@ sees a plain `LoadedModel` holding the fitted sklearn Pipeline and the metadata 
 from __future__ import annotations
 
 import logging
+import math
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -175,6 +177,11 @@ def load_model(
     from mlplat_runtime import tracking
 
     tracking.configure()
+    # MLflow retries a failed HTTP call itself (7 times, backing off for minutes) and waits 120 s
+    # for each, inside the attempt our timeout gives up on: the registry's retries are `policy`,
+    # so MLflow gets one try within an attempt's time, unless the operator says otherwise.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(max(1, math.ceil(policy.timeout_s))))
     if "://" not in uri and not uri.startswith("models:") and not Path(uri).exists():
         raise ModelLoadError(
             f"model path {uri} does not exist: run `make pipeline` or pass --model-uri"

@@ -175,6 +175,7 @@ class PredictionLog:
                     self._write(batch)
                 except Exception:  # the writer must outlive any one bad batch
                     self.metrics.inc("log_sink_errors")
+                    self.metrics.inc("log_lost", sum(b[3].shape[0] for b in batch))
                     log.exception("prediction log: a batch of %d requests lost", len(batch))
             if self._stop and not self._queue:
                 return
@@ -212,6 +213,7 @@ class PredictionLog:
             guarded_call(lambda: sink.write(lines), breaker=self.breaker, policy=self.policy)
         except Exception as exc:  # a failing sink costs records, never the server
             self.metrics.inc("log_sink_errors")
+            self.metrics.inc("log_lost", len(lines))
             log.warning("prediction log: %d records lost: %s", len(lines), exc)
         else:
             self.metrics.inc("log_written", len(lines))

@@ -140,18 +140,24 @@ def _run_with_timeout(fn: Callable[[], T], timeout_s: float, breaker: CircuitBre
 
     A thread cannot be killed, so a hung call keeps its thread (counted on `breaker` until it
     returns); the caller gets control back, which is what matters for start-up, reload and the
-    log writer.
+    log writer. The thread is a daemon, not a thread pool's: the interpreter joins pool threads
+    at exit, so an abandoned call would keep a stopping server alive for as long as it hangs.
     """
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbound")
-    future = pool.submit(fn)
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn())
+        except BaseException as exc:  # handed to the waiting caller, who re-raises it
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="outbound", daemon=True).start()
     try:
         return future.result(timeout=timeout_s)
     except concurrent.futures.TimeoutError:
         breaker.hang_started()
         future.add_done_callback(lambda _: breaker.hang_ended())
         raise CallTimeoutError(f"call did not finish within {timeout_s:g}s") from None
-    finally:
-        pool.shutdown(wait=False)
 
 
 def guarded_call(

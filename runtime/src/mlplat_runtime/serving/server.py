@@ -29,6 +29,9 @@ from .settings import ServeSettings
 
 log = logging.getLogger(__name__)
 
+#: A worker's exit code when its first model load failed (a crash exits with 1).
+LOAD_FAILED = 3
+
 LoaderFactory = Callable[[CircuitBreaker], Loader]
 #: Builds the worker's online-store client around its breaker (None: no lookups).
 OnlineFactory = Callable[[CircuitBreaker], OnlineFeatures]
@@ -134,6 +137,7 @@ class Worker:
                 max_connections=settings.max_connections,
                 keepalive_s=settings.keepalive_s,
                 read_timeout_s=settings.read_timeout_s,
+                send_timeout_s=settings.send_timeout_s,
             ),
             loop=loop,
             on_response=self.metrics.response,
@@ -200,7 +204,7 @@ class Worker:
     def _fatal(self) -> None:
         self.transport.stop_accepting()
         self.metrics.set("listening", 0)
-        self._finish(1)
+        self._finish(LOAD_FAILED)
 
     def _finish(self, code: int) -> None:
         if self._sweeper is not None:
@@ -271,7 +275,15 @@ def serve(
     Each worker builds its own online-store client with `make_online` (after the fork).
     """
     reuse_port = settings.workers > 1 and hasattr(socket, "SO_REUSEPORT")
-    sock = bind(settings.host, settings.port, reuse_port=reuse_port, listen=not reuse_port)
+    port = settings.port
+    if reuse_port:
+        # SO_REUSEPORT lets any process of this user bind the port as well: a second server
+        # started on it would silently split the traffic with the first. A bind without it
+        # fails while anyone listens there, so the port is claimed that way first.
+        probe = bind(settings.host, port, listen=False)
+        port = probe.getsockname()[1]
+        probe.close()
+    sock = bind(settings.host, port, reuse_port=reuse_port, listen=not reuse_port)
     host, port = sock.getsockname()[:2]
     print(
         f"listening on http://{host}:{port} with {settings.workers} worker(s); "
@@ -326,20 +338,31 @@ def serve(
     for first in range(settings.workers):
         spawn(first)
     failures: list[float] = []
+    failed = False  # stopping because of failures, not because we were asked to
+    metrics = Metrics(table, 0)
     while children:
         pid, status = os.wait()
         index = children.pop(pid, None)
         if index is None or stopping:
             continue
+        code = os.waitstatus_to_exitcode(status)
+        if code == LOAD_FAILED and not metrics.get("ready"):
+            # No worker serves and the model cannot be loaded: restarting would only repeat
+            # the failure (logged above by the worker). Exit non-zero so the platform sees it.
+            log.error("worker %d could not load the model and none serves; stopping", index)
+            failed = True
+            forward(signal.SIGTERM, None)
+            continue
         failures = [t for t in failures if time.monotonic() - t < 60.0] + [time.monotonic()]
-        log.error("worker %d exited with status %d; restarting it", index, status)
+        log.error("worker %d exited with status %d; restarting it", index, code)
         if len(failures) > 5 * settings.workers:
             log.error("workers keep crashing; stopping")
+            failed = True
             forward(signal.SIGTERM, None)
             continue
         spawn(index)
     sock.close()
-    return 0 if stopping else 1
+    return 1 if failed or not stopping else 0
 
 
 def configure_logging(verbose: bool) -> None:

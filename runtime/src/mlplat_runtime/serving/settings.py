@@ -53,7 +53,12 @@ class ServeSettings:
     )
     max_batch_rows: int = _positive(512, "rows per model call (greedy batches split above)")
     keepalive_s: float = _positive(75.0, "idle keep-alive connections are closed after this")
-    read_timeout_s: float = _positive(10.0, "a request must arrive within this (else 408)")
+    read_timeout_s: float = _positive(
+        10.0, "a request must arrive within this (else 408); a silent connection is closed"
+    )
+    send_timeout_s: float = _positive(
+        60.0, "a client that reads none of its responses for this long is dropped"
+    )
     drain_grace_s: float = _knob(
         0.0, "after SIGTERM keep accepting this long with readiness false", minimum=0
     )
