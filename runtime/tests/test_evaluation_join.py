@@ -120,3 +120,48 @@ def test_windows_follow_prediction_time_and_count_coverage_and_delay(tmp_path: P
     assert (second["labelled"], second["coverage"]) == (1, 0.25)
     assert first["delay_hours"] == {"median": 66.0, "p90": 70.8}
     assert report["counts"]["labelled"] == 4
+
+
+def test_a_regressor_is_measured_with_mae_and_rmse_and_slices_come_from_attributes(
+    tmp_path: Path,
+) -> None:
+    preds = [
+        PredictionRecord(
+            request_id=None, key=str(k), model_name="r", model_version="1",
+            time=T0 + k * HOUR, features={"x": float(k)}, prediction=float(k) + (k % 2),
+        )
+        for k in range(24)
+    ]  # fmt: skip
+    labels = pd.DataFrame(
+        {
+            "key": [str(k) for k in range(24)],
+            "label": [float(k) for k in range(24)],
+            "decided_at": pd.Timestamp("2027-01-03", tz="UTC"),
+        }
+    )
+    attributes = pd.DataFrame({"region": ["north" if k < 12 else "south" for k in range(24)]})
+    attributes.index = [str(k) for k in range(24)]
+    report = assess(
+        records_frame(preds),
+        labels,
+        problem_type="regression",
+        settings=MonitorSettings(metric="mae", window_hours=24, min_labels=5, resamples=50),
+        sensitive_columns=("region",),
+        attributes=attributes,
+    )
+    window = report["versions"]["1"]["windows"][0]
+    assert window["quality"]["mae"]["value"] == 0.5
+    assert window["quality"]["rmse"]["value"] == pytest.approx(0.5**0.5)
+    assert set(window["slices"]["region"]) == {"north", "south"}
+    assert window["fairness"]["region"]["gap"] == 0.0
+
+
+def test_a_sensitive_column_nobody_recorded_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="sensitive column 'sex'"):
+        assess(
+            records_frame([prediction(1, 0)]),
+            latest_labels(tmp_path / "empty"),
+            problem_type="classification",
+            settings=MonitorSettings(),
+            sensitive_columns=("sex",),
+        )

@@ -129,6 +129,15 @@ def _flat(data: Mapping[str, Any], prefix: str = "") -> list[list[Any]]:
     return rows
 
 
+def _cell(value: Any) -> Any:
+    """A contract value for a table cell: tuples and lists as text, flags as yes/no."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
+    return value
+
+
 def render_model_card(
     *,
     title: str,
@@ -191,9 +200,7 @@ def render_model_card(
     if contract:
         columns = contract.get("columns", [])
         header = ["name", "dtype", "role", "minimum", "maximum", "allowed", "nullable", "unique"]
-        rows = [
-            [c.get(h) if h != "allowed" else json.dumps(c.get(h)) for h in header] for c in columns
-        ]
+        rows = [[_cell(c.get(h)) for h in header] for c in columns]
         body.append("<h2>Data contract</h2>" + table(header, rows))
     return page(title, "".join(body))
 
