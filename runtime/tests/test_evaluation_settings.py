@@ -131,3 +131,13 @@ def test_a_version_no_longer_serving_does_not_decide() -> None:
 def test_without_a_reference_quality_cannot_trigger_retraining() -> None:
     r = report(window("2027-01-01T00:00:00+00:00", estimate(0.5, 0.45, 0.55, 300)))
     assert decide(r, SETTINGS, {}).action == "ok"
+
+
+def test_no_records_at_all_is_a_warning_not_ok() -> None:
+    empty = {
+        "generated_at": "2027-01-10T00:00:00+00:00",
+        "counts": {"predictions": 0, "labelled": 0},
+        "versions": {},
+    }
+    decision = decide(empty, SETTINGS, REF)
+    assert decision.action == "warn" and decision.reason.startswith("no prediction records")

@@ -228,6 +228,17 @@ def decide(
             continue
         findings += _checks(version, data, references.get(version), settings)
         findings += _coverage(version, data["windows"], settings, now)
+    if not report["counts"].get("predictions", 1):
+        findings.append(
+            Finding(
+                level="warn",
+                version="-",
+                window=None,
+                slice=None,
+                message="no prediction records: nothing to measure (is the server's prediction "
+                "log on, with a sample rate above 0, and does the monitor read its directory?)",
+            )
+        )
     order = {"retrain": 0, "warn": 1, "ok": 2}
     findings.sort(key=lambda f: (order[f.level], -f.shortfall))
     if not findings:
