@@ -149,3 +149,12 @@ def test_the_page_renders_its_plots_in_chromium(build: object, tmp_path: Path) -
     assert images >= 3
     assert marks == f"images={images} broken=0 errors=0"
     assert distinct_colours(shot) > 50  # plots drawn, not a blank or error page
+
+
+def test_the_probe_sees_a_broken_image(tmp_path: Path) -> None:
+    page = tmp_path / "broken.html"
+    page.write_text(
+        '<!DOCTYPE html><html><body><img alt="x" src="data:image/png;base64,AAAA"></body></html>'
+    )
+    marks, _ = open_in_browser(page, tmp_path)
+    assert marks == "images=1 broken=1 errors=0"
