@@ -84,7 +84,5 @@ def shared_chart_mirror() -> Path | None:
     """
     named = os.environ.get("MLPLAT_TEST_CHART_MIRROR")
     root = Path(__file__).resolve().parents[2]
-    candidates = [Path(named)] if named else [root.parent / "shared" / "charts"]
-    if not named:  # a worktree under <dir>/wt/<name> sits one level deeper than the checkout
-        candidates.append(root.parent.parent / "shared" / "charts")
-    return next((c for c in candidates if (c / "README.md").is_file()), None)
+    mirror = Path(named) if named else root.parent / "shared" / "charts"
+    return mirror if (mirror / "README.md").is_file() else None
