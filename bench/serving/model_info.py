@@ -1,7 +1,7 @@
 """Print the served model's facts as JSON; `run.py` runs it with the project's Python.
 
 Usage: model_info.py PACKAGE EXPORT_DIR. Writes EXPORT_DIR/model.joblib (the fitted pipeline, for
-MLServer's scikit-learn runtime) and times one 1-row model call, the contract check included,
+the peers in `peers.py`) and times one 1-row model call, the contract check included,
 compiled and through sklearn (median of 3,000 calls after 300 warm-up calls).
 """
 
@@ -68,6 +68,7 @@ def main() -> None:
         "features": list(contract.FEATURES),
         "rows": rows.tolist(),
         "sklearn": sklearn.__version__,
+        "runtime_package": str(Path(importlib.import_module("mlplat_runtime").__file__).parent),
         "runtime": model.runtime,
         "call_us": median_us(lambda: (model.check(one), model.predict(one))),
         "sklearn_call_us": median_us(

@@ -16,8 +16,37 @@ def _ceiling(results: list[dict[str, Any]], workers: int, rows: int) -> dict[str
     return None
 
 
+PEERS = ("uvicorn", "kserve", "mlserver", "bentoml", "litserve", "mlflow")
+
+
+def print_ratios(steady: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
+    """Ours over every peer at each worker count (1-row V2), and the issue's two goals."""
+    print("\nours (V2, 1-row) / peer, req/s; goals: >= 0.5 of the ceiling, >= 100x mlflow at 2")
+    for workers in sorted({r["workers"] for r in steady}):
+        mine = [r for r in steady if r["workers"] == workers and r["rows"] == 1]
+        ours = next((r for r in mine if r["server"].startswith("ours (V2")), None)
+        if ours is None:
+            continue
+        ratios = []
+        for peer in PEERS:
+            other = next((r for r in mine if r["server"].startswith(f"{peer} (")), None)
+            if other and other["rps"] > 0:
+                ratios.append(f"{peer} {ours['rps'] / other['rps']:.1f}x")
+        print(f"{workers} worker(s): " + (", ".join(ratios) or "no peer measured"))
+        top = _ceiling(results, workers, 1)
+        if top:
+            share = ours["rps"] / top["rps"]
+            verdict = "met" if share >= 0.5 else "not met"
+            print(f"  goal, V2 1-row at half the ceiling: {share:.2f} of it, {verdict}")
+        flow = next((r for r in mine if r["server"].startswith("mlflow (")), None)
+        if flow and workers == 2:
+            ratio = ours["rps"] / flow["rps"] if flow["rps"] else float("inf")
+            verdict = "met" if ratio >= 100 else "not met"
+            print(f"  goal, >= 100x mlflow models serve at 2 workers: {ratio:.0f}x, {verdict}")
+
+
 def print_report(results: list[dict[str, Any]], info: dict[str, Any]) -> None:
-    """Steady-state table (ratios to the ceiling, to mlflow and MLServer), then overload."""
+    """Steady-state table (shares of the ceiling), ratios to every peer, overload, venvs."""
     steady = [r for r in results if "rps" in r]
     print("\nV2 and /invocations, 16 connections, wrk, 127.0.0.1; best of the interleaved rounds")
     print("| server | req/s | p50 ms | p99 ms | x ceiling req/s | p99 / ceiling p99 | load avg |")
@@ -30,18 +59,7 @@ def print_report(results: list[dict[str, Any]], info: dict[str, Any]) -> None:
             f"| {r['server']} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {share} "
             f"| {tail} | {r['load']:.1f} |"
         )
-    for workers in sorted({r["workers"] for r in steady}):
-        mine = [r for r in steady if r["workers"] == workers and r["rows"] == 1]
-        ours = next((r for r in mine if r["server"].startswith("ours (V2")), None)
-        if ours is None:
-            continue
-        for anchor in ("uvicorn", "mlflow", "mlserver"):
-            other = next((r for r in mine if r["server"].startswith(anchor)), None)
-            if other:
-                print(
-                    f"{workers} worker(s), 1-row: ours / {anchor} = "
-                    f"{ours['rps'] / other['rps']:.1f}x req/s"
-                )
+    print_ratios(steady, results)
     print("\noverload (closed loop, wrk --timeout 2s)")
     print("| server | conns | req/s | 200 | 503 | other | timeouts | p99 ms | deadline |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -61,6 +79,9 @@ def print_report(results: list[dict[str, Any]], info: dict[str, Any]) -> None:
         f"call (contract check + predict): {info['call_us']:.1f} us compiled, "
         f"{info['sklearn_call_us']:.1f} us through sklearn"
     )
+    for peer, facts in info.get("venvs", {}).items():
+        size, took = facts["size_mib"], facts["install_s"]
+        print(f"{peer} venv: {facts['path']} ({size} MiB, installed in {took} s)")
 
 
-__all__ = ["print_report"]
+__all__ = ["print_ratios", "print_report"]

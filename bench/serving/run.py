@@ -1,21 +1,24 @@
-"""Serving benchmark: ours against the transport ceiling, uvicorn, mlflow serve and MLServer.
+"""Serving benchmark: ours against the transport ceiling, uvicorn and the model servers teams run.
 
 It generates a project from templates/ml-project (Copier, defaults), installs it (`make install`),
 trains and registers its model (`make pipeline`, which also compiles it to ONNX), then loads each
-server on 127.0.0.1 with wrk, 16 connections, V2 bodies of 1 and 5 rows:
+server on 127.0.0.1 with wrk, 16 connections:
 
 - the ceiling: a bare uvloop + httptools server answering a fixed body (`ceiling.py`);
 - ours: `python -m <package>.serving` (every stability pattern on), on V2 and /invocations;
 - uvicorn (httptools + uvloop) running our same core as a raw ASGI callable (`asgi_app.py`);
-- `mlflow models serve --workers N` and MLServer 1.7 (`parallel_workers: N`, own venv).
+- the peers (`peers.py`), on the same fitted pipeline: KServe's own Python model server,
+  MLServer 1.7, BentoML, LitServe and `mlflow models serve`, each (but mlflow) in its own
+  virtual environment, built once and cached.
 
 The ceiling, ours and uvicorn run interleaved (round-robin, `--rounds` times; the best round
-counts), each at the same worker count; the load average is printed beside every number, since
-the machine may be shared. Then an overload run (256 connections, and a 20 ms client deadline).
+counts), with V2 bodies of 1 and 5 rows; the peers get one 1-row run each. The load average is
+printed beside every number, since the machine may be shared. Then an overload run (256
+connections, and a 20 ms client deadline) of ours and uvicorn.
 
-Run:  .venv/bin/python bench/serving/run.py                 (about 15 minutes)
+Run:  .venv/bin/python bench/serving/run.py                 (about 20 minutes)
       ... --project DIR     reuse a generated project that ran `make install` and `make pipeline`
-      ... --only ours,ceiling,uvicorn; --workers 1,2; --duration S; --mlserver-venv V
+      ... --only ours,ceiling,kserve; --workers 1,2; --duration S; --rounds N; --venv-cache DIR
 """
 
 from __future__ import annotations
@@ -25,31 +28,24 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
+
+from peers import STARTERS, Context, default_cache, prepare, request
+from proc import HOST, Server, answers, get, sh
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 TEMPLATE = REPO / "templates" / "ml-project"
-HOST = "127.0.0.1"
+PEERS = tuple(STARTERS)
 
 
 def load_average() -> float:
     """The 1-minute load average (what else the machine was doing)."""
     return os.getloadavg()[0]
-
-
-def sh(cmd: list[str], **kw: object) -> str:
-    print("$", " ".join(str(c) for c in cmd), flush=True)
-    done = subprocess.run(cmd, check=True, text=True, capture_output=True, **kw)  # type: ignore[call-overload]
-    return str(done.stdout)
 
 
 def generate(work: Path) -> Path:
@@ -72,61 +68,6 @@ def package_name(project: Path) -> str:
     if found:
         return found[1].strip("'\"")
     return next(p.name for p in (project / "src").iterdir() if (p / "serving.py").is_file())
-
-
-def get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-    except OSError:
-        return 0, b""
-
-
-class Server:
-    """A server process with a log file, started and stopped around one benchmark."""
-
-    def __init__(
-        self, name: str, cmd: list[str], ready: object, *, cwd: Path, env: dict[str, str], log: Path
-    ) -> None:
-        self.name, self.cmd, self.ready, self.cwd, self.env, self.log = (
-            name,
-            cmd,
-            ready,
-            cwd,
-            env,
-            log,
-        )
-
-    def __enter__(self) -> Server:
-        print(f"== {self.name}: {' '.join(self.cmd)}", flush=True)
-        self.handle = self.log.open("w")
-        # Own process group (killed as one) but the same session: a new session would get its own
-        # scheduler autogroup on Linux and be given half the CPU against wrk, skewing every result.
-        self.proc = subprocess.Popen(
-            self.cmd,
-            cwd=self.cwd,
-            env=self.env,
-            stdout=self.handle,
-            stderr=subprocess.STDOUT,
-            process_group=0,
-        )
-        deadline = time.monotonic() + 300
-        while not self.ready():  # type: ignore[operator]
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{self.name} did not become ready; see {self.log}")
-            time.sleep(0.5)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        self.handle.close()
 
 
 def _ms(text: str) -> float:
@@ -227,18 +168,6 @@ def ready_workers(port: int, workers: int) -> bool:
     return status == 200 and sum(float(r) for r in found) == workers
 
 
-def answers(url: str, body: str) -> bool:
-    """A POST of `body` to `url` answers 200."""
-    request = urllib.request.Request(
-        url, data=body.encode(), headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=2) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
-
-
 class Bench:
     """The servers of one worker count, and how to start each."""
 
@@ -254,6 +183,7 @@ class Bench:
             "ML_PROJECT_ROOT": str(project),
         }
         self.infer_path = f"/v2/models/{info['name']}/infer"
+        self.peers = Context(project, work, info, self.env, args.venv_cache)
 
     def ours(self, workers: int, port: int) -> Server:
         cmd = [str(self.py), "-m", f"{self.pkg}.serving", "--host", HOST, "--port", str(port)]
@@ -296,55 +226,6 @@ class Bench:
             cwd=self.project,
             env=env,
             log=self.work / f"uvicorn-{workers}.log",
-        )
-
-    def mlflow(self, workers: int, port: int) -> Server:
-        cmd = [str(self.project / ".venv" / "bin" / "mlflow"), "models", "serve", "-m"]
-        cmd += [f"models:/{self.info['name']}@champion", "--env-manager", "local", "-h", HOST]
-        cmd += ["-p", str(port), "--workers", str(workers)]
-        return Server(
-            "mlflow",
-            cmd,
-            lambda: get(f"http://{HOST}:{port}/ping")[0] == 200,
-            cwd=self.project,
-            env=self.env,
-            log=self.work / f"mlflow-{workers}.log",
-        )
-
-    def mlserver(self, workers: int, port: int) -> Server:
-        venv = self.args.mlserver_venv or self.work / "mlserver-venv"
-        if not (venv / "bin" / "mlserver").exists():
-            sh([sys.executable, "-m", "venv", str(venv)])
-            pins = ["mlserver>=1.7,<1.8", "mlserver-sklearn>=1.7,<1.8", "uvloop<0.22"]
-            sh([str(venv / "bin" / "pip"), "install", "--quiet", *pins,
-                f"scikit-learn=={self.info['sklearn']}"])  # fmt: skip
-        root = self.work / f"mlserver-{workers}"
-        model_dir = root / str(self.info["name"])
-        model_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copy(self.work / "export" / "model.joblib", model_dir / "model.joblib")
-        settings = {
-            "name": self.info["name"],
-            "implementation": "mlserver_sklearn.SKLearnModel",
-            "parameters": {"uri": "./model.joblib", "version": str(self.info["version"])},
-        }
-        (model_dir / "model-settings.json").write_text(json.dumps(settings))
-        server_settings = {
-            "host": HOST,
-            "http_port": port,
-            "grpc_port": port + 1,
-            "metrics_port": port + 2,
-            "parallel_workers": workers,
-        }
-        (root / "settings.json").write_text(json.dumps(server_settings))
-        env = self.env | {"PYTHONPATH": str(self.project / "src")}  # the pipeline's classes
-        url = f"http://{HOST}:{port}/v2/models/{self.info['name']}/ready"
-        return Server(
-            "mlserver",
-            [str(venv / "bin" / "mlserver"), "start", str(root)],
-            lambda: get(url)[0] == 200,
-            cwd=root,
-            env=env,
-            log=self.work / f"mlserver-{workers}.log",
         )
 
 
@@ -407,16 +288,14 @@ def run_workers(bench: Bench, workers: int, only: set[str]) -> list[dict[str, An
     finally:
         for server in reversed(started):
             server.__exit__(None, None, None)
-    for name in ("mlflow", "mlserver"):
+    for name in PEERS:  # one at a time after the fast three: they are slow and heavy
         if name not in only:
             continue
-        port = base + (30 if name == "mlflow" else 40)
-        server = bench.mlflow(workers, port) if name == "mlflow" else bench.mlserver(workers, port)
-        with server:
-            if name == "mlflow":
-                url, payload = f"http://{HOST}:{port}/invocations", body[1][1]
-            else:
-                url, payload = f"http://{HOST}:{port}{infer}", body[1][0]
+        port = base + 30 + 10 * PEERS.index(name)
+        with STARTERS[name](bench.peers, workers, port):
+            url, payload = request(bench.peers, name, port, body[1][0], body[1][1])
+            if not answers(url, payload):  # a request it refuses would measure its 4xx path
+                raise RuntimeError(f"{name} does not answer 200 to {url}; see {bench.work}")
             res = steady(url, payload, args, f"{name} (1-row, {tag})")
             results.append(res | {"rows": 1, "workers": workers})
     return results
@@ -429,7 +308,8 @@ def main() -> None:
     parser.add_argument(
         "--only",
         type=lambda s: set(s.split(",")),
-        default={"ceiling", "ours", "uvicorn", "mlflow", "mlserver"},
+        default={"ceiling", "ours", "uvicorn", *PEERS},
+        help=f"servers to run (default all): ceiling,ours,uvicorn,{','.join(PEERS)}",
     )
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (best counts)")
@@ -439,21 +319,31 @@ def main() -> None:
     )
     parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2])
     parser.add_argument("--client-deadline-ms", type=int, default=20)
-    parser.add_argument("--mlserver-venv", type=Path, help="reuse a venv with mlserver 1.7")
+    parser.add_argument(
+        "--venv-cache",
+        type=Path,
+        default=default_cache(),
+        help="where the peers' virtual environments are built once and kept",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    known = {"ceiling", "ours", "uvicorn", *PEERS}
+    if unknown := args.only - known:
+        sys.exit(f"--only: unknown server(s) {sorted(unknown)}; choose from {sorted(known)}")
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-serving-"))
     work.mkdir(parents=True, exist_ok=True)
     project = (args.project or generate(work)).resolve()
     py = project / ".venv" / "bin" / "python"
-    if not (project / ".venv" / "bin" / "uvicorn").exists():
-        sh([str(py), "-m", "pip", "install", "--quiet", "uvicorn>=0.30"])
+    if not (project / ".venv" / "bin" / "uvicorn").exists():  # uv-made: no pip inside
+        uv = shutil.which("uv") or str(project / ".uv" / "bin" / "uv")
+        sh([uv, "pip", "install", "--quiet", "--python", str(py), "uvicorn>=0.30"])
     export = [str(py), str(HERE / "model_info.py"), package_name(project), str(work / "export")]
     info = json.loads(sh(export, cwd=project))
     print(f"load average before: {load_average():.2f}", flush=True)
     bench = Bench(args, project, work, info)
+    info["venvs"] = prepare(bench.peers, sorted(args.only))
     results = []
     for workers in args.workers:
         results += run_workers(bench, workers, args.only)
