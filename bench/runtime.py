@@ -11,8 +11,8 @@ prints it next to an anchor, the cheapest way the same work can be done in Pytho
 - predict on 1 and 1,000 rows: the compiled model (`compiled.CompiledModel`, ONNX Runtime on one
   thread), the folded numpy form of the same linear pipeline (log1p, scaler and logistic
   regression folded into one weight vector: what a numpy-only runtime could reach), the sklearn
-  pipeline (`predict.predict_arrays`, parameter validation off as in the model thread), and one
-  `X @ w` as the floor of any numpy call;
+  pipeline (`predict.predict_arrays`, parameter validation off as in the model thread), one
+  `X @ w` as the floor of any numpy call, and for one row the folded form in plain Python;
 - the batcher (`batcher.Batcher`): a 1-row request submitted and answered on the event loop,
   alone and 16 at a time, against calling the model's check and predict directly and against one
   bare event-loop hop (`call_soon` resolving a future).
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import time
 from collections.abc import Callable
@@ -150,6 +151,22 @@ def folded(pipeline: Pipeline) -> Callable[[np.ndarray], Predictions]:
     return predict
 
 
+def folded_python(pipeline: Pipeline) -> Callable[[list[float]], float]:
+    """The same folded form for one row in plain Python: the floor for a 1-row linear model."""
+    scaler, model = pipeline.named_steps["features"].named_steps["scale"], pipeline[-1]
+    weights = (model.coef_[0] / scaler.scale_).tolist()
+    bias = float(model.intercept_[0] - (scaler.mean_ / scaler.scale_) @ model.coef_[0])
+    logs = set(LOG_COLUMNS)
+
+    def positive(row: list[float]) -> float:
+        score = bias
+        for j, (value, weight) in enumerate(zip(row, weights, strict=True)):
+            score += weight * (math.log1p(value) if j in logs else value)
+        return 1.0 / (1.0 + math.exp(-score))
+
+    return positive
+
+
 def v2_body(X: np.ndarray) -> bytes:
     """An OIP V2 infer request of the rows of X, as a client sends it."""
     n, width = X.shape
@@ -220,6 +237,10 @@ def predict_rows(
         gap = float(np.abs(got.proba - reference.proba).max())
         if gap > 1e-9 or not np.array_equal(got.predict, reference.predict):
             raise SystemExit(f"the {name} form disagrees with sklearn (max gap {gap:.2e})")
+    plain = folded_python(pipeline)
+    assert reference.proba is not None
+    if abs(plain(X[0].tolist()) - float(reference.proba[0, 1])) > 1e-9:
+        raise SystemExit("the plain-Python form disagrees with sklearn")
     weights = np.ones(X.shape[1])
     out: list[Row] = []
     for n in (1, 1000):
@@ -232,6 +253,9 @@ def predict_rows(
         out.append(Row("predict, compiled (ONNX Runtime)", n, ours, "folded numpy", numpy_form))
         out.append(Row("", n, ours, "sklearn pipeline", reference_us))
         out.append(Row("", n, ours, "X @ w (one numpy call)", floor))
+        if n == 1:
+            python_form = per_call_us(partial(plain, X[0].tolist()), repeat)
+            out.append(Row("", n, ours, "folded, plain Python (list in)", python_form))
     return out
 
 
@@ -268,7 +292,7 @@ async def _hop(requests: int) -> None:
         await future
 
 
-def batcher_rows(model: LoadedModel, X: np.ndarray, repeat: int) -> list[Row]:
+def batcher_rows(model: LoadedModel, X: np.ndarray, repeat: int) -> tuple[list[Row], str]:
     """A request through the batcher (alone, and 16 queued together) against a direct call."""
     try:  # the server's loop (uvloop) where it is installed, as each worker runs it
         import uvloop
@@ -282,6 +306,10 @@ def batcher_rows(model: LoadedModel, X: np.ndarray, repeat: int) -> list[Row]:
         )
         batcher.model = model
         batcher.cost = measure_cost(model, X[:64])
+        note = (
+            f"batcher cost model at warm-up: {batcher.cost.fixed_s * 1e6:.1f} µs + "
+            f"{batcher.cost.per_row_s * 1e6:.2f} µs a row (small compiled batches run inline)"
+        )
         row = np.ascontiguousarray(X[:1])
         requests = 1600
 
@@ -299,7 +327,7 @@ def batcher_rows(model: LoadedModel, X: np.ndarray, repeat: int) -> list[Row]:
         Row("batcher, 1 request at a time", 1, alone, "check + predict, called directly", direct),
         Row("", 1, alone, "one event-loop hop", hop),
         Row("batcher, 16 requests queued", 1, queued, "check + predict, called directly", direct),
-    ]
+    ], note
 
 
 def print_table(rows: list[Row]) -> None:
@@ -339,12 +367,19 @@ def main() -> None:
     rows = codec_rows(model, X, args.repeat)
     rows += guard_rows(rules, X, args.repeat)
     rows += predict_rows(pipeline, compiled, X, args.repeat)
-    rows += batcher_rows(model, X, args.repeat)
+    batched, note = batcher_rows(model, X, args.repeat)
+    rows += batched
     print(
         f"mlplat_runtime micro-benchmark: {len(FEATURES)} features, logistic regression; "
         f"best of {args.repeat}; load average {load:.1f} before, {os.getloadavg()[0]:.1f} after"
     )
     print_table(rows)
+    direct = rows[-1].anchor_us
+    print(
+        f"batcher overhead per 1-row request: {rows[-3].us - direct:.2f} µs alone, "
+        f"{rows[-1].us - direct:.2f} µs with 16 queued (negative: batching saves model calls)"
+    )
+    print(note)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,12 @@ import joblib
 import numpy as np
 
 
-@bentoml.service(workers=int(os.environ.get("BENCH_WORKERS", "1")))
+@bentoml.service(
+    workers=int(os.environ.get("BENCH_WORKERS", "1")),
+    # BentoML's access log (on by default) writes a line per request; every server here runs
+    # without one unless BENCH_ACCESS_LOG says otherwise.
+    logging={"access": {"enabled": os.environ.get("BENCH_ACCESS_LOG", "false") == "true"}},
+)
 class Pipeline:
     """The fitted scikit-learn pipeline: rows in, predicted labels out."""
 

@@ -40,6 +40,8 @@ parser.add_argument("--model_path", required=True, help="the fitted pipeline (jo
 args, _ = parser.parse_known_args()
 
 if __name__ == "__main__":
+    if args.configure_logging:  # as KServe's sklearnserver starts: logging before the model
+        kserve.logging.configure_logging(args.log_config_file)
     model = Pipeline(args.model_name, args.model_path)
     model.load()
     kserve.ModelServer().start([model])

@@ -122,7 +122,7 @@ def mlflow(ctx: Context, workers: int, port: int) -> Server:
         cmd,
         lambda: get(f"http://{HOST}:{port}/ping")[0] == 200,
         cwd=ctx.project,
-        env=ctx.env,
+        env=ctx.env | {"UVICORN_ACCESS_LOG": "false"},  # mlflow runs the uvicorn CLI
         log=ctx.work / f"mlflow-{workers}.log",
     )
 
@@ -145,6 +145,7 @@ def mlserver(ctx: Context, workers: int, port: int) -> Server:
         "grpc_port": port + 1,
         "metrics_port": port + 2,
         "parallel_workers": workers,
+        "debug": False,  # MLServer's default (True) writes an access log line per request
     }
     (root / "settings.json").write_text(json.dumps(server_settings))
     url = f"http://{HOST}:{port}/v2/models/{ctx.info['name']}/ready"
@@ -158,12 +159,33 @@ def mlserver(ctx: Context, workers: int, port: int) -> Server:
     )
 
 
+def _quiet_access(ctx: Context) -> Path:
+    """A logging config for KServe's `--log_config_file`: its default, less the access log.
+
+    uvicorn skips formatting an access line when `uvicorn.access` is above INFO.
+    """
+    path = ctx.work / "kserve-logging.json"
+    config = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(name)s %(levelname)s %(message)s"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+        "loggers": {
+            "kserve": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+            "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+            "uvicorn.access": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        },
+    }
+    path.write_text(json.dumps(config))
+    return path
+
+
 def kserve(ctx: Context, workers: int, port: int) -> Server:
     venv, _ = peer_venv("kserve", ctx.info["sklearn"], ctx.cache)
     cmd = [str(venv / "bin" / "python"), str(HERE / "peer_kserve.py")]
     cmd += ["--model_name", str(ctx.info["name"]), "--model_path", str(ctx.model_file)]
     cmd += ["--http_port", str(port), "--workers", str(workers), "--enable_grpc", "false"]
-    cmd += ["--enable_latency_logging", "false"]
+    cmd += ["--enable_latency_logging", "false", "--log_config_file", str(_quiet_access(ctx))]
     url = f"http://{HOST}:{port}/v2/models/{ctx.info['name']}/ready"
     return Server(
         "kserve",
@@ -184,7 +206,7 @@ def bentoml(ctx: Context, workers: int, port: int) -> Server:
         cmd,
         lambda: get(f"http://{HOST}:{port}/readyz")[0] == 200,
         cwd=HERE,
-        env=ctx.peer_env() | {"BENCH_WORKERS": str(workers)},
+        env=ctx.peer_env() | {"BENCH_WORKERS": str(workers), "BENCH_ACCESS_LOG": "false"},
         log=ctx.work / f"bentoml-{workers}.log",
     )
 
