@@ -8,6 +8,8 @@ the default one plus the files of its feature source.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,3 +71,28 @@ def test_no_option_is_a_template_branch_inside_python() -> None:
         if "feature_store" in tag
     ]
     assert tags == []
+
+
+def test_a_feature_source_plugs_in_by_its_module_alone(render: Render) -> None:
+    """The graph takes a source's stages from ``feature_source.py``; a wrong SOURCE is named."""
+    src = render() / "src"
+    module = src / "ml_project" / "feature_source.py"
+    module.write_text(
+        "from .plugin import FeatureSource, Stage\n"
+        "SOURCE = FeatureSource(\n"
+        '    stages=(Stage(name="publish", inputs=("registration",), outputs=("published",)),),\n'
+        '    artifacts={"published": "publish/done.json"},\n'
+        ")\n"
+    )
+    code = (
+        "from ml_project import graph; print(graph.STAGES[-1].name, graph.ARTIFACTS['published'])"
+    )
+
+    def graph() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", code], cwd=src, capture_output=True, text=True, check=False
+        )
+
+    assert graph().stdout.split() == ["publish", "publish/done.json"]
+    module.write_text("SOURCE = 'feast'\n")
+    assert "feature_source.SOURCE must be a plugin.FeatureSource, got 'feast'" in graph().stderr

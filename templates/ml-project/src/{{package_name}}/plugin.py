@@ -1,14 +1,10 @@
-"""Where features come from: the data and each request, unless a feature source plugs in here.
+"""Where features come from: the data and each request, unless a feature source plugs in.
 
-A feature source (a feature store) is one module beside this one, ``feature_source.py``, whose
-``SOURCE`` is a :class:`FeatureSource`: its section of the config, the stages it adds after the
-project's own, the training table ``ingest`` snapshots, the environment of every Argo step and
-the model server's lookup by entity key. The graph, the config, ``ingest``, the Argo runner and
-``serving.py`` ask :func:`feature_source`; none of them names a store. Without that module every
-hook is a no-op and the project is as if no store existed.
-
-``Stage`` lives here, not in ``graph.py``: a source declares stages and ``graph.py`` loads the
-source, so both import this module and neither imports the other.
+A feature source (a feature store) is a module beside this one, ``feature_source.py``, whose
+``SOURCE`` is a :class:`FeatureSource`. The graph, the config, ``ingest``, the Argo runner and
+``serving.py`` ask :func:`feature_source` and name no store; without that module every hook is
+a no-op. ``Stage`` lives here because a source declares stages and ``graph.py`` loads the
+source: both import this module, neither imports the other.
 """
 
 from __future__ import annotations
@@ -79,14 +75,11 @@ class FeatureSource:
     """What a feature source adds to the project; each default adds nothing.
 
     Attributes:
-        config: The config model with the source's section (a ``ProjectConfig`` subclass), or
-            None for ``ProjectConfig`` itself.
-        stages: Stages run after the project's own, in this order.
-        artifacts: Where those stages' outputs live, relative to the artefacts directory.
-        training: ``ingest``'s training table from ``data.source``'s rows (default: the rows).
+        config: The config model with the source's sections (a ``ProjectConfig`` subclass).
+        stages: Stages run after the project's own; ``artifacts``: where their outputs live.
+        training: ``ingest``'s table from ``data.source``'s rows (default: the rows).
         step_env: Environment every Argo step gets besides the project's own.
-        online: The model server's lookup by entity key (``ServingProject.feature_source``);
-            None: every feature comes with the request.
+        online: The model server's lookup by key (``ServingProject.feature_source``).
     """
 
     config: type[ProjectConfig] | None = None
@@ -103,7 +96,7 @@ def feature_source() -> FeatureSource:
     name = f"{__package__}.feature_source"
     if importlib.util.find_spec(name) is None:
         return FeatureSource()
-    source = importlib.import_module(name).SOURCE
+    source = getattr(importlib.import_module(name), "SOURCE", None)
     if not isinstance(source, FeatureSource):
-        raise TypeError(f"{name}.SOURCE must be a plugin.FeatureSource, got {type(source)}")
+        raise TypeError(f"{name}.SOURCE must be a plugin.FeatureSource, got {source!r}")
     return source
