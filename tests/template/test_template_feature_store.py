@@ -20,7 +20,9 @@ Render = Callable[..., Path]
 FEAST_FILES = {
     "feature_store.yaml",
     "feature_store.platform.yaml",
+    "src/ml_project/feast_config.py",
     "src/ml_project/feature_repo.py",
+    "src/ml_project/feature_source.py",
     "src/ml_project/feature_store.py",
     "src/ml_project/history.py",
     "src/ml_project/stages/materialize.py",

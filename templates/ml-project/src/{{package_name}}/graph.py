@@ -6,27 +6,15 @@ artefacts passed along these edges), and every stage's input checks (``RunContex
 the stage that makes a missing input, ``require_same_snapshot`` the stage to rerun). A stage's code
 is ``stages/<name>.py``'s ``run``, imported only when the stage runs: reading the graph imports
 neither pandas nor MLflow.
-{%- if feature_store == 'feast' %}
 
-With the feature store, ``materialize`` copies the offline source's latest values into the online
-store once the snapshot they were joined into has passed validation. The offline source, the
-registry and the online store are the feature store's (like MLflow's runs), not project files
-handed from stage to stage: locally they sit in ``data/feature_store``, on the platform in its
-Feast, so no stage declares them as ``reads`` or ``writes``.
-{%- endif %}
+A feature source (``plugin.py``) adds its stages after these and its artefacts to ``ARTIFACTS``.
 """
 
 from __future__ import annotations
 
 __all__ = ["ARTIFACTS", "STAGES", "Stage", "producer"]
 
-import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .context import RunContext
+from .plugin import Stage, feature_source
 
 #: Where each artefact lives, relative to the artefacts directory (``artifacts/``).
 ARTIFACTS: dict[str, str] = {
@@ -39,37 +27,8 @@ ARTIFACTS: dict[str, str] = {
     "evaluation": "evaluate/report.json",
     "registration": "register/registration.json",
     "model_card": "register/model_card.md",
-{%- if feature_store == 'feast' %}
-    "materialization": "materialize/materialization.json",
-{%- endif %}
+    **feature_source().artifacts,
 }
-
-
-@dataclass(frozen=True, kw_only=True)
-class Stage:
-    """One step of the pipeline.
-
-    Attributes:
-        name: Stage name, as given to ``--stage``; its code is ``stages/<name>.py``.
-        inputs: Artefact names it reads (each produced by an earlier stage).
-        outputs: Artefact names it writes.
-        reads: Project paths it reads, as config keys (for example ``data.snapshot_dir``).
-        writes: Project paths it writes, as config keys.
-    """
-
-    name: str
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-    reads: tuple[str, ...] = ()
-    writes: tuple[str, ...] = ()
-
-    @property
-    def run(self) -> Callable[[RunContext], dict[str, Any]]:
-        """The stage's function (``stages.<name>.run``); it returns a small summary to print."""
-        module = importlib.import_module(f"{__package__}.stages.{self.name}")
-        function: Callable[[RunContext], dict[str, Any]] = module.run
-        return function
-
 
 STAGES: tuple[Stage, ...] = (
     Stage(
@@ -106,14 +65,7 @@ STAGES: tuple[Stage, ...] = (
         outputs=("registration", "model_card"),
         reads=("data.snapshot_dir",),
     ),
-{%- if feature_store == 'feast' %}
-    # Last here, so a locked online store cannot stop training; on Argo it runs beside `split`.
-    Stage(
-        name="materialize",
-        inputs=("snapshot", "validation_report"),
-        outputs=("materialization",),
-    ),
-{%- endif %}
+    *feature_source().stages,
 )
 
 
