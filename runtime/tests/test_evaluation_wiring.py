@@ -3,6 +3,7 @@ requests counted apart from quality, and the retraining window setting."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,8 +16,11 @@ from mlplat_runtime.evaluation import (
     PredictionRecord,
     assess,
     ingest_feedback,
+    labelled_rows,
     latest_labels,
+    production_window,
     records_frame,
+    write_window,
 )
 from mlplat_runtime.rules import Column, Contract
 
@@ -91,3 +95,52 @@ def test_the_retraining_window_is_validated() -> None:
     assert MonitorSettings.from_mapping({"train_window_hours": 48}).train_window_hours == 48.0
     with pytest.raises(PipelineError, match="monitor.train_window_hours"):
         MonitorSettings.from_mapping({"train_window_hours": 0})
+
+
+def _log_dir(tmp_path: Path, count: int) -> Path:
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    lines = [json.dumps(_record(i * 600).to_json()) for i in range(count)]  # one per 10 minutes
+    (log_dir / "predictions-0.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
+    return log_dir
+
+
+def test_labelled_production_rows_become_a_contract_shaped_table_of_recent_windows(
+    tmp_path: Path,
+) -> None:
+    log_dir = _log_dir(tmp_path, 12)  # two hours of predictions
+    labels = tmp_path / "labels.csv"
+    pd.DataFrame(
+        {
+            "id": [f"k{i * 600}" for i in range(12)],
+            "target": [i % 2 for i in range(12)],
+            "group": ["A", "B"] * 6,
+            "decided_at": ["2030-04-01"] * 12,
+        }
+    ).to_csv(labels, index=False)
+    ingest_feedback(labels, tmp_path / "fb", CONTRACT, now=NOW)
+    rows = labelled_rows(
+        log_dir, tmp_path / "store", tmp_path / "fb", CONTRACT, hours=1.0, window_hours=1.0
+    )
+    newest_hour = pd.Timestamp(T0 + 11 * 600, unit="s", tz="UTC").floor("60min")
+    assert (rows.times >= newest_hour).all() and len(rows.frame) >= 1
+    assert list(rows.frame.columns) == ["id", "group", "x", "target"]
+    CONTRACT.validate_frame(rows.frame)
+    table = write_window(rows, tmp_path, window_hours=1.0, min_labels=1, reason="why")
+    window = production_window(tmp_path, table.relative_to(tmp_path).as_posix())
+    assert window is not None and window["rows"] == len(rows.frame)
+    assert window["reason"] == "why" and window["model_versions"] == ["1"]
+    assert production_window(tmp_path, "builtin:credit") is None
+
+
+def test_without_the_attribute_in_the_labels_there_is_no_training_table(tmp_path: Path) -> None:
+    log_dir = _log_dir(tmp_path, 3)
+    labels = tmp_path / "labels.csv"
+    pd.DataFrame({"id": ["k0", "k600"], "target": [0, 1], "decided_at": ["2030-04-01"] * 2}).to_csv(
+        labels, index=False
+    )
+    ingest_feedback(labels, tmp_path / "fb", CONTRACT, now=NOW)
+    with pytest.raises(PipelineError, match="'group'"):
+        labelled_rows(
+            log_dir, tmp_path / "store", tmp_path / "fb", CONTRACT, hours=1e6, window_hours=1.0
+        )

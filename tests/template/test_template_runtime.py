@@ -1,6 +1,6 @@
 """The project holds what its owner changes; the runtime is the mlplat-runtime package.
 
-Fast: rendering only. A default project is under 3,000 lines of src/ with no import cycle; the
+Fast: rendering only. A default project is under 3,550 lines of src/ with no import cycle; the
 model server, compile step and contract engine are imported, not carried; the Feast project's
 server differs from the default one only by the feature source it names.
 """
@@ -27,7 +27,9 @@ def test_the_project_is_small_and_acyclic(render: Render, data: dict[str, str]) 
     shape = source_shape(package(render(**data)))
     assert shape.cycles == ()
     if not data:
-        assert shape.lines < 3000, shape
+        # 3,000 before continued evaluation added its wiring (make feedback, make monitor, the
+        # monitor's CronWorkflow, the HTML card): about 670 lines, the machinery in the runtime.
+        assert shape.lines < 3550, shape
 
 
 def test_the_runtime_is_imported_not_carried(render: Render) -> None:

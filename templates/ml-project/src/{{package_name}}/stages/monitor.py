@@ -8,10 +8,10 @@ It writes ``artifacts/monitor/report.json`` and ``report.html`` and logs both to
 model version the records hold, tagging the version with the decision.
 
 With ``retrain`` (``make monitor RETRAIN=1``) a ``retrain`` decision turns the labelled
-production rows into a training table (``production.py``) and runs the pipeline on it: ingest
-snapshots it with its production window in the provenance, validate holds it to the contract,
-evaluate compares challenger and champion on the recent window too, and ``champion`` moves only
-when every gate passes.
+production rows into a training table (``mlplat_runtime.evaluation.production``) and runs the
+pipeline on it: ingest snapshots it with its production window in the provenance, validate
+holds it to the contract, evaluate compares challenger and champion on the recent window too,
+and ``champion`` moves only when every gate passes.
 """
 
 from __future__ import annotations
@@ -29,15 +29,16 @@ import pandas as pd
 from mlplat_runtime.evaluation import (
     MonitorResult,
     Reference,
+    labelled_rows,
     latest_labels,
     reference_metrics,
     run_monitor,
+    write_window,
 )
 
 from .. import contract
 from ..config import ProjectConfig
 from ..context import RunContext, read_json
-from ..production import labelled_rows, write_window
 from .feedback import FEEDBACK_DIR
 
 #: The server's prediction log (``make serve`` writes it here: ``--log-dir``'s default).
@@ -147,6 +148,7 @@ def monitor(
         log_dir,
         store,
         labels_dir,
+        contract.CONTRACT,
         hours=settings.train_window_hours,
         window_hours=settings.window_hours,
     )

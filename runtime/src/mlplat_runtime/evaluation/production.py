@@ -1,4 +1,4 @@
-"""Labelled production rows as training data: what ``make monitor RETRAIN=1`` hands to ingest.
+"""Labelled production rows as training data: what a project's ``make monitor RETRAIN=1`` ingests.
 
 When the monitor decides ``retrain``, the predictions the server recorded (the inputs the model
 saw, after feature lookup) joined to the labels in force become a table in the contract's shape:
@@ -12,19 +12,19 @@ from; ``evaluate`` compares challenger and champion on the recent window's rows 
 
 from __future__ import annotations
 
-__all__ = ["PRODUCTION_DIR", "WINDOW_FILE", "labelled_rows", "production_window", "write_window"]
-
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from mlplat_runtime.evaluation import join_labels, latest_labels, read_records
-from mlplat_runtime.evaluation.records import FEATURE_PREFIX
 
-from . import contract
-from .errors import PipelineError
+from mlplat_runtime.errors import PipelineError
+from mlplat_runtime.rules import Contract
+
+from .feedback import latest_labels
+from .join import join_labels
+from .records import FEATURE_PREFIX, read_records
 
 PRODUCTION_DIR = "data/production"
 WINDOW_FILE = "window.json"
@@ -49,6 +49,7 @@ def labelled_rows(
     log_dir: Path,
     record_store: Path,
     feedback_store: Path,
+    contract: Contract,
     *,
     hours: float,
     window_hours: float,
@@ -79,11 +80,11 @@ def labelled_rows(
             "no recorded prediction has a label yet: serve with a prediction log "
             "(make serve LOG_SAMPLE_RATE=1) and feed labels (make feedback SOURCE=labels.csv)"
         )
-    key = contract.KEY
+    key = contract.key
     assert key is not None  # feedback refuses a contract without a key
     out: dict[str, Any] = {key: joined["key"]}
     by_key = labels.set_index("key")
-    for column in contract.COLUMNS:
+    for column in contract.columns:
         name = column.name
         if column.role == "feature":
             out[name] = joined[FEATURE_PREFIX + name]
@@ -151,3 +152,13 @@ def production_window(root: Path, source: str) -> dict[str, Any] | None:
         return None
     window: dict[str, Any] = json.loads(path.read_text("utf-8"))
     return window
+
+
+__all__ = [
+    "PRODUCTION_DIR",
+    "WINDOW_FILE",
+    "LabelledRows",
+    "labelled_rows",
+    "production_window",
+    "write_window",
+]
