@@ -172,7 +172,8 @@ def test_monitor_finds_the_decayed_slice_and_retraining_beats_the_old_champion(t
     recent = evaluation["recent_window"]
     registration = json.loads((project / "artifacts/register/registration.json").read_text())
     numbers = _per_slice(project)
-    print("\nmonitor, version 1, newest window (second half):")
+    print(f"\nmake monitor: {decision}")
+    print("monitor, version 1, newest window (second half):")
     print(f"  overall accuracy {before['quality']['accuracy']}")
     for group, entry in before["slices"]["age"].items():
         print(f"  age={group}: accuracy {entry['quality']['accuracy']['value']:.3f} "
