@@ -33,6 +33,7 @@ def test_there_are_golden_manifests() -> None:
     for combination in ("defaults", "regression-apache"):
         assert (combination, "workflowtemplate.yaml") in names
         assert (combination, "cronworkflow.yaml") in names
+        assert (combination, "monitor-cronworkflow.yaml") in names
 
 
 @pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: f"{p.parent.name}/{p.name}")

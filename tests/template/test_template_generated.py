@@ -309,7 +309,7 @@ def check_argo_golden(project: Path, name: str, out: Path) -> None:
             pytest.fail("MLPLAT_REGEN_GOLDEN must not be set in CI")
         shutil.rmtree(golden, ignore_errors=True)
         shutil.copytree(out, golden)
-    for manifest in ("workflowtemplate.yaml", "cronworkflow.yaml"):
+    for manifest in ("workflowtemplate.yaml", "cronworkflow.yaml", "monitor-cronworkflow.yaml"):
         expected = golden / manifest
         assert expected.is_file(), f"no golden {expected}: run with MLPLAT_REGEN_GOLDEN=1"
         assert (out / manifest).read_text() == expected.read_text(), (

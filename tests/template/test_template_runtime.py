@@ -29,7 +29,9 @@ def test_the_project_is_small_and_acyclic(render: Render, data: dict[str, str]) 
     shape = source_shape(package(render(**data)))
     assert shape.cycles == ()
     if not data:
-        assert shape.lines < 3000, shape
+        # 3,000 before continued evaluation added its wiring (make feedback, make monitor, the
+        # monitor's CronWorkflow, the HTML card): about 670 lines, the machinery in the runtime.
+        assert shape.lines < 3550, shape
 
 
 def test_the_runtime_is_imported_not_carried(render: Render) -> None:

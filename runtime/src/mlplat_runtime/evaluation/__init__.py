@@ -10,7 +10,8 @@ monitor in one call):
 - :mod:`.join`, :mod:`.assess`, :mod:`.stats`: the join, and the measurements per model version,
   window and slice with confidence intervals, fairness gaps, drift, coverage and delay;
 - :mod:`.settings`, :mod:`.decide`: the validated thresholds and the ok/warn/retrain decision;
-- :mod:`.report_html`, :mod:`.modelcard`: the self-contained HTML monitoring report and model card.
+- :mod:`.report_html`, :mod:`.modelcard`: the self-contained HTML monitoring report and model card;
+- :mod:`.production`: labelled production rows as a training table, with its window record.
 
 Library choice: hand-written on numpy, pandas, scikit-learn and matplotlib, which every project
 already installs. Measured on 2026-12-07 (Python 3.11, pip, a fresh venv holding numpy 2.4.6,
@@ -49,6 +50,7 @@ from .feedback import (
 )
 from .join import Joined, join_labels
 from .modelcard import render_model_card
+from .production import LabelledRows, labelled_rows, production_window, write_window
 from .records import (
     PredictionRecord,
     RecordTable,
@@ -71,6 +73,7 @@ __all__ = [
     "FeedbackReceipt",
     "Finding",
     "Joined",
+    "LabelledRows",
     "MonitorResult",
     "MonitorSettings",
     "PredictionRecord",
@@ -82,9 +85,11 @@ __all__ = [
     "ingest_feedback",
     "join_labels",
     "label_history",
+    "labelled_rows",
     "latest_labels",
     "log_files",
     "normalise_key",
+    "production_window",
     "quality",
     "read_records",
     "records_frame",
@@ -95,4 +100,5 @@ __all__ = [
     "validate_feedback",
     "wilson",
     "write_reports",
+    "write_window",
 ]

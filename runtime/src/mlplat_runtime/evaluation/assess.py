@@ -116,9 +116,10 @@ def _window(
     sensitive: Sequence[str],
     reference: Profile | None,
 ) -> dict[str, Any]:
+    violations = rows["contract_violations"].dropna()
+    rows = rows[rows["prediction"].notna()]  # a rejected request has no prediction to judge
     keyed = rows["key"].notna()
     labelled = int(rows["label"].notna().sum())
-    violations = rows["contract_violations"].dropna()
     slices, fairness = _slices(rows, sensitive, problem_type, settings)
     return {
         "start": start.isoformat(),
@@ -232,9 +233,10 @@ def assess(
         "sensitive_columns": list(sensitive_columns),
         "settings": _settings(settings),
         "counts": {
-            "predictions": len(records),
+            "predictions": int(records["prediction"].notna().sum()),
+            "rejected_by_contract": int(records["prediction"].isna().sum()),
             "without_key": joined.without_key,
-            "labelled": int(frame["label"].notna().sum()),
+            "labelled": int((frame["label"].notna() & frame["prediction"].notna()).sum()),
             "labels": len(labels),
             "unmatched_labels": joined.unmatched_labels,
             "labels_before_prediction": joined.labels_before_prediction,

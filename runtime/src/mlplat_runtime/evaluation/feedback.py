@@ -4,7 +4,11 @@ A feedback file (CSV or Parquet) has three columns: the contract's key column, i
 and ``decided_at`` (when the label was decided; ISO 8601, a zone-less time is UTC). It is checked
 with the contract's own rules for those two columns (type, allowed values, range, nulls, one row
 per key), so a bad file gets the same messages as ``ingest``, naming each column, rule and
-offending-row count; ``decided_at`` must parse as a time.
+offending-row count; ``decided_at`` must parse as a time. It may also carry the contract's
+``attribute`` columns (a sensitive column that is not a model input, such as an applicant's
+group): those present are checked by their rules too and kept, because the server never sees
+them, and the monitor needs them to slice live quality and the retraining snapshot to pass the
+contract.
 
 The store keeps every batch: ``<store>/batches/<hash>.parquet`` with its provenance record
 ``<hash>.json`` (source, content hash, rows, time, corrections). The hash is the content hash of
@@ -74,6 +78,8 @@ def _content_hash(frame: pd.DataFrame) -> str:
 def validate_feedback(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     """Labels checked against the contract: ``key`` (text), ``label`` (typed), ``decided_at``.
 
+    The contract's attribute columns the file has are checked and kept under their own names.
+
     Raises:
         PipelineError: The contract declares no key column (labels could not be joined).
         ContractViolation: Naming every column and rule broken, with offending-row counts.
@@ -86,7 +92,10 @@ def validate_feedback(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     by_name = {c.name: c for c in contract.columns}
     key_column = by_name[contract.key]
     # One label per key and file: two in one batch would leave the label in force undecided.
-    sub = Contract((replace(key_column, unique=True), by_name[contract.target]))
+    attributes = tuple(
+        c for c in contract.columns if c.role == "attribute" and c.name in frame.columns
+    )
+    sub = Contract((replace(key_column, unique=True), by_name[contract.target], *attributes))
     violations: list[Violation] = []
     try:
         typed = sub.validate_frame(frame)
@@ -113,6 +122,7 @@ def validate_feedback(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
             "key": typed[contract.key].map(normalise_key).astype(object),
             "label": typed[contract.target],
             DECIDED_AT: decided.astype("datetime64[ns, UTC]"),
+            **{c.name: typed[c.name] for c in attributes},
         }
     ).reset_index(drop=True)
 

@@ -6,7 +6,9 @@ The monitor needs those rows as one typed table it can join to ground truth. A r
 ``ts`` (epoch seconds), ``model_name``, ``model_version``, ``key`` (the contract's key column or
 ``null``), ``features`` (the inputs the model saw, after feature lookup), ``prediction`` and, for
 classifiers, ``proba``; ``request_id`` and ``contract_violations`` are read when a server writes
-them and are ``None`` otherwise.
+them and are ``None`` otherwise. A request the contract rejected is recorded with its messages
+in ``contract_violations`` and no prediction: it counts toward the violation rate, never toward
+quality.
 
 A rotated file never changes again (rotation only renames it), so compaction identifies a file by
 the SHA-256 of its bytes: the same content is compacted once, whatever its name at the time, and
@@ -56,7 +58,8 @@ class PredictionRecord:
         model_version: Registered model version that answered.
         time: When it was predicted, seconds since the epoch (UTC).
         features: The model's inputs after feature lookup; ``None`` for a null.
-        prediction: The predicted label (classification) or value (regression).
+        prediction: The predicted label (classification) or value (regression); ``None`` for a
+            request the contract rejected (``contract_violations`` then holds why).
         proba: Class probabilities in the model's class order (classification), else ``None``.
         contract_violations: The contract's messages for this request, when recorded.
     """
@@ -67,7 +70,7 @@ class PredictionRecord:
     model_version: str
     time: float
     features: Mapping[str, float | None] = field(default_factory=dict)
-    prediction: float | int | str
+    prediction: float | int | str | None
     proba: tuple[float, ...] | None = None
     contract_violations: tuple[str, ...] | None = None
 
@@ -79,7 +82,10 @@ class PredictionRecord:
             ValueError: A required field (``ts``, ``model_version``, ``prediction``) is missing
                 or ``ts`` is not a number; the message names the field.
         """
-        missing = [name for name in _REQUIRED if data.get(name) is None]
+        required: tuple[str, ...] = _REQUIRED
+        if data.get("contract_violations"):  # a rejected request: recorded without a prediction
+            required = tuple(n for n in _REQUIRED if n != "prediction")
+        missing = [name for name in required if data.get(name) is None]
         if missing:
             raise ValueError(f"missing field(s) {', '.join(missing)}")
         ts = data["ts"]

@@ -51,6 +51,9 @@ class MonitorSettings:
             which to warn (only when records carry it).
         max_fairness_gap: Gap of ``metric`` across the slices of a sensitive column above which
             to warn; ``None`` disables the check.
+        train_window_hours: How much labelled production history (by prediction time, back
+            from the newest prediction) a retraining snapshot takes: after the relationship
+            changed, older rows teach the old one.
     """
 
     metric: str = "roc_auc"
@@ -65,6 +68,7 @@ class MonitorSettings:
     label_grace_hours: float = 72.0
     max_contract_violation_rate: float = 0.01
     max_fairness_gap: float | None = 0.1
+    train_window_hours: float = 24.0 * 30
 
     def __post_init__(self) -> None:
         metrics = CLASSIFICATION + REGRESSION
@@ -82,6 +86,7 @@ class MonitorSettings:
         _range("min_coverage", self.min_coverage, low=0.0, high=1.0)
         _range("label_grace_hours", self.label_grace_hours, low=0.0, high=math.inf)
         _range("max_contract_violation_rate", self.max_contract_violation_rate, low=0, high=1)
+        _range("train_window_hours", self.train_window_hours, low=1 / 60, high=math.inf)
         if self.max_fairness_gap is not None:
             _range("max_fairness_gap", self.max_fairness_gap, low=0.0, high=math.inf)
 

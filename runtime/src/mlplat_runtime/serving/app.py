@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from .batcher import Batcher, Job, Overloaded, measure_cost
+from .batcher import CONTRACT_REJECTED, Batcher, Job, Overloaded, measure_cost
 from .codec import (
     Parsed,
     RequestError,
@@ -356,8 +356,9 @@ class ServingApp:
         if parsed.features.shape[0] == 0:
             return reply(400, _error("the request has no rows"))
         online = self.online
+        rid = _request_id(parsed, request.headers)
         if online is None or parsed.keys is None:
-            return self._submit(model, parsed, deadline, started, reply, encode, self._version)
+            return self._submit(model, parsed, deadline, started, reply, encode, self._version, rid)
         version = self._version
 
         def looked_up(outcome: Lookup) -> None:
@@ -367,7 +368,7 @@ class ServingApp:
                 return reply(resolved.status, _error(resolved.message), headers=retry)
             source = ((b"x-feature-source", ",".join(resolved.sources).encode()),)
             headers = (*version, *source)
-            self._submit(model, resolved.parsed, deadline, started, reply, encode, headers)
+            self._submit(model, resolved.parsed, deadline, started, reply, encode, headers, rid)
 
         # Within the request's deadline: what the lookup does not use is the model's.
         budget = min(online.timeout_s, deadline - self.loop.time())
@@ -382,15 +383,26 @@ class ServingApp:
         reply: Reply,
         encode: Callable[[LoadedModel, Parsed, Predictions], bytes],
         version: Headers,
+        rid: str | None = None,
     ) -> None:
-        """Queue the rows for the model; answer when the batch ran (or was shed)."""
+        """Queue the rows for the model; answer when the batch ran (or was shed).
+
+        ``rid`` is the request id the prediction record carries (see :func:`_request_id`).
+        """
 
         def done(out: Predictions | None, status: int, message: str) -> None:
             if out is None:
+                if status == 400 and message.startswith(CONTRACT_REJECTED):
+                    problems = message.removeprefix(CONTRACT_REJECTED).split("; ")
+                    self.plog.offer_rejected(
+                        model.version, parsed.keys, parsed.features, problems, request_id=rid
+                    )
                 return reply(status, _error(message))
             self.metrics.observe_latency(self.loop.time() - started)
             # Queued before the reply goes out: a client that saw the reply can rely on the record.
-            self.plog.offer(model.version, parsed.keys, parsed.features, out.predict, out.proba)
+            self.plog.offer(
+                model.version, parsed.keys, parsed.features, out.predict, out.proba, request_id=rid
+            )
             try:
                 payload = encode(model, parsed, out)
             except Exception:  # runs as a loop callback: an escaping error would hang the client
@@ -430,6 +442,18 @@ class ServingApp:
         self.metrics.set("ready", 0)
         self.metrics.set("draining", 1)
         log.info("draining: readiness false; finishing in-flight requests")
+
+
+def _request_id(parsed: Parsed, headers: Mapping[bytes, bytes]) -> str | None:
+    """The id a prediction record carries: the OIP body's ``id``, else ``X-Request-Id``.
+
+    ``None`` when the request has neither: the prediction log's writer makes one (off the hot
+    path). A header id is cut to 128 characters (it is the client's text, stored per row).
+    """
+    if parsed.request_id is not None:
+        return str(parsed.request_id)
+    header = headers.get(b"x-request-id")
+    return header.decode("utf-8", "replace")[:128] if header else None
 
 
 def _warm_rows(model: LoadedModel) -> np.ndarray:

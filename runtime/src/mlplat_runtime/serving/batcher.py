@@ -34,6 +34,8 @@ from .model import LoadedModel
 from .predict import Predictions
 
 log = logging.getLogger(__name__)
+#: How a rejection by the data contract starts (its messages follow, joined by "; ").
+CONTRACT_REJECTED = "input breaks the data contract: "
 
 INLINE_BUDGET_S = 0.0005
 
@@ -327,7 +329,7 @@ class Batcher:
             for job in jobs:
                 mine = model.check(job.rows)
                 if mine:
-                    job.done(None, 400, "input breaks the data contract: " + "; ".join(mine))
+                    job.done(None, 400, CONTRACT_REJECTED + "; ".join(mine))
                 else:
                     self._retry(job)
         elif out is not None:
@@ -356,4 +358,4 @@ class Batcher:
         self._executor.shutdown(wait=False)
 
 
-__all__ = ["Batcher", "CostModel", "Job", "Overloaded", "measure_cost"]
+__all__ = ["CONTRACT_REJECTED", "Batcher", "CostModel", "Job", "Overloaded", "measure_cost"]

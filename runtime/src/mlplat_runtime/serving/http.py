@@ -50,7 +50,9 @@ _REASONS = {
     503: b"Service Unavailable",
     504: b"Gateway Timeout",
 }
-_KEEP = frozenset({b"content-type", b"content-length", b"x-request-timeout-ms", b"expect"})
+_KEEP = frozenset(
+    {b"content-type", b"content-length", b"x-request-timeout-ms", b"expect", b"x-request-id"}
+)
 # Header names as clients usually spell them, so the common case is one dict lookup per header.
 _SPELLED = {name: name for name in _KEEP} | {name.title(): name for name in _KEEP}
 _SKIP = frozenset(

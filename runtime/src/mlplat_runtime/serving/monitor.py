@@ -5,6 +5,15 @@ row key and model version) to ground truth that arrives later; and inputs drifti
 training data are the early warning. Both run off the hot path: the request thread only appends a
 sampled record to a bounded queue (dropping and counting when full, so a slow sink can never slow
 or grow the server) and a writer thread does the rest through a breaker, retries and a timeout.
+
+A record (one per row; ``mlplat_runtime.evaluation.records`` reads them) holds what a join to
+ground truth needs: ``request_id`` (the request's OIP ``id``, else its ``X-Request-Id`` header,
+else one made here), ``key`` (the contract's key column when the request has it), ``model_name``
+and ``model_version``, ``ts``, ``features`` (the inputs the model saw, after feature lookup),
+``prediction`` (and ``proba`` for classifiers) and ``contract_violations``: ``[]`` for a served
+row; a request the contract rejected is recorded too, at the same sample rate, with the
+contract's messages and ``prediction: null``, so the monitor can report the rate of requests
+that broke the contract.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import os
 import random
 import threading
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -148,14 +158,32 @@ class PredictionLog:
         rows: np.ndarray,
         predict: np.ndarray,
         proba: np.ndarray | None,
+        *,
+        request_id: str | None = None,
     ) -> None:
         """Maybe sample one request's rows (hot path: one random draw, one append)."""
+        self._enqueue((time.time(), version, keys, rows, predict, proba, request_id, None))
+
+    def offer_rejected(
+        self,
+        version: str,
+        keys: list[Any] | None,
+        rows: np.ndarray,
+        problems: Sequence[str],
+        *,
+        request_id: str | None = None,
+    ) -> None:
+        """Maybe sample a request the data contract rejected (no prediction; its messages)."""
+        entry = (time.time(), version, keys, rows, None, None, request_id, tuple(problems))
+        self._enqueue(entry)
+
+    def _enqueue(self, entry: tuple[Any, ...]) -> None:
         if self.sample_rate <= 0.0 or random.random() >= self.sample_rate:
             return
         if len(self._queue) >= self.capacity:
             self.metrics.inc("log_dropped")
             return
-        self._queue.append((time.time(), version, keys, rows, predict, proba))
+        self._queue.append(entry)
         self.metrics.inc("log_enqueued")
 
     def stop(self, timeout_s: float) -> None:
@@ -186,23 +214,31 @@ class PredictionLog:
         The writer shares the interpreter with the event loop: work is done in small slices
         (`time.sleep(0)` between them) so it never holds the loop up for long.
         """
-        if self.drift is not None and self.drift.update(np.concatenate([b[3] for b in batch])):
+        served = [b[3] for b in batch if b[7] is None]  # drift watches what the model saw
+        if self.drift is not None and served and self.drift.update(np.concatenate(served)):
             self.metrics.set_drift(self.drift.last_psi)
             self.metrics.inc("drift_windows")
         lines = []
         features = self.features
-        for n, (ts, version, keys, rows, predict, proba) in enumerate(batch):
+        for n, (ts, version, keys, rows, predict, proba, request_id, problems) in enumerate(batch):
             if n % 16 == 15:
                 time.sleep(0)
+            rid = request_id if request_id is not None else uuid.uuid4().hex
+            violations = list(problems) if problems is not None else []
             for i in range(rows.shape[0]):
                 record: dict[str, Any] = {
                     "ts": ts,
+                    "request_id": rid,
                     "model_name": self.model_name,
                     "model_version": version,
                     "key": keys[i] if keys is not None else None,
                     "features": dict(zip(features, rows[i].tolist(), strict=False)),
-                    "prediction": predict[i].item() if hasattr(predict[i], "item") else predict[i],
+                    "prediction": None,
+                    "contract_violations": violations,
                 }
+                if predict is not None:
+                    value = predict[i]
+                    record["prediction"] = value.item() if hasattr(value, "item") else value
                 if proba is not None:
                     record["proba"] = proba[i].tolist()
                 lines.append(orjson.dumps(record))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["render_card"]
+__all__ = ["render_card", "render_html_card"]
 
 from typing import Any
 
@@ -124,3 +124,43 @@ seed: {config["seed"]}, params: {config["train"]["params"]}
 - Fairness is checked for the configured sensitive columns only, as a gap in
   {fairness_metric}.
 """
+
+
+def render_html_card(
+    *,
+    model_name: str,
+    version: str,
+    promoted: bool,
+    evaluation: dict[str, Any],
+    provenance: dict[str, Any],
+    test: Any,
+    y_pred: Any,
+    y_score: Any,
+    config: dict[str, Any],
+) -> str:
+    """The same version's card as one self-contained HTML page (plots embedded, no script).
+
+    Drawn by the runtime (``mlplat_runtime.evaluation.render_model_card``) from the test split:
+    ROC, precision-recall and calibration or residuals, the confusion matrix, the metric per
+    slice with the fairness gap, the provenance (with the production window a retrained model
+    learned from) and the contract. The markdown card stays the one to diff.
+    """
+    from mlplat_runtime.evaluation import render_model_card
+
+    columns = dict.fromkeys(
+        [*config["data"]["slice_columns"], *config["data"]["sensitive_columns"]]
+    )
+    decision = "promoted to champion" if promoted else "kept as challenger (not promoted)"
+    reasons = "; ".join(evaluation["reasons"]) or "every gate passed"
+    return render_model_card(
+        title=f"{model_name} version {version}",
+        problem_type=config["problem_type"],
+        y_true=test[contract.TARGET].to_numpy(),
+        y_pred=y_pred,
+        scores=y_score,
+        slices={c: test[c].to_numpy() for c in columns if c in test.columns},
+        provenance=provenance,
+        contract=contract.as_dict(),
+        min_group_size=int(config["evaluate"]["fairness"]["min_group_size"]),
+        notes=f"Decision: {decision} ({reasons}).",
+    )

@@ -2,6 +2,11 @@
 
 Every gate that fails adds a reason to the report; ``register`` promotes only a model whose report
 passed. The current champion is scored on this same test split, so the comparison is like for like.
+
+A snapshot made of labelled production rows (``make monitor RETRAIN=1``) names its most recent
+labelled window in its provenance; challenger and champion are then also compared on that
+window's rows of the test split (rows the challenger never trained on), by the same
+``max_drop_vs_champion``: a retrained model must not be worse where the old one decayed.
 """
 
 from __future__ import annotations
@@ -129,6 +134,41 @@ def _champion_primary(
     return metrics[ctx.config.evaluate.primary_metric], version, None
 
 
+def _recent_window(
+    ctx: RunContext, snapshot: dict[str, Any], test: pd.DataFrame, model: Any
+) -> dict[str, Any] | None:
+    """Challenger vs champion on the production window's recent rows that are in ``test``."""
+    provenance = read_json(ctx.resolve(snapshot["provenance"]))
+    window = provenance.get("production_window")
+    if not window or contract.KEY is None:
+        return None
+    recent = pd.read_parquet(ctx.resolve(window["recent"]["path"]))
+    keys = set(test[contract.KEY].astype(str))
+    rows = recent[recent[contract.KEY].astype(str).isin(keys)].reset_index(drop=True)
+    span = {"from": window["recent"]["from"], "to": window["recent"]["to"], "rows": len(rows)}
+    metric = ctx.config.evaluate.primary_metric
+    y_pred, y_score = predict(ctx.config, model, rows) if len(rows) else (None, None)
+    challenger = (
+        score(ctx.config.problem_type, rows[contract.TARGET].to_numpy(), y_pred, y_score).get(
+            metric
+        )
+        if y_pred is not None
+        else None
+    )
+    if challenger is None:
+        reason = f"recent window: {metric} cannot be measured on its {len(rows)} test rows"
+        return {**span, "passed": True, "reason": reason}
+    champion, version, note = _champion_primary(ctx, rows)
+    if note is not None:
+        champion = None
+    compared = compare_with_champion(
+        metric, challenger, champion, ctx.config.evaluate.max_drop_vs_champion
+    )
+    compared.update(span, challenger=challenger, champion_version=version)
+    compared["reason"] = "recent window: " + compared["reason"]
+    return compared
+
+
 def run(ctx: RunContext) -> dict[str, Any]:
     """Evaluate the trained model on ``test_set``; write ``evaluation`` and log it to the run."""
     import mlflow
@@ -151,6 +191,12 @@ def run(ctx: RunContext) -> dict[str, Any]:
     report = gates(ctx.config, test, y_pred, y_score, champion, champion_note=note)
     report["champion"]["version"] = champion_version
     report.update(run_id=trained["run_id"], data_hash=trained["data_hash"], rows=len(test))
+    recent = _recent_window(ctx, snapshot, test, model)
+    if recent is not None:
+        report["recent_window"] = recent
+        if not recent["passed"]:
+            report["reasons"].append(recent["reason"])
+            report["passed"] = False
 
     out = ctx.path("evaluation").parent
     plots = render(
@@ -173,6 +219,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
     client.log_artifacts(trained["run_id"], str(out), "evaluation")
     client.set_tag(trained["run_id"], "gates", "passed" if report["passed"] else "blocked")
     primary = ctx.config.evaluate.primary_metric
+    if recent is not None and recent.get("champion") is not None:
+        client.log_metric(trained["run_id"], f"recent_{primary}", recent["challenger"])
     return {
         primary: round(report["metrics"][primary], 4),
         "gates": "passed" if report["passed"] else "blocked: " + "; ".join(report["reasons"]),

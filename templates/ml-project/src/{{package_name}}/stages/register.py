@@ -2,18 +2,20 @@
 
 A run that already has a version (``train`` reused it: same snapshot, code and config) gets no
 new one: the aliases move by this evaluation and the summary says "unchanged" when nothing moved.
-The model card is written beside the run's outputs, logged to the run, and linked from the version.
+The model card is written beside the run's outputs, logged to the run, and linked from the version;
+``model_card.html`` (self-contained, plots embedded) is written and logged beside it.
 """
 
 from __future__ import annotations
 
 __all__ = ["run"]
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..context import RunContext, read_json, require_same_snapshot, write_json
 from ..errors import PipelineError
-from ..modelcard import render_card
+from ..modelcard import render_card, render_html_card
 
 if TYPE_CHECKING:
     from mlplat_runtime.compiled import ServingArtifact
@@ -129,6 +131,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
     card_path = ctx.path("model_card")
     card_path.write_text(card, "utf-8")
     client.log_artifact(trained["run_id"], str(card_path))
+    html_path = _html_card(ctx, name, version, promoted, evaluation, snapshot, trained)
+    client.log_artifact(trained["run_id"], str(html_path))
     client.set_model_version_tag(
         name, version, "model_card", f"runs:/{trained['run_id']}/model_card.md"
     )
@@ -157,6 +161,39 @@ def run(ctx: RunContext) -> dict[str, Any]:
         "champion": _outcome(new, version, champion_before, promoted, reasons),
         "serving": runtime,
     }
+
+
+def _html_card(
+    ctx: RunContext,
+    name: str,
+    version: str,
+    promoted: bool,
+    evaluation: dict[str, Any],
+    snapshot: dict[str, Any],
+    trained: dict[str, Any],
+) -> Path:
+    """Write ``model_card.html`` beside the markdown card (the test split's plots in it)."""
+    import mlflow
+    import pandas as pd
+
+    from .train import predict
+
+    test = pd.read_parquet(ctx.require("test_set"))
+    y_pred, y_score = predict(ctx.config, mlflow.sklearn.load_model(trained["model_uri"]), test)
+    path = ctx.path("model_card").with_name("model_card.html")
+    html = render_html_card(
+        model_name=name,
+        version=version,
+        promoted=promoted,
+        evaluation=evaluation,
+        provenance=read_json(ctx.resolve(snapshot["provenance"])),
+        test=test,
+        y_pred=y_pred,
+        y_score=y_score,
+        config=ctx.config.model_dump(by_alias=True),
+    )
+    path.write_text(html, "utf-8")
+    return path
 
 
 def _outcome(
