@@ -1,6 +1,7 @@
 """A real server process: SIGTERM drains with zero failed in-flight requests.
 
-Slow (a two-worker server that loads its model through MLflow in each worker); CI runs it.
+The server is the synthetic project's entry (``python -m synthetic_project``) with two workers,
+each loading the model through MLflow, as ``python -m <package>.serving`` runs in an image.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cloudpickle
-import pytest
 from sklearn.pipeline import Pipeline
 from synthetic_project import FEATURES
 
@@ -67,7 +67,6 @@ def gauge_sum(port: int, name: str) -> float:
     return sum(float(v) for v in re.findall(rf"^{name}{{[^}}]*}} (\S+)$", text.decode(), re.M))
 
 
-@pytest.mark.slow
 def test_sigterm_drains_in_flight_requests(fitted, rows, tmp_path, isolated_project):
     import mlflow.sklearn
 
