@@ -21,16 +21,16 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
+
 from mlplat_runtime.serving.batcher import CostModel
 from mlplat_runtime.serving.model import ModelLoadError, load_model
 from mlplat_runtime.serving.resilience import CircuitBreaker, RetryPolicy
 from mlplat_runtime.serving.server import bind, serve
 from mlplat_runtime.serving.settings import ServeSettings
-{% raw %}
+
 INFER = "/v2/models/test-model/infer"
 LIVE = b"GET /v2/health/live HTTP/1.1\r\nHost: a\r\n\r\n"
 LAST = b"GET /v2/health/live HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
@@ -205,7 +205,6 @@ def _serve_failing(settings: ServeSettings) -> None:
 
         return load
 
-    os.environ["ML_PROJECT_ROOT"] = str(Path(__file__).resolve().parents[2])
     sys.exit(serve(settings, make_loader))
 
 
@@ -249,7 +248,6 @@ def test_readiness_says_why_it_is_false(start_server, model):
 
 # 6. A second server on a port in use -----------------------------------------------------------
 def _serve_model(settings: ServeSettings, model) -> None:
-    os.environ["ML_PROJECT_ROOT"] = str(Path(__file__).resolve().parents[2])
     try:
         code = serve(settings, lambda _breaker: lambda: model)
     except OSError as exc:
@@ -362,4 +360,3 @@ def test_the_drain_rate_prices_rows_not_the_requests_parsed_meanwhile():
         cost.observe_backlog(rows=1, seconds=0.003, now=now)
     # About 6 ms per 1,001 rows: 1,000 queued rows drain in a few ms, not in seconds.
     assert cost.queue_delay(1000, 2, now=now) < 0.05
-{% endraw %}

@@ -9,14 +9,14 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from sklearn.pipeline import Pipeline
+from synthetic_project import FEATURES
+
 from mlplat_runtime.serving.batcher import CostModel
 from mlplat_runtime.serving.metrics import Metrics, shared_array
 from mlplat_runtime.serving.monitor import DriftMonitor, FileSink, PredictionLog
 from mlplat_runtime.serving.resilience import CircuitBreaker, RetryPolicy
-from sklearn.pipeline import Pipeline
 
-from {{ package_name }} import contract
-{% raw %}
 
 class GateStep:
     """A pass-through pipeline step that records batch sizes and can hold or slow the model."""
@@ -143,7 +143,7 @@ def test_a_bad_request_fails_alone_when_batched_with_good_ones(
     server, gate = blocked_server(start_server, model)
     column = bounded_feature
     bad = rows[:1].copy()
-    bad[0, contract.FEATURES.index(column.name)] = column.maximum + 1000
+    bad[0, FEATURES.index(column.name)] = column.maximum + 1000
     with ThreadPoolExecutor(3) as pool:
         first = pool.submit(server.infer, rows[:1])
         assert gate.entered.wait(10)
@@ -292,7 +292,7 @@ def test_a_failing_log_sink_opens_its_breaker_and_never_fails_a_request(server, 
 
 
 def test_drift_check_flags_a_shifted_feature(model, sample):
-    features = list(contract.FEATURES)
+    features = list(FEATURES)
     live = sample[features].to_numpy(dtype=float)
     monitor = DriftMonitor(features, model.reference_profile, window=len(live))
     assert monitor.update(live)
@@ -314,4 +314,3 @@ def test_queue_delay_estimate_follows_the_measured_drain_rate_under_backlog():
     cost.observe_backlog(rows=10, seconds=0.0, now=10.5)  # ignored: no time passed
     assert cost.row_period_s == pytest.approx(0.001)
     assert cost.queue_delay(100, 1, now=12.0) == pytest.approx(0.001)  # stale: model time again
-{% endraw %}

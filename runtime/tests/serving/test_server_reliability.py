@@ -22,15 +22,14 @@ import threading
 import time
 import weakref
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
+from synthetic_project import FEATURES, KEY
+
 from mlplat_runtime.serving.http import refuse_handshakes
 from mlplat_runtime.serving.server import bind, serve
 from mlplat_runtime.serving.settings import ServeSettings
 
-from {{ package_name }} import contract
-{% raw %}
 INFER = "/v2/models/test-model/infer"
 
 
@@ -55,7 +54,7 @@ def test_get_on_an_infer_route_is_405(server):
 
 
 def test_invocations_takes_text_csv_like_mlflow(server, model, rows, row_keys):
-    header = ",".join([KEY_NAME(), *reversed(contract.FEATURES)])  # any column order
+    header = ",".join([KEY_NAME(), *reversed(FEATURES)])  # any column order
     lines = [header] + [
         ",".join([str(k), *(repr(v) for v in reversed(r.tolist()))])
         for k, r in zip(row_keys[:3], rows[:3], strict=True)
@@ -73,7 +72,7 @@ def test_invocations_takes_text_csv_like_mlflow(server, model, rows, row_keys):
 
 
 def KEY_NAME() -> str:
-    return contract.KEY or "key"
+    return KEY
 
 
 def test_drift_is_not_measured_before_a_window(server, rows):
@@ -239,7 +238,6 @@ def _serve_two_workers(port_file: str, counter, settings: ServeSettings, model) 
 
         return load
 
-    os.environ["ML_PROJECT_ROOT"] = str(Path(__file__).resolve().parents[2])
     serve(settings, make_loader)
 
 
@@ -292,4 +290,3 @@ def test_lingering_close_survives_a_client_that_stops_reading(start_server, mode
         sock.sendall(b"Content-Length: 100000\r\nContent-Type: application/json\r\n\r\n")
         assert sock.recv(65536).startswith(b"HTTP/1.1 413")
     assert small.request("GET", "/v2/health/live").status == 200
-{% endraw %}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import socket
 
 import pytest
+from synthetic_project import FEATURES, KEY
+
 from mlplat_runtime.serving import app as app_module
 
-from {{ package_name }} import contract
-{% raw %}
-F = list(contract.FEATURES)
+F = list(FEATURES)
 N = len(F)
 INFER = "/v2/models/test-model/infer"
 
@@ -45,7 +45,7 @@ BAD_INFER = [
             "inputs": [
                 {"name": "x", "shape": [1, N], "datatype": "FP64", "data": [1.0] * N},
                 {
-                    "name": contract.KEY or "key",
+                    "name": KEY,
                     "shape": [2],
                     "datatype": "BYTES",
                     "data": ["a", "b"],
@@ -59,7 +59,7 @@ BAD_INFER = [
             "inputs": [
                 {"name": "x", "shape": [1, N], "datatype": "FP64", "data": [1.0] * N},
                 {
-                    "name": contract.KEY or "key",
+                    "name": KEY,
                     "shape": [1],
                     "datatype": "BYTES",
                     "data": [{"nested": 1}],
@@ -224,4 +224,3 @@ def test_expect_100_continue_is_answered_before_the_body(server):
         assert sock.recv(1024).startswith(b"HTTP/1.1 100 Continue")
         sock.sendall(b"{}")
         assert b"400 Bad Request" in sock.recv(65536)
-{% endraw %}

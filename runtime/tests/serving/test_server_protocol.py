@@ -1,14 +1,24 @@
-"""The wire protocol: OIP V2 routes, MLflow /invocations, keyed predictions, versions, metrics."""
+"""The wire protocol: OIP V2 routes, MLflow /invocations, keyed predictions, versions, metrics.
+
+Every test runs against a classifier and a regressor (their outputs differ: labels with class
+probabilities, or numbers alone).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from synthetic_project import FEATURES
+
 from mlplat_runtime.serving.predict import predict_arrays
 
-from {{ package_name }} import contract
-{% raw %}
-F = list(contract.FEATURES)
+F = list(FEATURES)
+
+
+@pytest.fixture
+def model(any_model):
+    """The served model: each problem type in turn."""
+    return any_model
 
 
 def test_health_and_metadata(server, model):
@@ -140,4 +150,3 @@ def test_prediction_records_are_written_with_version_and_key(server, rows, row_k
     assert [r["key"] for r in records] == row_keys[:2]
     assert {r["model_version"] for r in records} == {"7"}
     assert list(records[0]["features"]) == F
-{% endraw %}

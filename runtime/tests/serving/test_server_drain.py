@@ -1,4 +1,8 @@
-"""A real server process: SIGTERM drains with zero failed in-flight requests."""
+"""A real server process: SIGTERM drains with zero failed in-flight requests.
+
+The server is the synthetic project's entry (``python -m synthetic_project``) with two workers,
+each loading the model through MLflow, as ``python -m <package>.serving`` runs in an image.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cloudpickle
-import mlflow.sklearn
 from sklearn.pipeline import Pipeline
+from synthetic_project import FEATURES
 
-from {{ package_name }} import contract
-
-PACKAGE = "{{ package_name }}"
-{% raw %}
-PROJECT = Path(__file__).resolve().parents[2]
+#: The directory of the synthetic project's serving entry (``python -m synthetic_project``).
+HERE = Path(__file__).resolve().parent
 
 
 class FlagDelay:
@@ -66,26 +67,29 @@ def gauge_sum(port: int, name: str) -> float:
     return sum(float(v) for v in re.findall(rf"^{name}{{[^}}]*}} (\S+)$", text.decode(), re.M))
 
 
-def test_sigterm_drains_in_flight_requests(fitted, sample, rows, tmp_path):
+def test_sigterm_drains_in_flight_requests(fitted, rows, tmp_path, isolated_project):
+    import mlflow.sklearn
+
     flag = tmp_path / "slow"
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     model_path = tmp_path / "model"
     mlflow.sklearn.save_model(
         Pipeline([("delay", FlagDelay(str(flag), 0.5)), *fitted.steps]),
         str(model_path),
-        metadata={"features": list(contract.FEATURES)},
+        metadata={"features": list(FEATURES)},
         serialization_format="cloudpickle",
     )
     log = (tmp_path / "server.log").open("w")
     env = os.environ | {
-        "ML_PROJECT_ROOT": str(PROJECT),
+        "ML_PROJECT_ROOT": str(isolated_project),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
         "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
     }
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            f"{PACKAGE}.serving",
+            "synthetic_project",
             "--model-uri",
             str(model_path),
             "--port",
@@ -100,7 +104,7 @@ def test_sigterm_drains_in_flight_requests(fitted, sample, rows, tmp_path):
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,
-        cwd=PROJECT,
+        cwd=isolated_project,
         start_new_session=True,
     )
     try:
@@ -133,4 +137,3 @@ def test_sigterm_drains_in_flight_requests(fitted, sample, rows, tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)  # the workers too
             proc.wait()
         log.close()
-{% endraw %}
