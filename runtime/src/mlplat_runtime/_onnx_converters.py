@@ -1,6 +1,7 @@
 """skl2onnx converters for the steps whose stock conversion is missing or not exact.
 
-- ``SelectFeatures`` and ``Log1pColumns`` (``features.py``): the template's own numpy steps.
+- ``SelectFeatures``, ``Log1pColumns`` and ``FillMissing`` (``features.py``): the template's own
+  numpy steps.
 - ``HistGradientBoostingClassifier``/``Regressor``: skl2onnx 1.20's converter builds float32
   ``TreeEnsembleRegressor`` nodes (and fails on current protobuf); this one emits the
   ``ai.onnx.ml`` opset 5 ``TreeEnsemble`` with float64 thresholds and leaves, so every row takes
@@ -26,7 +27,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .errors import NotConvertible
-from .transforms import Log1pColumns, SelectFeatures
+from .transforms import FillMissing, Log1pColumns, SelectFeatures
 
 _SIGN = np.uint64(1 << 63)
 
@@ -216,6 +217,20 @@ def _convert_log1p(scope: Any, operator: Any, container: Any) -> None:
     )
 
 
+def _convert_fill(scope: Any, operator: Any, container: Any) -> None:
+    from onnx import TensorProto
+
+    source = operator.inputs[0].full_name
+    value = scope.get_unique_variable_name("fill_value")
+    missing = scope.get_unique_variable_name("missing")
+    container.add_initializer(value, TensorProto.DOUBLE, [], [float(operator.raw_operator.value)])
+    name = scope.get_unique_operator_name
+    container.add_node("IsNaN", [source], [missing], name=name("IsNaN"))
+    container.add_node(
+        "Where", [missing, value, source], [operator.outputs[0].full_name], name=name("W")
+    )
+
+
 def _classifier_shape(operator: Any) -> None:
     from skl2onnx.common.data_types import (
         DoubleTensorType,
@@ -392,6 +407,7 @@ def register() -> None:
         SelectFeatures, "MlplatSelectFeatures", _same_shape, _convert_select
     )
     update_registered_converter(Log1pColumns, "MlplatLog1pColumns", _same_shape, _convert_log1p)
+    update_registered_converter(FillMissing, "MlplatFillMissing", _same_shape, _convert_fill)
     update_registered_converter(RawGuard, "MlplatRawGuard", _same_shape, _convert_guard)
     update_registered_converter(
         HistGradientBoostingRegressor,
