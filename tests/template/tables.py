@@ -58,7 +58,7 @@ def fraud_imbalanced(rows: int = 20000, seed: int = 3) -> pd.DataFrame:
     """About 2% positives; a datetime, a unique transaction id, six numeric features."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(rows, 6))
-    logit = -4.6 + 1.4 * x[:, 0] - 1.0 * x[:, 1] + 0.8 * x[:, 2]
+    logit = -5.4 + 1.4 * x[:, 0] - 1.0 * x[:, 1] + 0.8 * x[:, 2]
     fraud = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int)
     start = np.datetime64("2025-01-01T00:00:00")
     seconds = np.sort(rng.integers(0, 365 * 24 * 3600, rows))

@@ -95,8 +95,14 @@ def trusted_types(config: ProjectConfig) -> list[str]:
 
 def fit(config: ProjectConfig, train: pd.DataFrame, transform: Pipeline) -> Pipeline:
     """Fit the estimator on the transformed training rows; return the servable pipeline."""
-    estimator = build_estimator(config)
-    estimator.fit(transform.transform(train), train[contract.TARGET].to_numpy())
+    from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClassifierCV
+
+    X, y = transform.transform(train), train[contract.TARGET].to_numpy()
+    estimator = build_estimator(config).fit(X, y)
+    if isinstance(estimator, TunedThresholdClassifierCV):
+        # Ship the tuned threshold in the plain form (skops trusts it; the tuner holds scorers).
+        fixed = FixedThresholdClassifier(estimator.estimator, threshold=estimator.best_threshold_)
+        estimator = fixed.fit(X, y)
     return Pipeline([("features", transform), ("model", estimator)])
 
 
@@ -114,8 +120,9 @@ def predict(config: ProjectConfig, model: Pipeline, frame: pd.DataFrame) -> tupl
 
 def threshold(model: Pipeline) -> float | None:
     """The decision threshold tuned on validation folds, when the model has one."""
-    value = getattr(model.named_steps["model"], "best_threshold_", None)
-    return None if value is None else float(value)
+    final = model.named_steps["model"]
+    value = getattr(final, "best_threshold_", getattr(final, "threshold", None))
+    return None if value is None or isinstance(value, str) else float(value)
 
 
 def _params(config: ProjectConfig, model: Pipeline) -> dict[str, Any]:
