@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from tests.template.conftest import render_template
 from tests.template.tables import TABLES, build
+from tests.template.test_template_generated import generate
 
 pytestmark = [
     pytest.mark.slow,
@@ -71,7 +71,7 @@ def summary(project: Path) -> dict[str, Any]:
 @pytest.mark.parametrize("name", [n for n in TABLES if not _SELECTED or n in _SELECTED])
 def test_table_goes_through_contract_pipeline_and_tests(tmp_path: Path, name: str):
     table = TABLES[name]
-    project = render_template(tmp_path / name / "ml-project")
+    project = generate(tmp_path / name / "ml-project", {})
     source = build(table, project / "data" / "raw")
     assert_ok(make(project, "install", timeout=1200))
     args = [f"{k}={v}" for k, v in table.contract_args.items()]

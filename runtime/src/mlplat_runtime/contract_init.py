@@ -171,6 +171,7 @@ def _balance(doc: Any, draft: Draft, changes: list[str]) -> None:
     bites), with no absolute floor, and the threshold is tuned for f1 on validation folds.
     """
     train = doc.setdefault("train", tomlkit.table())
+    tuned_before = str(train.get("decision_threshold", "default")) != "default"
     classification = draft.problem_type == "classification"
     weight = "balanced" if classification and draft.imbalanced else "none"
     tuned = "f1" if classification and draft.imbalanced and draft.binary else "default"
@@ -181,8 +182,13 @@ def _balance(doc: Any, draft: Draft, changes: list[str]) -> None:
     split = doc.setdefault("split", tomlkit.table())
     if (classification and draft.imbalanced) or "stratify" in split:
         _set(split, "stratify", bool(classification and draft.imbalanced), changes, "split.")
+    evaluate = doc.setdefault("evaluate", tomlkit.table())
+    if classification and not (draft.imbalanced and draft.binary) and tuned_before:
+        # A previous make contract tuned for a rare class; this data has none: back to defaults.
+        defaults = _DEFAULTS["classification"]
+        _set(evaluate, "primary_metric", defaults["primary_metric"], changes, "evaluate.")
+        _set(evaluate, "min_primary", defaults["min_primary"], changes, "evaluate.")
     if classification and draft.imbalanced and draft.binary:
-        evaluate = doc.setdefault("evaluate", tomlkit.table())
         _set(evaluate, "primary_metric", "pr_auc", changes, "evaluate.")
         if "min_primary" in evaluate:
             del evaluate["min_primary"]
