@@ -59,6 +59,7 @@ _MARGIN = 0.1
 _SKEW = 1.0
 _MAX_SLICES = 3
 _DATE_SHARE = 0.95
+_COUNTER_ROWS = 200  # unique whole numbers over this many rows are ids
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -160,6 +161,16 @@ def _whole(value: float) -> float | int:
 
 def _is_id_like(name: str, series: pd.Series) -> bool:
     return bool(_ID_NAME.search(name)) and bool(series.notna().all()) and bool(series.is_unique)
+
+
+def _is_counter(series: pd.Series) -> bool:
+    """Whole numbers, never empty, all different over many rows: a row number or an id."""
+    return (
+        pd.api.types.is_integer_dtype(series)
+        and len(series) >= _COUNTER_ROWS
+        and bool(series.notna().all())
+        and bool(series.is_unique)
+    )
 
 
 def _looks_like_dates(series: pd.Series) -> bool:
@@ -359,6 +370,12 @@ def _other(
     if dtypes.is_numeric(kind) or dtypes.is_bool(kind):
         if key is not None and not sensitive and _is_id_like(name, series):
             notes.left_out.append(f"{name}: looks like an id (unique, named like one)")
+            return None
+        if not sensitive and _is_counter(series):
+            notes.left_out.append(
+                f"{name}: a different whole number in every row (an identifier, not a "
+                "feature); KEY={name} makes it the key"
+            )
             return None
         if sensitive:
             return _numeric(name, series, "attribute")
