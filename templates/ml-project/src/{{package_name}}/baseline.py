@@ -1,8 +1,7 @@
 """The baseline gate: a model must beat a trivial predictor on the test split to be promoted.
 
-Always answering the majority class (or the mean) scores well on imbalanced data; the gate
-compares ``evaluate.primary_metric`` with that baseline (``mlplat_runtime.scoring``), by
-``evaluate.min_gain_vs_baseline``: absolute, relative for errors (RMSE, MAE).
+The majority class (or the mean) scores well on imbalanced data; ``evaluate.primary_metric``
+must beat it by ``evaluate.min_gain_vs_baseline`` (absolute; relative for RMSE and MAE).
 """
 
 from __future__ import annotations

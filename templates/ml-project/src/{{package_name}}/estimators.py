@@ -1,8 +1,6 @@
-"""The estimator behind each ``train.estimator`` choice, and the check of its parameters.
+"""The estimator of each ``train.estimator`` choice; the config checks its params on load.
 
-Why its own module: the config validates ``train.params`` against the estimator when it loads,
-and the train stage builds the estimator; both need this table, and neither may import the
-other (the stages import the config). A new choice adds one line here.
+Its own module: the config and the train stage both need it, and the stages import the config.
 """
 
 from __future__ import annotations
@@ -16,17 +14,18 @@ from sklearn.base import BaseEstimator
 
 
 def estimator_class(problem_type: str, estimator: str) -> type[BaseEstimator]:
-    """The scikit-learn class behind ``train.estimator`` for ``problem_type``."""
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-    from sklearn.linear_model import LogisticRegression, Ridge
+    """The class behind ``train.estimator``; imports only its module (each config load calls it)."""
+    chosen: type[BaseEstimator]
+    if estimator == "linear":
+        from sklearn.linear_model import LogisticRegression, Ridge
 
-    choices: dict[tuple[str, str], type[BaseEstimator]] = {
-        ("classification", "linear"): LogisticRegression,
-        ("classification", "gradient_boosting"): HistGradientBoostingClassifier,
-        ("regression", "linear"): Ridge,
-        ("regression", "gradient_boosting"): HistGradientBoostingRegressor,
-    }
-    return choices[(problem_type, estimator)]
+        chosen = LogisticRegression if problem_type == "classification" else Ridge
+    else:
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+        classification = problem_type == "classification"
+        chosen = HistGradientBoostingClassifier if classification else HistGradientBoostingRegressor
+    return chosen
 
 
 def check_params(problem_type: str, estimator: str, params: dict[str, Any]) -> str | None:

@@ -24,8 +24,7 @@ from .contract import FEATURES
 def build_transform(log_columns: Sequence[str] = (), *, fill_missing: bool = True) -> Pipeline:
     """An unfitted transform: select, log1p the skewed columns, standardise, fill missing values.
 
-    ``fill_missing`` puts each missing value at its column's training mean (0 after scaling) for
-    estimators that cannot take NaN; trees take NaN as it is and learn where it goes.
+    ``fill_missing``: NaN becomes the training mean (0 after scaling); trees take NaN as it is.
     """
     unknown = sorted(set(log_columns) - set(FEATURES))
     if unknown:
