@@ -1,6 +1,7 @@
 """skl2onnx converters for the steps whose stock conversion is missing or not exact.
 
-- ``SelectFeatures`` and ``Log1pColumns`` (``features.py``): the template's own numpy steps.
+- ``SelectFeatures``, ``Log1pColumns`` and ``FillMissing`` (``features.py``): the template's own
+  numpy steps.
 - ``HistGradientBoostingClassifier``/``Regressor``: skl2onnx 1.20's converter builds float32
   ``TreeEnsembleRegressor`` nodes (and fails on current protobuf); this one emits the
   ``ai.onnx.ml`` opset 5 ``TreeEnsemble`` with float64 thresholds and leaves, so every row takes
@@ -26,7 +27,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .errors import NotConvertible
-from .transforms import Log1pColumns, SelectFeatures
+from .transforms import FillMissing, Log1pColumns, SelectFeatures
 
 _SIGN = np.uint64(1 << 63)
 
@@ -216,6 +217,20 @@ def _convert_log1p(scope: Any, operator: Any, container: Any) -> None:
     )
 
 
+def _convert_fill(scope: Any, operator: Any, container: Any) -> None:
+    from onnx import TensorProto
+
+    source = operator.inputs[0].full_name
+    value = scope.get_unique_variable_name("fill_value")
+    missing = scope.get_unique_variable_name("missing")
+    container.add_initializer(value, TensorProto.DOUBLE, [], [float(operator.raw_operator.value)])
+    name = scope.get_unique_operator_name
+    container.add_node("IsNaN", [source], [missing], name=name("IsNaN"))
+    container.add_node(
+        "Where", [missing, value, source], [operator.outputs[0].full_name], name=name("W")
+    )
+
+
 def _classifier_shape(operator: Any) -> None:
     from skl2onnx.common.data_types import (
         DoubleTensorType,
@@ -382,16 +397,71 @@ def _convert_hgb_classifier(scope: Any, operator: Any, container: Any) -> None:
     )
 
 
+def _convert_fixed_threshold(scope: Any, operator: Any, container: Any) -> None:
+    """``FixedThresholdClassifier``: the inner model's probabilities; class 1 where p1 >= t.
+
+    skl2onnx 1.20 converts ``TunedThresholdClassifierCV`` by passing the inner label through,
+    ignoring the threshold; this applies it as scikit-learn does (``y_score >= threshold``).
+    """
+    from onnx import TensorProto
+    from skl2onnx._supported_operators import sklearn_operator_name_map
+    from skl2onnx.common.data_types import DoubleTensorType
+
+    model = operator.raw_operator
+    threshold = model.threshold
+    if isinstance(threshold, str) or model.response_method not in ("auto", "predict_proba"):
+        raise NotConvertible("FixedThresholdClassifier: a numeric threshold on probabilities")
+    inner = model.estimator_
+    local = scope.declare_local_operator(sklearn_operator_name_map[type(inner)], inner)
+    local.inputs = operator.inputs
+    label = scope.declare_local_variable("inner_label", operator.outputs[0].type.__class__())
+    proba = scope.declare_local_variable("inner_proba", DoubleTensorType())
+    local.outputs.append(label)
+    local.outputs.append(proba)
+    name = scope.get_unique_operator_name
+    var = scope.get_unique_variable_name
+    one, bound, p1, below, above, index, labels = (
+        var(n) for n in ("one", "threshold", "p1", "below", "above", "index", "classes")
+    )
+    container.add_initializer(one, TensorProto.INT64, [], [1])
+    container.add_initializer(bound, TensorProto.DOUBLE, [], [float(threshold)])
+    classes = np.asarray(model.classes_)
+    if classes.dtype.kind in "iub":
+        container.add_initializer(labels, TensorProto.INT64, [2], classes.astype(np.int64).tolist())
+    else:
+        container.add_initializer(
+            labels, TensorProto.STRING, [2], [str(c).encode() for c in classes]
+        )
+    source = proba.onnx_name
+    container.add_node("Identity", [source], [operator.outputs[1].full_name], name=name("I"))
+    container.add_node("Gather", [source, one], [p1], axis=1, name=name("G"))
+    container.add_node("Less", [p1, bound], [below], name=name("Less"))
+    container.add_node("Not", [below], [above], name=name("Not"))
+    container.add_node("Cast", [above], [index], to=TensorProto.INT64, name=name("Cast"))
+    container.add_node(
+        "Gather", [labels, index], [operator.outputs[0].full_name], axis=0, name=name("G")
+    )
+
+
 @cache
 def register() -> None:
     """Register the converters with skl2onnx (once per process)."""
     from skl2onnx import update_registered_converter
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.model_selection import FixedThresholdClassifier
 
     update_registered_converter(
         SelectFeatures, "MlplatSelectFeatures", _same_shape, _convert_select
     )
     update_registered_converter(Log1pColumns, "MlplatLog1pColumns", _same_shape, _convert_log1p)
+    update_registered_converter(FillMissing, "MlplatFillMissing", _same_shape, _convert_fill)
+    update_registered_converter(
+        FixedThresholdClassifier,
+        "MlplatFixedThresholdClassifier",
+        _classifier_shape,
+        _convert_fixed_threshold,
+        options={"zipmap": [True, False, "columns"], "nocl": [True, False]},
+    )
     update_registered_converter(RawGuard, "MlplatRawGuard", _same_shape, _convert_guard)
     update_registered_converter(
         HistGradientBoostingRegressor,

@@ -1,8 +1,8 @@
 """``make contract``: a first contract, config and reference profile from your own data file.
 
 Usage: ``python -m mlplat_runtime.contract_init --package PKG SOURCE [--target COL] [--key COL]
-[--sensitive A,B] [--force] [--verbose]`` (``make contract SOURCE=... TARGET=... KEY=...
-SENSITIVE=... FORCE=1``).
+[--sensitive A,B] [--problem classification|regression] [--force] [--verbose]`` (``make contract
+SOURCE=... TARGET=... KEY=... SENSITIVE=... PROBLEM=... FORCE=1``).
 
 It reads the file, infers the contract (``infer.py``), checks that the file passes it, then
 writes three files, each atomically: ``src/<package>/contract.py``, the keys of ``config.toml``
@@ -38,19 +38,26 @@ _ONE_LINE = 60  # longer lists are written one item per line
 # Defaults the template writes for each problem type; applied when the problem type changes.
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "classification": {
-        "params": {"C": 1.0, "max_iter": 500},
         "primary_metric": "roc_auc",
         "min_primary": 0.75,
         "fairness_metric": "recall",
         "max_gap": 0.1,
     },
     "regression": {
-        "params": {"alpha": 1.0},
         "primary_metric": "r2",
         "min_primary": 0.3,
         "fairness_metric": "mae",
         "max_gap": 0.2,
     },
+}
+
+# Hyper-parameters written per (problem type, estimator): each is one the estimator accepts, so
+# switching the problem type never leaves params the configured estimator rejects.
+_PARAMS: dict[tuple[str, str], dict[str, Any]] = {
+    ("classification", "linear"): {"C": 1.0, "max_iter": 500},
+    ("regression", "linear"): {"alpha": 1.0},
+    ("classification", "gradient_boosting"): {"max_iter": 200},
+    ("regression", "gradient_boosting"): {"max_iter": 200},
 }
 
 
@@ -140,7 +147,9 @@ def _edit_config(text: str, draft: Draft, source: str) -> tuple[str, list[str]]:
     if type_changed:
         defaults = _DEFAULTS[draft.problem_type]
         train = doc.setdefault("train", tomlkit.table())
-        _set(train, "params", defaults["params"], changes, "train.")
+        estimator = str(train.get("estimator", "linear"))
+        params = _PARAMS.get((draft.problem_type, estimator), {})
+        _set(train, "params", params, changes, "train.")
         evaluate = doc.setdefault("evaluate", tomlkit.table())
         _set(evaluate, "primary_metric", defaults["primary_metric"], changes, "evaluate.")
         _set(evaluate, "min_primary", defaults["min_primary"], changes, "evaluate.")
@@ -150,7 +159,43 @@ def _edit_config(text: str, draft: Draft, source: str) -> tuple[str, list[str]]:
         fairness = evaluate.setdefault("fairness", tomlkit.table())
         _set(fairness, "metric", defaults["fairness_metric"], changes, "evaluate.fairness.")
         _set(fairness, "max_gap", defaults["max_gap"], changes, "evaluate.fairness.")
+    _balance(doc, draft, changes)
     return tomlkit.dumps(doc), changes
+
+
+def _balance(doc: Any, draft: Draft, changes: list[str]) -> None:
+    """Class weights, threshold and primary metric for an imbalanced target (else the defaults).
+
+    A rare positive class makes accuracy and ROC AUC look good for a model that never finds it:
+    the primary metric becomes PR AUC (its baseline is the positive share, so the baseline gate
+    bites), with no absolute floor, and the threshold is tuned for f1 on validation folds.
+    """
+    train = doc.setdefault("train", tomlkit.table())
+    tuned_before = str(train.get("decision_threshold", "default")) != "default"
+    classification = draft.problem_type == "classification"
+    weight = "balanced" if classification and draft.imbalanced else "none"
+    tuned = "f1" if classification and draft.imbalanced and draft.binary else "default"
+    if weight != "none" or "class_weight" in train:
+        _set(train, "class_weight", weight, changes, "train.")
+    if tuned != "default" or "decision_threshold" in train:
+        _set(train, "decision_threshold", tuned, changes, "train.")
+    split = doc.setdefault("split", tomlkit.table())
+    if (classification and draft.imbalanced) or "stratify" in split:
+        _set(split, "stratify", bool(classification and draft.imbalanced), changes, "split.")
+    evaluate = doc.setdefault("evaluate", tomlkit.table())
+    if classification and not (draft.imbalanced and draft.binary) and tuned_before:
+        # A previous make contract tuned for a rare class; this data has none: back to defaults.
+        defaults = _DEFAULTS["classification"]
+        _set(evaluate, "primary_metric", defaults["primary_metric"], changes, "evaluate.")
+        _set(evaluate, "min_primary", defaults["min_primary"], changes, "evaluate.")
+    if classification and draft.imbalanced and draft.binary:
+        _set(evaluate, "primary_metric", "pr_auc", changes, "evaluate.")
+        if "min_primary" in evaluate:
+            del evaluate["min_primary"]
+            changes.append(
+                "evaluate.min_primary: removed (pr_auc has no fixed floor: the baseline gate "
+                "compares it with the positive share)"
+            )
 
 
 def _config_numbers(text: str) -> tuple[float, int, str]:
@@ -223,6 +268,7 @@ def write_contract(
         sensitive=options.sensitive,
         test_fraction=fraction,
         min_group_size=group,
+        problem=options.problem,
     )
     plan = plan_contract(source, root=root, config_text=config_text, options=options)
     if force and not is_unedited(current):
@@ -295,6 +341,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--sensitive", default="", help="comma-separated columns for the fairness gate"
     )
+    parser.add_argument(
+        "--problem",
+        choices=("classification", "regression"),
+        help="the problem type, when the target alone cannot tell (whole numbers, few values)",
+    )
     parser.add_argument("--force", action="store_true", help="replace an edited contract.py")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks on failure")
     return parser
@@ -308,6 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         target=args.target or None,
         key=args.key or None,
         sensitive=tuple(s.strip() for s in args.sensitive.split(",") if s.strip()),
+        problem=args.problem or None,
     )
     source = args.source if args.source.is_absolute() else root / args.source
     try:

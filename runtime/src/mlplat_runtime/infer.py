@@ -4,15 +4,16 @@ pandera's ``infer_schema`` gives each column's type, nullability and observed ra
 here turn that into roles and limits the pipeline can use, and say every decision out loud:
 
 - the target: ``TARGET``, else a column named target/label/y/class/outcome. Two values 0/1 (or
-  booleans) make a classification problem; more numeric values a regression. Anything else
-  (text labels, two values other than 0/1, several classes) is refused with what to change,
-  because the pipeline trains binary classifiers and regressors only.
+  booleans) make a binary classification; text with 3 to 20 values a multiclass one; whole
+  numbers with 3 to 20 values are asked about (``PROBLEM=classification`` or ``regression``)
+  rather than guessed; other numbers a regression. Two values other than 0/1 are refused (which
+  one is positive?), as are text targets with more than 20 values.
 - the key: ``KEY`` (it must be unique and never null), else a unique, never-null column named like
   an id. Without one, the split hashes each row's content instead.
 - features are the numeric and boolean columns: the transform takes numbers only. Ranges are the
   observed ones widened by 10% (and kept at 0 when the data never goes below it); columns with
-  at most 5 numeric values get allowed values instead. Numeric columns with nulls are kept as
-  attributes, because the linear model cannot take nulls.
+  at most 5 numeric values get allowed values instead. Numeric columns with nulls are features
+  too: the transform fills missing values for estimators that cannot take them.
 - text columns with at most 20 values are attributes with allowed values (slices, sensitive
   columns); other text, dates, constant and empty columns and unchosen ids are left out.
 - sensitive columns are attributes, never features; without ``SENSITIVE`` the fairness gate
@@ -51,11 +52,14 @@ _SENSITIVE_HINTS = (
     "pregnan",
 )
 _MAX_TEXT_VALUES = 20
+_MAX_CLASSES = 20
+_IMBALANCED = 0.2  # smallest class share / even share (0.2: 10% of a binary target)
 _MAX_NUMERIC_VALUES = 5
 _MARGIN = 0.1
 _SKEW = 1.0
 _MAX_SLICES = 3
 _DATE_SHARE = 0.95
+_COUNTER_ROWS = 200  # unique whole numbers over this many rows are ids
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,6 +72,7 @@ class InferOptions:
         sensitive: Columns the fairness gate compares groups of.
         test_fraction: The configured test share (to predict group sizes in the test split).
         min_group_size: The fairness gate's minimum group size.
+        problem: ``PROBLEM``: the problem type when the target alone cannot say.
     """
 
     target: str | None = None
@@ -75,6 +80,7 @@ class InferOptions:
     sensitive: tuple[str, ...] = ()
     test_fraction: float = 0.2
     min_group_size: int = 20
+    problem: Problem | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +93,9 @@ class Draft:
         sensitive: Sensitive columns (``data.sensitive_columns``).
         slices: Slice columns (``data.slice_columns``).
         log_columns: Skewed non-negative features (``features.log_columns``).
+        imbalanced: A class holds under ``_IMBALANCED`` of the rows its even share would be
+            (binary: under 10% positives or negatives): class weights, a tuned threshold.
+        binary: A 0/1 classification target.
         left_out: One line per column kept out of the contract, with the reason.
         decisions: What was decided, one line each, for the user to read.
         review: What the user should check, one line each.
@@ -97,6 +106,8 @@ class Draft:
     sensitive: tuple[str, ...]
     slices: tuple[str, ...]
     log_columns: tuple[str, ...]
+    imbalanced: bool = False
+    binary: bool = False
     left_out: tuple[str, ...] = ()
     decisions: tuple[str, ...] = ()
     review: tuple[str, ...] = ()
@@ -152,6 +163,16 @@ def _is_id_like(name: str, series: pd.Series) -> bool:
     return bool(_ID_NAME.search(name)) and bool(series.notna().all()) and bool(series.is_unique)
 
 
+def _is_counter(series: pd.Series) -> bool:
+    """Whole numbers, never empty, all different over many rows: a row number or an id."""
+    return (
+        pd.api.types.is_integer_dtype(series)
+        and len(series) >= _COUNTER_ROWS
+        and bool(series.notna().all())
+        and bool(series.is_unique)
+    )
+
+
 def _looks_like_dates(series: pd.Series) -> bool:
     sample = series.dropna().astype(str).head(200)
     if sample.empty or not sample.str.contains(r"\d{1,4}[-/.]\d{1,2}", regex=True).all():
@@ -185,10 +206,17 @@ def _target(df: pd.DataFrame, options: InferOptions, notes: _Notes) -> tuple[str
     values = pd.unique(series.to_numpy())
     if len(values) < 2:
         raise PipelineError(f"target '{name}' has one value only ({values[0]!r}): nothing to learn")
-    return name, _problem_type(name, series, notes)
+    return name, _problem_type(name, series, options.problem, notes)
 
 
-def _problem_type(name: str, series: pd.Series, notes: _Notes) -> Problem:
+def _problem_type(name: str, series: pd.Series, problem: Problem | None, notes: _Notes) -> Problem:
+    """Binary, multiclass or regression; an integer target with few values is asked about.
+
+    The rule: 0/1 (or true/false) is binary classification; text with 3 to
+    ``_MAX_CLASSES`` values is multiclass; whole numbers with 3 to ``_MAX_CLASSES`` values are
+    ambiguous (classes coded as numbers, or counts?) and need ``PROBLEM=``; other numbers are a
+    regression. ``PROBLEM`` overrides wherever the data allows it.
+    """
     distinct = sorted(pd.unique(series.to_numpy()).tolist(), key=str)
     numeric = pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
     recode = (
@@ -196,7 +224,7 @@ def _problem_type(name: str, series: pd.Series, notes: _Notes) -> Problem:
         "selection rate are about), then rerun make contract"
     )
     if len(distinct) == 2:
-        if numeric and {float(v) for v in distinct} == {0.0, 1.0}:
+        if numeric and {float(v) for v in distinct} == {0.0, 1.0} and problem != "regression":
             share = float(series.astype("float64").mean())
             notes.decisions.append(
                 f"problem type: classification ('{name}' is 0/1, {share:.1%} of rows are 1)"
@@ -208,25 +236,63 @@ def _problem_type(name: str, series: pd.Series, notes: _Notes) -> Problem:
                 )
             return "classification"
         raise PipelineError(
-            f"target '{name}' has two values ({_examples(series)}): the pipeline's classifiers "
-            f"need 0 and 1: {recode}"
+            f"target '{name}' has two values ({_examples(series)}): the pipeline's binary "
+            f"classifiers need 0 and 1: {recode}"
         )
-    if not numeric:
+    whole = numeric and bool((series == np.round(series.astype("float64"))).all())
+    few = len(distinct) <= _MAX_CLASSES
+    if not numeric or (whole and few and problem != "regression"):
+        if not few:
+            raise PipelineError(
+                f"target '{name}' has {len(distinct)} text values ({_examples(series)}, ...): "
+                f"the pipeline classifies into at most {_MAX_CLASSES} classes; group the rare "
+                f"ones in your data (say, as 'other'), or predict a numeric column, and rerun"
+            )
+        if problem == "regression":
+            raise PipelineError(
+                f"PROBLEM=regression, but target '{name}' is text ({_examples(series)}, ...): "
+                "a regression predicts numbers; drop PROBLEM= to classify"
+            )
+        if numeric and problem is None:
+            raise PipelineError(
+                f"target '{name}' has {len(distinct)} whole-number values "
+                f"({', '.join(str(v) for v in distinct[:8])}): are they classes or amounts? "
+                "Rerun with PROBLEM=classification (unordered classes: multiclass) or "
+                "PROBLEM=regression (a count or score)"
+            )
+        counts = series.value_counts()
+        notes.decisions.append(
+            f"problem type: classification, {len(distinct)} classes in '{name}' (smallest: "
+            f"{counts.index[-1]!r} in {counts.iloc[-1] / len(series):.1%} of rows)"
+            + (" (PROBLEM)" if problem else "")
+        )
+        if int(counts.iloc[-1]) < 20:
+            notes.review.append(
+                f"class {counts.index[-1]!r} of '{name}' has {int(counts.iloc[-1])} rows: the "
+                "test split holds few of them, so its per-class metrics are noisy"
+            )
+        return "classification"
+    if problem == "classification":
         raise PipelineError(
-            f"target '{name}' has {len(distinct)} text values ({_examples(series)}, ...): the "
-            "pipeline trains binary classifiers (0/1) and regressors; pick a 0/1 or numeric "
-            f"target, or recode '{name}' (say, one class against the rest) and rerun"
+            f"PROBLEM=classification, but target '{name}' has {len(distinct)} numeric values"
+            + ("" if whole else " that are not whole numbers")
+            + f": classes need at most {_MAX_CLASSES} distinct values; drop PROBLEM= for a "
+            "regression, or bin the target in your data"
         )
     notes.decisions.append(
         f"problem type: regression ('{name}' has {len(distinct)} numeric values)"
+        + (" (PROBLEM)" if problem else "")
     )
-    whole = bool((series == np.round(series)).all())
-    if whole and len(distinct) <= 10:
-        notes.review.append(
-            f"'{name}' has only {len(distinct)} whole-number values and is treated as a number "
-            "(regression); if they are unordered classes, this pipeline has no multiclass model"
-        )
     return "regression"
+
+
+def _target_column(name: str, series: pd.Series) -> Column:
+    """The class target: its labels as allowed values, text or whole numbers."""
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        labels = sorted({int(v) for v in series.astype("float64")})
+        return Column(name=name, dtype="int", role="target", allowed=tuple(labels))
+    texts = tuple(sorted({str(v) for v in series}))
+    return Column(name=name, dtype="str", role="target", allowed=texts)
 
 
 def _key(df: pd.DataFrame, options: InferOptions, target: str, notes: _Notes) -> str | None:
@@ -305,16 +371,19 @@ def _other(
         if key is not None and not sensitive and _is_id_like(name, series):
             notes.left_out.append(f"{name}: looks like an id (unique, named like one)")
             return None
+        if not sensitive and _is_counter(series):
+            notes.left_out.append(
+                f"{name}: a different whole number in every row (an identifier, not a "
+                "feature); KEY={name} makes it the key"
+            )
+            return None
         if sensitive:
             return _numeric(name, series, "attribute")
         if series.isna().any():
-            notes.review.append(
-                f"'{name}' is empty in {int(series.isna().sum())} rows: kept as an attribute, "
-                "not a feature, because the linear model cannot take nulls; fill them in the "
-                'data, or set train.estimator = "gradient_boosting" (it takes nulls) and make it '
-                "role='feature' in contract.py"
+            notes.decisions.append(
+                f"'{name}': a feature empty in {int(series.isna().sum())} rows; the transform "
+                "fills missing values (the linear model: the training mean; trees learn a side)"
             )
-            return _numeric(name, series, "attribute")
         return _numeric(name, series, "feature")
     text = series.astype(object)
     numbers = pd.to_numeric(text, errors="coerce")
@@ -371,7 +440,8 @@ def _skewed(df: pd.DataFrame, columns: list[Column]) -> tuple[str, ...]:
         if column.role != "feature" or column.allowed is not None or (column.minimum or 0) < 0:
             continue
         values = df[column.name].to_numpy(dtype="float64")
-        if values.min() >= 0 and _skew(values) > _SKEW:
+        values = values[~np.isnan(values)]
+        if len(values) > 2 and values.min() >= 0 and _skew(values) > _SKEW:
             found.append(column.name)
     return tuple(found)
 
@@ -413,7 +483,7 @@ def infer_contract(df: pd.DataFrame, options: InferOptions) -> Draft:
         series = df[name]
         if name == target:
             if problem_type == "classification":
-                column = Column(name=name, dtype="int", role="target", allowed=(0, 1))
+                column = _target_column(name, series)
             else:
                 column = _numeric(name, series, "target")
         elif name == key:
@@ -428,8 +498,8 @@ def infer_contract(df: pd.DataFrame, options: InferOptions) -> Draft:
     draft_features = [c.name for c in columns if c.role == "feature"]
     if not draft_features:
         raise PipelineError(
-            "no column can be a feature: features must be numeric (or true/false) and never "
-            "empty; encode text as numbers and fill empty cells in your data, then rerun"
+            "no column can be a feature: features must be numeric (or true/false); encode "
+            "text as numbers in your data, then rerun"
         )
     sensitive = tuple(options.sensitive)
     for name in sensitive:
@@ -463,9 +533,23 @@ def infer_contract(df: pd.DataFrame, options: InferOptions) -> Draft:
             f"only {len(df)} rows: the test split gets about {int(len(df) * options.test_fraction)}"
             ", so its metrics are noisy"
         )
+    imbalanced = False
+    binary = False
+    if problem_type == "classification":
+        shares = df[target].value_counts(normalize=True)
+        binary = set(pd.unique(df[target].astype("float64", errors="ignore"))) <= {0, 1}
+        imbalanced = bool(shares.min() * len(shares) < _IMBALANCED)
+        if imbalanced:
+            notes.decisions.append(
+                f"imbalanced: the smallest class of '{target}' is {shares.min():.1%} of rows: "
+                "class weights 'balanced'"
+                + (", a decision threshold tuned for f1, primary metric pr_auc" if binary else "")
+            )
     return Draft(
         columns=tuple(columns),
         problem_type=problem_type,
+        imbalanced=imbalanced,
+        binary=binary,
         sensitive=sensitive,
         slices=tuple(slices),
         log_columns=log_columns,

@@ -7,7 +7,7 @@ Both accept a DataFrame or a float ndarray and keep column order.
 
 from __future__ import annotations
 
-__all__ = ["Log1pColumns", "SelectFeatures"]
+__all__ = ["FillMissing", "Log1pColumns", "SelectFeatures"]
 
 from collections.abc import Sequence
 from typing import Any
@@ -76,4 +76,33 @@ class Log1pColumns(TransformerMixin, BaseEstimator):
         if self.columns:
             index = list(self.columns)
             out[:, index] = np.log1p(out[:, index])
+        return out
+
+
+class FillMissing(TransformerMixin, BaseEstimator):
+    """Replace NaN (a missing value) with a constant, for estimators that cannot take NaN.
+
+    Placed after the scaler, the constant 0.0 is each column's training mean: mean imputation
+    learnt on the training split only, inside the one transform training and serving share.
+    Trees (gradient boosting) learn a side for missing values themselves and go without it.
+
+    Args:
+        value: What a missing value becomes.
+    """
+
+    def __init__(self, value: float = 0.0) -> None:
+        self.value = value
+
+    def fit(self, X: Any, y: Any = None) -> FillMissing:
+        """Nothing to learn."""
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Always fitted (nothing to learn): a Pipeline ending in it counts as fitted."""
+        return True
+
+    def transform(self, X: Any) -> np.ndarray:
+        """A copy of ``X`` with every NaN replaced by ``value``."""
+        out = np.array(X, dtype="float64", copy=True)
+        out[np.isnan(out)] = self.value
         return out

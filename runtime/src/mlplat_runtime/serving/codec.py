@@ -383,8 +383,15 @@ def encode_infer(model: LoadedModel, parsed: Parsed, out: Predictions) -> bytes:
 
 
 def encode_invocations(model: LoadedModel, parsed: Parsed, out: Predictions) -> bytes:
-    """Encode an MLflow-style response; the version and keys ride along as extra fields."""
+    """Encode an MLflow-style response; the version and keys ride along as extra fields.
+
+    A classifier's response also carries ``probabilities`` (one row per input row, one column per
+    class) and ``classes`` (the labels of those columns), as the V2 ``predict_proba`` output does.
+    """
     doc: dict[str, Any] = {"predictions": _plain(out.predict), "model_version": model.version}
+    if out.proba is not None:
+        doc["probabilities"] = out.proba
+        doc["classes"] = out.classes
     if parsed.keys is not None:
         doc["keys"] = parsed.keys
     return orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY)

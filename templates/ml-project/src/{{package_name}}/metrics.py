@@ -14,32 +14,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from mlplat_runtime.scoring import HIGHER_IS_BETTER, score
 from mlplat_runtime.slices import groups
-from sklearn import metrics as skm
-
-HIGHER_IS_BETTER = frozenset({"roc_auc", "accuracy", "f1", "r2", "recall", "precision"})
-
-
-def score(
-    problem_type: str, y_true: np.ndarray, y_pred: np.ndarray, y_score: np.ndarray | None = None
-) -> dict[str, float]:
-    """The standard metrics of ``problem_type`` for one set of predictions."""
-    if problem_type == "regression":
-        return {
-            "rmse": float(np.sqrt(skm.mean_squared_error(y_true, y_pred))),
-            "mae": float(skm.mean_absolute_error(y_true, y_pred)),
-            "r2": float(skm.r2_score(y_true, y_pred)) if len(y_true) > 1 else float("nan"),
-        }
-    result = {
-        "accuracy": float(skm.accuracy_score(y_true, y_pred)),
-        "precision": float(skm.precision_score(y_true, y_pred, zero_division=0)),
-        "recall": float(skm.recall_score(y_true, y_pred, zero_division=0)),
-        "f1": float(skm.f1_score(y_true, y_pred, zero_division=0)),
-        "selection_rate": float(np.mean(y_pred)),
-    }
-    if y_score is not None and len(np.unique(y_true)) == 2:
-        result["roc_auc"] = float(skm.roc_auc_score(y_true, y_score))
-    return result
 
 
 def per_slice(
@@ -48,14 +24,17 @@ def per_slice(
     problem_type: str,
     y_true: np.ndarray,
     y_pred: np.ndarray,
-    y_score: np.ndarray | None = None,
+    y_score: Any = None,
 ) -> dict[str, dict[str, dict[str, float]]]:
-    """``{column: {group: {"n": rows, metric: value, ...}}}`` for each slice column."""
+    """``{column: {group: {"n": rows, metric: value, ...}}}`` for each slice column.
+
+    Groups come in their natural order (numeric bins by value, not as text).
+    """
     result: dict[str, dict[str, dict[str, float]]] = {}
     for column in columns:
         labels = groups(frame[column]).to_numpy()
         result[column] = {}
-        for label in sorted(set(labels)):
+        for label in _in_order(frame[column], labels):
             mask = labels == label
             scores = score(
                 problem_type,
@@ -65,6 +44,14 @@ def per_slice(
             )
             result[column][str(label)] = {"n": float(mask.sum()), **scores}
     return result
+
+
+def _in_order(values: pd.Series, labels: np.ndarray) -> list[Any]:
+    """Group labels sorted by their values: numeric bins by number, not as text."""
+    if pd.api.types.is_numeric_dtype(values):
+        lowest = pd.Series(values.to_numpy()).groupby(labels).min().sort_values()
+        return list(lowest.index)
+    return sorted(set(labels))
 
 
 def fairness_gate(

@@ -6,6 +6,8 @@ __all__ = ["render_card", "render_html_card"]
 
 from typing import Any
 
+from mlplat_runtime.card_text import MAX_ROWS, columns_section, extra_gates, table
+
 from . import contract
 
 _INTENDED_USE = {
@@ -20,12 +22,6 @@ _INTENDED_USE = {
         "not for clinical use."
     ),
 }
-
-
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def _fairness_outcome(details: dict[str, Any]) -> list[str]:
@@ -54,7 +50,12 @@ def render_card(
         "population that source describes."
     )
     decision = "promoted to `champion`" if promoted else "kept as `challenger` (not promoted)"
-    reasons = "\n".join(f"- {r}" for r in evaluation["reasons"]) or "- every gate passed"
+    checked = "quality, baseline, champion" + (
+        ", fairness"
+        if evaluation["fairness"]["columns"]
+        else " (no sensitive column: fairness not checked)"
+    )
+    reasons = "\n".join(f"- {r}" for r in evaluation["reasons"]) or f"- gates passed: {checked}"
     metric_rows = [[k, f"{v:.4f}"] for k, v in sorted(evaluation["metrics"].items())]
     slice_rows = []
     for column, by_group in evaluation["slices"].items():
@@ -65,13 +66,32 @@ def render_card(
         [c, d["metric"], *_fairness_outcome(d), f"{d['max_gap']:g}"]
         for c, d in evaluation["fairness"]["columns"].items()
     ]
-    column_rows = [[name, dtype] for name, dtype in provenance.get("columns", {}).items()]
     packages = ", ".join(f"{k} {v}" for k, v in sorted(provenance.get("packages", {}).items()))
     code = provenance.get("code_version", {})
     sha = code.get("git_sha")
     at_ingest = f"`{code.get('version')}`" + (f" (git SHA `{sha}`)" if sha else "")
     fairness_columns = evaluation["fairness"]["columns"]
-    fairness_metric = next(iter(fairness_columns.values()))["metric"] if fairness_columns else "-"
+    fairness_limit = (
+        "Fairness is checked for the configured sensitive columns only, as a gap in "
+        + next(iter(fairness_columns.values()))["metric"]
+        + "."
+        if fairness_columns
+        else "Fairness was not checked: no sensitive column is configured."
+    )
+    fairness = (
+        table(fairness_rows, ["sensitive column", "metric", "gap", "result", "max gap"])
+        if fairness_rows
+        else "Not checked: no sensitive column is configured (`data.sensitive_columns`)."
+    )
+    slices = (
+        table(slice_rows, ["column", "group", "rows", "metrics"])
+        if slice_rows
+        else "No slice columns configured (`data.slice_columns`)."
+    )
+    split = f"hash of `{contract.KEY}`" if contract.KEY else "hash of each row's content (no key)"
+    features = ", ".join(contract.FEATURES[:MAX_ROWS]) + (
+        f", ... ({len(contract.FEATURES)} in all)" if len(contract.FEATURES) > MAX_ROWS else ""
+    )
     return f"""# Model card: {model_name} version {version}
 
 Decision: {decision}.
@@ -90,28 +110,30 @@ Decision: {decision}.
 - code version at ingest: {at_ingest}; at training: `{run.get("code_version", "unknown")}`
 - packages at ingest: {packages or "not recorded"}
 - MLflow run: `{run["run_id"]}`, model `{run["model_uri"]}`
-- features ({len(contract.FEATURES)}): {", ".join(contract.FEATURES)}; target: {contract.TARGET}
+- features ({len(contract.FEATURES)}): {features}; target: {contract.TARGET}
 
-{_table(column_rows, ["column", "dtype"])}
+{columns_section(provenance.get("columns", {}))}
 
 ## Training
 
 - problem type: {config["problem_type"]}, estimator: {config["train"]["estimator"]}, \
 seed: {config["seed"]}, params: {config["train"]["params"]}
-- split: hash of `{contract.KEY}`, test fraction {config["split"]["test_fraction"]}
+- split: {split}, test fraction {config["split"]["test_fraction"]}
 - serving: {serving}
 
 ## Metrics (test split, {evaluation["rows"]} rows)
 
-{_table(metric_rows, ["metric", "value"])}
+{table(metric_rows, ["metric", "value"])}
+
+{extra_gates(evaluation)}
 
 ## Slices
 
-{_table(slice_rows, ["column", "group", "rows", "metrics"])}
+{slices}
 
 ## Fairness
 
-{_table(fairness_rows, ["sensitive column", "metric", "gap", "result", "max gap"])}
+{fairness}
 
 ## Champion comparison
 
@@ -121,8 +143,7 @@ seed: {config["seed"]}, params: {config["train"]["params"]}
 
 - Valid only for inputs inside the data contract (`contract.py`); serving rejects the rest.
 - Metrics come from one hash-based test split; small slices carry wide uncertainty.
-- Fairness is checked for the configured sensitive columns only, as a gap in
-  {fairness_metric}.
+- {fairness_limit}
 """
 
 

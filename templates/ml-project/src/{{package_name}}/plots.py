@@ -40,7 +40,7 @@ def render(
     problem_type: str,
     y_true: np.ndarray,
     y_pred: np.ndarray,
-    y_score: np.ndarray | None,
+    y_score: Any,
     slices: dict[str, Any],
 ) -> list[Path]:
     """Write the plots for ``problem_type`` into ``out`` and return their paths."""
@@ -51,19 +51,22 @@ def render(
         from sklearn.calibration import calibration_curve
         from sklearn.metrics import confusion_matrix
 
-        matrix = confusion_matrix(y_true, y_pred, labels=[0, 1])
-        fig, ax = plt.subplots(figsize=(3.6, 3.2))
+        labels = sorted(set(np.asarray(y_true).tolist()) | set(np.asarray(y_pred).tolist()))
+        matrix = confusion_matrix(y_true, y_pred, labels=labels)
+        side = 3.2 + 0.25 * max(0, len(labels) - 2)
+        fig, ax = plt.subplots(figsize=(side + 0.4, side))
         ax.imshow(matrix, cmap="Blues")
         for (i, j), value in np.ndenumerate(matrix):
-            ax.text(j, i, str(value), ha="center", va="center")
-        ax.set_xticks([0, 1], ["0", "1"])
-        ax.set_yticks([0, 1], ["0", "1"])
+            ax.text(j, i, str(value), ha="center", va="center", fontsize=8)
+        ticks = list(range(len(labels)))
+        ax.set_xticks(ticks, [str(v) for v in labels], rotation=30, ha="right", fontsize=8)
+        ax.set_yticks(ticks, [str(v) for v in labels], fontsize=8)
         ax.set(xlabel="predicted", ylabel="actual", title="Confusion matrix")
         fig.tight_layout()
         paths.append(out / "confusion_matrix.png")
         fig.savefig(paths[-1], dpi=80)
         plt.close(fig)
-        if y_score is not None:
+        if y_score is not None and np.ndim(y_score) == 1:  # binary: the positive-class score
             observed, predicted = calibration_curve(y_true, y_score, n_bins=10)
             fig, ax = plt.subplots(figsize=(3.6, 3.2))
             ax.plot([0, 1], [0, 1], linestyle="--", color="grey")

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import contract
+from .. import baseline, contract
 from ..config import ProjectConfig
 from ..context import RunContext, read_json, require_same_snapshot, write_json
 from ..metrics import HIGHER_IS_BETTER, fairness_gate, per_slice, score
@@ -191,6 +191,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     report = gates(ctx.config, test, y_pred, y_score, champion, champion_note=note)
     report["champion"]["version"] = champion_version
     report.update(run_id=trained["run_id"], data_hash=trained["data_hash"], rows=len(test))
+    baseline.apply(ctx.config, report, trained, test[contract.TARGET].to_numpy())
     recent = _recent_window(ctx, snapshot, test, model)
     if recent is not None:
         report["recent_window"] = recent

@@ -16,6 +16,9 @@ import pandas as pd
 from ..context import RunContext
 from ..features import build_transform
 
+# Estimators that take NaN themselves (a learnt side per split); the others get FillMissing.
+NAN_AWARE = frozenset({"gradient_boosting"})
+
 
 def run(ctx: RunContext) -> dict[str, Any]:
     """Fit the feature transform on ``train_set`` and write ``transform``.
@@ -24,7 +27,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
     refuse a transform fitted on another snapshot.
     """
     train = pd.read_parquet(ctx.require("train_set"))
-    transform = build_transform(ctx.config.features.log_columns).fit(train)
+    fill = ctx.config.train.estimator not in NAN_AWARE
+    transform = build_transform(ctx.config.features.log_columns, fill_missing=fill).fit(train)
     joblib.dump(
         {"transform": transform, "data_hash": train.attrs.get("data_hash")}, ctx.path("transform")
     )

@@ -1,34 +1,24 @@
 """Stage 3, split: each row's split is a pure function of its key, so it never moves.
 
-The row goes to test when ``sha256(salt + key)`` maps below ``test_fraction``. Adding rows, removing
-others or reordering the file leaves every existing row where it was; changing the salt is the only
-way to reshuffle, and that is a visible config change. A contract without a key hashes each
-row's values instead (``rules.Contract.row_keys``).
+A row goes to test when the salted hash of its key maps below ``test_fraction``. Adding rows,
+removing others or reordering the file leaves every existing row where it was; changing the salt
+is the only way to reshuffle, and that is a visible config change. A contract without a key hashes
+each row's values instead (``rules.Contract.row_keys``). ``split.stratify`` (classification)
+trades that for exact class shares in the test split (``assign_stratified``).
 """
 
 from __future__ import annotations
 
-__all__ = ["assign", "run"]
+__all__ = ["assign", "assign_stratified", "run"]
 
-import hashlib
-from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
 import pandas as pd
+from mlplat_runtime.splits import assign, assign_stratified
 
 from ..context import RunContext, read_json, require_same_snapshot
 from ..contract import CONTRACT, validate_frame
 from ..errors import PipelineError
-
-
-def assign(keys: Iterable[object], *, test_fraction: float, salt: str) -> np.ndarray:
-    """Boolean mask: ``True`` where the key belongs to the test split."""
-    buckets = [
-        int.from_bytes(hashlib.sha256(f"{salt}:{key}".encode()).digest()[:8], "big") / 2**64
-        for key in keys
-    ]
-    return np.asarray(buckets) < test_fraction
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
@@ -42,11 +32,15 @@ def run(ctx: RunContext) -> dict[str, Any]:
             "(make pipeline RESUME=1)"
         )
     df = validate_frame(pd.read_parquet(ctx.resolve(snapshot["path"])))
-    is_test = assign(
-        CONTRACT.row_keys(df),
-        test_fraction=ctx.config.split.test_fraction,
-        salt=ctx.config.split.salt,
-    )
+    keys = CONTRACT.row_keys(df)
+    config = ctx.config.split
+    if config.stratify and ctx.config.problem_type == "classification":
+        labels = df[CONTRACT.target].to_numpy()
+        is_test = assign_stratified(
+            keys, labels, test_fraction=config.test_fraction, salt=config.salt
+        )
+    else:
+        is_test = assign(keys, test_fraction=config.test_fraction, salt=config.salt)
     for name, rows in (("train_set", df.loc[~is_test]), ("test_set", df.loc[is_test])):
         rows = rows.copy()
         rows.attrs["data_hash"] = snapshot["data_hash"]  # travels in the Parquet metadata

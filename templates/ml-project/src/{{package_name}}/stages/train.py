@@ -12,7 +12,15 @@ Delete that run in MLflow to force a new one.
 
 from __future__ import annotations
 
-__all__ = ["build_estimator", "fingerprint", "fit", "predict", "run", "trusted_types"]
+__all__ = [
+    "build_estimator",
+    "fingerprint",
+    "fit",
+    "predict",
+    "run",
+    "threshold",
+    "trusted_types",
+]
 
 import hashlib
 import json
@@ -23,6 +31,7 @@ from typing import Any
 import joblib
 import pandas as pd
 from mlplat_runtime.profile import build_profile
+from mlplat_runtime.scoring import baseline_reference
 from mlplat_runtime.tracking import ensure_experiment
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
@@ -31,35 +40,39 @@ from .. import contract
 from ..config import ProjectConfig
 from ..context import RunContext, read_json, require_same_snapshot, write_json
 from ..errors import PipelineError
-from ..features import Log1pColumns, SelectFeatures
+from ..estimators import estimator_class
+from ..features import FillMissing, Log1pColumns, SelectFeatures
 from ..metrics import score
 from ..provenance import code_version, package_versions
 
 
 def build_estimator(config: ProjectConfig) -> BaseEstimator:
-    """The configured, seeded estimator; an unknown hyper-parameter names itself."""
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-    from sklearn.linear_model import LogisticRegression, Ridge
+    """The configured, seeded estimator, with class weights and a tuned threshold if asked.
 
-    choices: dict[tuple[str, str], tuple[type[BaseEstimator], dict[str, Any]]] = {
-        ("classification", "linear"): (LogisticRegression, {"random_state": config.seed}),
-        ("classification", "gradient_boosting"): (
-            HistGradientBoostingClassifier,
-            {"random_state": config.seed},
-        ),
-        ("regression", "linear"): (Ridge, {}),
-        ("regression", "gradient_boosting"): (
-            HistGradientBoostingRegressor,
-            {"random_state": config.seed},
-        ),
-    }
-    cls, seeded = choices[(config.problem_type, config.train.estimator)]
+    A ``train.decision_threshold`` objective wraps it in ``TunedThresholdClassifierCV``: the
+    threshold best on held-out folds of the training split ships inside the model.
+    """
+    train = config.train
+    cls = estimator_class(config.problem_type, train.estimator)
+    seeded: dict[str, Any] = {} if cls.__name__ == "Ridge" else {"random_state": config.seed}
+    if config.problem_type == "classification" and train.class_weight != "none":
+        seeded["class_weight"] = train.class_weight
     try:
-        return cls(**seeded, **config.train.params)
+        estimator = cls(**{**seeded, **train.params})
     except TypeError as error:
         raise PipelineError(
             f"train.params: {error} (valid for {cls.__name__}: see its scikit-learn docs)"
         ) from None
+    if config.problem_type == "classification" and train.decision_threshold != "default":
+        from sklearn.model_selection import TunedThresholdClassifierCV
+
+        return TunedThresholdClassifierCV(
+            estimator,
+            scoring=train.decision_threshold,
+            cv=3,
+            random_state=config.seed,
+        )
+    return estimator
 
 
 # Types skops (MLflow's safe model format) must be told to trust, per estimator, beyond the plain
@@ -73,22 +86,43 @@ _TRUSTED_TYPES: dict[str, tuple[str, ...]] = {
 
 def trusted_types(config: ProjectConfig) -> list[str]:
     """The types the logged model of ``config.train.estimator`` holds that skops must trust."""
-    own = [f"{kind.__module__}.{kind.__qualname__}" for kind in (SelectFeatures, Log1pColumns)]
+    own = [
+        f"{kind.__module__}.{kind.__qualname__}"
+        for kind in (SelectFeatures, Log1pColumns, FillMissing)
+    ]
     return [*own, *_TRUSTED_TYPES[config.train.estimator]]
 
 
 def fit(config: ProjectConfig, train: pd.DataFrame, transform: Pipeline) -> Pipeline:
     """Fit the estimator on the transformed training rows; return the servable pipeline."""
-    estimator = build_estimator(config)
-    estimator.fit(transform.transform(train), train[contract.TARGET].to_numpy())
+    from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClassifierCV
+
+    X, y = transform.transform(train), train[contract.TARGET].to_numpy()
+    estimator = build_estimator(config).fit(X, y)
+    if isinstance(estimator, TunedThresholdClassifierCV):
+        # Ship the tuned threshold in the plain form (skops trusts it; the tuner holds scorers).
+        fixed = FixedThresholdClassifier(estimator.estimator, threshold=estimator.best_threshold_)
+        estimator = fixed.fit(X, y)
     return Pipeline([("features", transform), ("model", estimator)])
 
 
 def predict(config: ProjectConfig, model: Pipeline, frame: pd.DataFrame) -> tuple[Any, Any]:
-    """Predictions and, for classifiers, the positive-class score."""
+    """Predictions and scores: P(class 1) if binary, a DataFrame by class label if multiclass."""
     y_pred = model.predict(frame)
-    y_score = model.predict_proba(frame)[:, 1] if config.problem_type == "classification" else None
-    return y_pred, y_score
+    if config.problem_type != "classification":
+        return y_pred, None
+    proba = model.predict_proba(frame)
+    classes = list(model.steps[-1][1].classes_)
+    if len(classes) == 2 and {int(c) for c in classes if not isinstance(c, str)} == {0, 1}:
+        return y_pred, proba[:, 1]
+    return y_pred, pd.DataFrame(proba, columns=classes, index=frame.index)
+
+
+def threshold(model: Pipeline) -> float | None:
+    """The decision threshold tuned on validation folds, when the model has one."""
+    final = model.named_steps["model"]
+    value = getattr(final, "best_threshold_", getattr(final, "threshold", None))
+    return None if value is None or isinstance(value, str) else float(value)
 
 
 def _params(config: ProjectConfig, model: Pipeline) -> dict[str, Any]:
@@ -127,6 +161,7 @@ def _metadata(config: ProjectConfig, train: pd.DataFrame, data_hash: str) -> dic
     }
 
 
+_THRESHOLD_METRIC = "decision_threshold"  # logged as train_decision_threshold
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 _FINGERPRINT_TAG = "fingerprint"
 _MODEL_URI_TAG = "model_uri"
@@ -208,12 +243,16 @@ def run(ctx: RunContext) -> dict[str, Any]:
             "code_version": previous.data.tags.get("code_version"),
             "fingerprint": print_,
             "reused": True,
+            "baseline": baseline_reference(config.problem_type, train[contract.TARGET].to_numpy()),
+            "threshold": previous.data.metrics.get(f"train_{_THRESHOLD_METRIC}"),
         }
         write_json(
             ctx.path("train_run"), {**record, "model_uri": previous.data.tags[_MODEL_URI_TAG]}
         )
         metrics = {
-            k: round(v, 4) for k, v in previous.data.metrics.items() if k.startswith("train_")
+            k: round(v, 4)
+            for k, v in previous.data.metrics.items()
+            if k.startswith("train_") and "." not in k
         }
         return {
             "run_id": previous.info.run_id[:8],
@@ -224,6 +263,9 @@ def run(ctx: RunContext) -> dict[str, Any]:
     model = fit(config, train, saved["transform"])
     y_pred, y_score = predict(config, model, train)
     train_metrics = score(config.problem_type, train[contract.TARGET].to_numpy(), y_pred, y_score)
+    tuned = threshold(model)
+    if tuned is not None:
+        train_metrics[_THRESHOLD_METRIC] = tuned
     example = train.loc[:, list(contract.FEATURES)].head(5).astype("float64")
 
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{data_hash[:8]}") as active:
@@ -254,7 +296,10 @@ def run(ctx: RunContext) -> dict[str, Any]:
         "code_version": tags["code_version"],
         "fingerprint": print_,
         "reused": False,
+        "baseline": baseline_reference(config.problem_type, train[contract.TARGET].to_numpy()),
+        "threshold": tuned,
     }
     write_json(ctx.path("train_run"), {**record, "model_uri": info.model_uri})
     # train_*: metrics on the training split; the test-split ones are evaluate's.
-    return {"run_id": run_id[:8], **{f"train_{k}": round(v, 4) for k, v in train_metrics.items()}}
+    shown = {f"train_{k}": round(v, 4) for k, v in train_metrics.items() if "." not in k}
+    return {"run_id": run_id[:8], **shown}

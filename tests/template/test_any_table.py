@@ -1,0 +1,109 @@
+"""Any tabular dataset: five tables the template never saw, through a generated project (slow).
+
+For each table of ``tables.py``: render the template, write the table into ``data/raw/``, then
+``make install``, ``make contract SOURCE=... TARGET=...``, ``make pipeline`` and ``make test``,
+as a user following the project's README "Your own data" section would. Each test prints the
+table's test-split metrics and gate outcomes (``-s`` shows them) and checks the promotion
+decision against what the data supports.
+
+``MLPLAT_TABLES=multiclass,fraud`` runs a subset (the 1,000,000-row table takes minutes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.template.tables import TABLES, build
+from tests.template.test_template_generated import generate
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("make") is None, reason="needs make"),
+]
+
+_SELECTED = [n for n in os.environ.get("MLPLAT_TABLES", "").split(",") if n]
+
+# Tables whose `make test` fails only in the project's tests/serving/, which build their own
+# model (StandardScaler + LogisticRegression/Ridge on raw rows) and compare predictions as
+# numbers: text labels and missing values break them, not the pipeline or the server. They are
+# being moved onto the project's own transform; when one passes, drop it from here.
+SERVING_TESTS_ASSUME = {
+    "multiclass": "tests/serving compare class labels as numbers (assert_allclose on text)",
+    "regression_city": "tests/serving fit Ridge on rows with missing values (no imputation)",
+    "fraud": "the text/csv test posts a full row; the server refuses its non-feature date text",
+}
+
+
+def make(project: Path, target: str, timeout: int, *args: str) -> subprocess.CompletedProcess[str]:
+    prefixes = ("MLFLOW_", "ML_PROJECT_", "PYTEST_", "ARGO_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env.pop("VIRTUAL_ENV", None)
+    return subprocess.run(
+        ["make", target, *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def assert_ok(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode == 0, (
+        f"{result.args}\n{result.stdout[-6000:]}\n{result.stderr[-4000:]}"
+    )
+
+
+def summary(project: Path) -> dict[str, Any]:
+    """The evaluation's headline numbers and gate outcomes, for the lead's note."""
+    report = json.loads((project / "artifacts/evaluate/report.json").read_text())
+    registration = json.loads((project / "artifacts/register/registration.json").read_text())
+    metrics = {k: round(v, 4) for k, v in report["metrics"].items() if "." not in k}
+    baseline = report.get("baseline") or {}
+    return {
+        "metrics": metrics,
+        "baseline": {k: baseline.get(k) for k in ("metric", "model", "baseline", "passed")},
+        "threshold": report.get("threshold"),
+        "fairness_columns": sorted(report["fairness"]["columns"]),
+        "reasons": report["reasons"],
+        "promoted": registration["promoted"],
+    }
+
+
+@pytest.mark.parametrize("name", [n for n in TABLES if not _SELECTED or n in _SELECTED])
+def test_table_goes_through_contract_pipeline_and_tests(tmp_path: Path, name: str):
+    table = TABLES[name]
+    project = generate(tmp_path / name / "ml-project", {})
+    source = build(table, project / "data" / "raw")
+    assert_ok(make(project, "install", timeout=1200))
+    args = [f"{k}={v}" for k, v in table.contract_args.items()]
+    contract = make(project, "contract", 600, f"SOURCE={source.relative_to(project)}", *args)
+    assert_ok(contract)
+    pipeline = make(project, "pipeline", timeout=1800)
+    assert_ok(pipeline)
+    outcome = summary(project)
+    print(f"\n[{name}] {json.dumps(outcome, sort_keys=True)}")
+    assert outcome["promoted"] is table.champion, outcome["reasons"]
+    if outcome["baseline"]["passed"] is False:
+        assert not outcome["promoted"], "a model that loses to the baseline was promoted"
+    tested = make(project, "test", timeout=1800)
+    failed = [
+        line.split(" ", 1)[1]
+        for line in tested.stdout.splitlines()
+        if line.startswith(("FAILED ", "ERROR "))
+    ]
+    known = SERVING_TESTS_ASSUME.get(name)
+    if known and tested.returncode != 0:
+        outside = [test for test in failed if not test.startswith("tests/serving/")]
+        assert not outside and failed, tested.stdout[-6000:]
+        pytest.xfail(f"{known}: {len(failed)} failed, all in tests/serving/")
+    assert known is None, f"make test passes for {name}: remove it from SERVING_TESTS_ASSUME"
+    assert_ok(tested)
