@@ -29,9 +29,10 @@ def test_the_project_is_small_and_acyclic(render: Render, data: dict[str, str]) 
     shape = source_shape(package(render(**data)))
     assert shape.cycles == ()
     if not data:
-        # 3,000 before continued evaluation added its wiring (make feedback, make monitor, the
-        # monitor's CronWorkflow, the HTML card): about 670 lines, the machinery in the runtime.
-        assert shape.lines < 3550, shape
+        # Issue 17's bound. Continued evaluation took it to about 3,600; the pipeline runner,
+        # its command line and the Argo compilers then moved to mlplat_runtime.pipeline (about
+        # 2,700 left). Infrastructure belongs in the runtime, not in a raised limit.
+        assert shape.lines < 3000, shape
 
 
 def test_the_runtime_is_imported_not_carried(render: Render) -> None:

@@ -11,7 +11,8 @@ monitor in one call):
   window and slice with confidence intervals, fairness gaps, drift, coverage and delay;
 - :mod:`.settings`, :mod:`.decide`: the validated thresholds and the ok/warn/retrain decision;
 - :mod:`.report_html`, :mod:`.modelcard`: the self-contained HTML monitoring report and model card;
-- :mod:`.production`: labelled production rows as a training table, with its window record.
+- :mod:`.production`: labelled production rows as a training table, with its window record;
+- :mod:`.registry`: each model version's reference from MLflow, and the reports logged back.
 
 Library choice: hand-written on numpy, pandas, scikit-learn and matplotlib, which every project
 already installs. Measured on 2026-12-07 (Python 3.11, pip, a fresh venv holding numpy 2.4.6,
@@ -60,6 +61,7 @@ from .records import (
     read_records,
     records_frame,
 )
+from .registry import log_monitor_reports, registry_references
 from .report_html import render_report
 from .run import MonitorResult, run_monitor, write_reports
 from .settings import MonitorSettings
@@ -88,12 +90,14 @@ __all__ = [
     "labelled_rows",
     "latest_labels",
     "log_files",
+    "log_monitor_reports",
     "normalise_key",
     "production_window",
     "quality",
     "read_records",
     "records_frame",
     "reference_metrics",
+    "registry_references",
     "render_model_card",
     "render_report",
     "run_monitor",

@@ -1,18 +1,20 @@
 """The pipeline graph, declared once: each stage's inputs, outputs and project paths.
 
-Everything that needs the shape of the pipeline derives from ``STAGES``: the in-process runner
-and ``--describe`` (``pipeline.py``), the Argo runner (``argo.py``: one container step per stage,
-artefacts passed along these edges), and every stage's input checks (``RunContext.require`` names
-the stage that makes a missing input, ``require_same_snapshot`` the stage to rerun). A stage's code
-is ``stages/<name>.py``'s ``run``, imported only when the stage runs: reading the graph imports
-neither pandas nor MLflow.
+Everything that needs the shape of the pipeline derives from ``STAGES`` (as ``PIPELINE``): the
+runtime's in-process runner and ``--describe`` (``pipeline.py``), its Argo runner (``argo.py``:
+one container step per stage, artefacts passed along these edges), and every stage's input checks
+(``RunContext.require`` names the stage that makes a missing input, ``require_same_snapshot`` the
+stage to rerun). A stage's code is ``stages/<name>.py``'s ``run``, imported only when the stage
+runs: reading the graph imports neither pandas nor MLflow.
 
 A feature source (``plugin.py``) adds its stages after these and its artefacts to ``ARTIFACTS``.
 """
 
 from __future__ import annotations
 
-__all__ = ["ARTIFACTS", "STAGES", "Stage", "producer"]
+__all__ = ["ARTIFACTS", "PIPELINE", "STAGES", "Stage", "producer"]
+
+from mlplat_runtime.pipeline.graph import Pipeline
 
 from .plugin import Stage, feature_source
 
@@ -69,6 +71,11 @@ STAGES: tuple[Stage, ...] = (
 )
 
 
-def producer(artifact: str) -> str:
-    """The name of the stage that writes ``artifact``."""
-    return next(stage.name for stage in STAGES if artifact in stage.outputs)
+#: The graph as the runtime's runners (in-process, Argo) read it.
+PIPELINE = Pipeline(
+    package=str(__package__),
+    stages=STAGES,
+    artifacts=ARTIFACTS,
+    step_env=feature_source().step_env,
+)
+producer = PIPELINE.producer

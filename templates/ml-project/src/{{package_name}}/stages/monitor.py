@@ -18,20 +18,18 @@ from __future__ import annotations
 
 __all__ = ["MONITOR_DIR", "PREDICTION_LOGS", "RECORD_STORE", "MonitorOutcome", "monitor"]
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from mlplat_runtime.evaluation import (
     MonitorResult,
-    Reference,
     labelled_rows,
     latest_labels,
-    reference_metrics,
+    log_monitor_reports,
+    registry_references,
     run_monitor,
     write_window,
 )
@@ -58,43 +56,6 @@ class MonitorOutcome:
     not_sliced: tuple[str, ...]
     retrained: dict[str, float] | None = None
     training_source: str | None = None
-
-
-def _references(ctx: RunContext, versions: list[str], metric: str) -> dict[str, Reference]:
-    """What each version scored at evaluate, from its run's ``evaluation/report.json``."""
-    from mlflow.exceptions import MlflowException
-
-    name = ctx.config.registry.model_name
-    references: dict[str, Reference] = {}
-    for version in versions:
-        try:
-            run_id = str(ctx.client.get_model_version(name, version).run_id)
-            local = ctx.client.download_artifacts(run_id, "evaluation/report.json")
-        except (MlflowException, OSError):
-            continue  # not in this registry: reported without a reference, never retrained
-        value, slices = reference_metrics(json.loads(Path(local).read_text("utf-8")), metric)
-        references[version] = Reference(value=value, slices=slices)
-    return references
-
-
-def _log(ctx: RunContext, result: MonitorResult, versions: list[str]) -> None:
-    """Log both reports to each version's run; tag each version with the decision."""
-    from mlflow.exceptions import MlflowException
-
-    name = ctx.config.registry.model_name
-    stamp = str(result.report["generated_at"]).replace(":", "")
-    for version in versions:
-        try:
-            run_id = ctx.client.get_model_version(name, version).run_id
-        except MlflowException:
-            continue
-        path = f"monitor/{stamp}"
-        ctx.client.log_artifact(run_id, str(result.json_path), path)
-        ctx.client.log_artifact(run_id, str(result.html_path), path)
-        ctx.client.set_model_version_tag(name, version, "monitor_decision", result.decision.action)
-        ctx.client.set_model_version_tag(
-            name, version, "monitor_report", f"runs:/{run_id}/{path}/report.html"
-        )
 
 
 def _slice_columns(config: ProjectConfig, labels: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -124,6 +85,7 @@ def monitor(
 
     seen = read_records(log_dir, store).frame["model_version"].dropna().unique()
     versions = sorted(map(str, seen), key=lambda v: (len(v), v))
+    model = config.registry.model_name
     result = run_monitor(
         log_dir=log_dir,
         record_store=store,
@@ -131,16 +93,18 @@ def monitor(
         out_dir=root / MONITOR_DIR,
         problem_type=config.problem_type,
         settings=settings,
-        references=_references(ctx, versions, settings.metric) if versions else {},
+        references=(
+            registry_references(ctx.client, model, versions, settings.metric) if versions else {}
+        ),
         sensitive_columns=sliced,
         reference_profile=profile,
         attributes=attributes if len(attributes.columns) else None,
         now=now,
     )
-    # The action alone, for a scheduler to branch on (argo_monitor.py reads it).
+    # The action alone, for a scheduler to branch on (the monitor's Argo step reads it).
     (result.json_path.parent / "decision").write_text(result.decision.action, "utf-8")
     if versions:
-        _log(ctx, result, versions)
+        log_monitor_reports(ctx.client, model, result, versions)
     outcome = MonitorOutcome(result=result, sliced_by=tuple(sliced), not_sliced=tuple(skipped))
     if not (retrain and result.decision.action == "retrain"):
         return outcome

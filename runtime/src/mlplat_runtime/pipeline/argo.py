@@ -1,6 +1,6 @@
 """The Argo runner: the pipeline graph compiled with Hera into a WorkflowTemplate and CronWorkflow.
 
-Every stage of ``graph.STAGES`` becomes one container step in the project's image running
+Every stage of the project's graph becomes one container step in the project's image running
 ``python -m <package>.pipeline --stage NAME``, the entry point a local ``--stage`` run uses, and
 every edge of the graph an Argo artifact: a stage's outputs (and the project paths it writes, the
 snapshots) are uploaded when it ends and placed at the same paths in the containers of the stages
@@ -21,7 +21,14 @@ Hera is imported by this module only: the local runner never pays for it.
 
 from __future__ import annotations
 
-__all__ = ["ArgoManifests", "compile_pipeline", "resource_name", "write_manifests"]
+__all__ = [
+    "IMAGE_ROOT",
+    "IMAGE_USER",
+    "ArgoManifests",
+    "compile_pipeline",
+    "resource_name",
+    "write_manifests",
+]
 
 import os
 import re
@@ -43,9 +50,7 @@ from hera.workflows import (
 from hera.workflows import models as m
 
 from .argo_monitor import compile_monitor
-from .config import ArgoConfig, ProjectConfig
-from .graph import ARTIFACTS, STAGES, Stage, producer
-from .plugin import feature_source
+from .graph import Pipeline, Settings, StageSpec, config_value
 
 #: The project root inside the image (``WORKDIR`` and ``$ML_PROJECT_ROOT`` in the Dockerfile).
 IMAGE_ROOT = PurePosixPath("/app")
@@ -71,18 +76,20 @@ class ArgoManifests:
     monitor: CronWorkflow | None = None  # argo_monitor.py: monitor, and retrain on `retrain`
 
 
-def resource_name() -> str:
+def resource_name(package: str) -> str:
     """The package name as a Kubernetes name (``my_model`` -> ``my-model``)."""
-    return re.sub(r"[^a-z0-9]+", "-", str(__package__).lower()).strip("-")[:40].rstrip("-")
+    return re.sub(r"[^a-z0-9]+", "-", package.lower()).strip("-")[:40].rstrip("-")
 
 
-def compile_pipeline(config: ProjectConfig, *, image: str | None = None) -> ArgoManifests:
+def compile_pipeline(
+    pipeline: Pipeline, config: Settings, *, image: str | None = None
+) -> ArgoManifests:
     """The pipeline's WorkflowTemplate and CronWorkflow, in ``image`` (default ``argo.image``)."""
     argo = config.argo
-    name = resource_name()
+    name = resource_name(pipeline.package)
     labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "mlplat"}
-    steps = [_step(stage, config, image or argo.image) for stage in STAGES]
-    dag = DAG(name="pipeline", tasks=[_task(stage) for stage in STAGES])
+    steps = [_step(pipeline, stage, config, image or argo.image) for stage in pipeline.stages]
+    dag = DAG(name="pipeline", tasks=[_task(pipeline, stage) for stage in pipeline.stages])
     template = WorkflowTemplate(
         name=f"{name}-pipeline",
         namespace=argo.namespace,
@@ -113,7 +120,7 @@ def compile_pipeline(config: ProjectConfig, *, image: str | None = None) -> Argo
         failed_jobs_history_limit=3,
         workflow_template_ref=m.WorkflowTemplateRef(name=f"{name}-pipeline"),
     )
-    monitor = compile_monitor(config, name=name, image=image)
+    monitor = compile_monitor(config, package=pipeline.package, name=name, image=image)
     return ArgoManifests(template=template, cron=cron, monitor=monitor)
 
 
@@ -122,27 +129,22 @@ def _artifact_name(key: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", key)
 
 
-def _project_path(config: ProjectConfig, key: str) -> str:
-    section, field = key.split(".")
-    value = str(config.model_dump(by_alias=True)[section][field])
-    return str(IMAGE_ROOT / value)
+def _project_path(config: Settings, key: str) -> str:
+    return str(IMAGE_ROOT / config_value(config, key))
 
 
-def _written_keys() -> dict[str, str]:
+def _written_keys(pipeline: Pipeline) -> dict[str, str]:
     """Project paths some stage writes (``{config key: stage}``); the rest come with the image."""
-    return {key: stage.name for stage in STAGES for key in stage.writes}
+    return {key: stage.name for stage in pipeline.stages for key in stage.writes}
 
 
-def _step(stage: Stage, config: ProjectConfig, image: str) -> Container:
+def _step(pipeline: Pipeline, stage: StageSpec, config: Settings, image: str) -> Container:
     """One stage as a container template: inputs in, outputs out, writable only where it writes."""
-    argo: ArgoConfig = config.argo
-    written = _written_keys()
-    inputs = [
-        Artifact(name=n, path=str(IMAGE_ROOT / "artifacts" / ARTIFACTS[n])) for n in stage.inputs
-    ]
-    outputs = [
-        Artifact(name=n, path=str(IMAGE_ROOT / "artifacts" / ARTIFACTS[n])) for n in stage.outputs
-    ]
+    argo = config.argo
+    written = _written_keys(pipeline)
+    where = {n: str(IMAGE_ROOT / "artifacts" / pipeline.artifacts[n]) for n in pipeline.artifacts}
+    inputs = [Artifact(name=n, path=where[n]) for n in stage.inputs]
+    outputs = [Artifact(name=n, path=where[n]) for n in stage.outputs]
     # A project directory that another stage wrote arrives as an artifact (Argo mounts it);
     # one this stage writes is an emptyDir, uploaded when the stage ends.
     inputs += [
@@ -176,7 +178,7 @@ def _step(stage: Stage, config: ProjectConfig, image: str) -> Container:
         name=stage.name,
         image=image,
         image_pull_policy="IfNotPresent",
-        command=["python", "-m", f"{__package__}.pipeline"],
+        command=["python", "-m", f"{pipeline.package}.pipeline"],
         args=["--stage", stage.name],
         env=[
             Env(name="MLFLOW_TRACKING_URI", value=argo.mlflow_tracking_uri),
@@ -184,7 +186,7 @@ def _step(stage: Stage, config: ProjectConfig, image: str) -> Container:
             Env(name="HOME", value="/tmp"),
             Env(name="MPLCONFIGDIR", value="/tmp/matplotlib"),
             Env(name="GIT_PYTHON_REFRESH", value="quiet"),  # no git in the image: MLflow knows
-            *feature_source().step_env(config),  # a feature source's own (plugin.py)
+            *pipeline.step_env(config),  # a feature source's own
         ],
         resources=Resources(
             cpu_request=argo.cpu,
@@ -210,9 +212,10 @@ def _step(stage: Stage, config: ProjectConfig, image: str) -> Container:
     )
 
 
-{% raw %}def _task(stage: Stage) -> Task:
+def _task(pipeline: Pipeline, stage: StageSpec) -> Task:
     """The stage's place in the DAG: after the stages that make what it reads."""
-    written = _written_keys()
+    producer = pipeline.producer
+    written = _written_keys(pipeline)
     arguments = [
         Artifact(name=n, from_=f"{{{{tasks.{producer(n)}.outputs.artifacts.{n}}}}}")
         for n in stage.inputs
@@ -232,16 +235,16 @@ def _step(stage: Stage, config: ProjectConfig, image: str) -> Container:
         dependencies=sorted(after) or None,
         arguments=arguments or None,
     )
-{% endraw %}
 
-def write_manifests(manifests: ArgoManifests, out: Path) -> list[Path]:
+
+def write_manifests(manifests: ArgoManifests, out: Path, *, package: str) -> list[Path]:
     """Write ``workflowtemplate.yaml`` and ``cronworkflow.yaml`` into ``out``; return their paths.
 
     Each file is written beside itself and renamed, so a failure never leaves half a manifest.
     Other files in ``out`` are left alone.
     """
     out.mkdir(parents=True, exist_ok=True)
-    header = _HEADER.format(package=__package__)
+    header = _HEADER.format(package=package)
     written = []
     for filename, manifest in (
         ("workflowtemplate.yaml", manifests.template),

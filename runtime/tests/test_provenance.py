@@ -1,10 +1,13 @@
-"""Code version: a commit only for a clean tree; untracked files count; env fallback outside git."""
+"""Provenance: the content hash, and the code version (a commit only for a clean tree; untracked
+files count; the build's SHA from the environment outside git)."""
+
+from __future__ import annotations
 
 import subprocess
 
 import pytest
 
-from {{ package_name }}.provenance import code_version
+from mlplat_runtime.provenance import code_version, content_hash
 
 
 def git(root, *args):
@@ -56,3 +59,12 @@ def test_outside_git_the_build_sha_from_the_environment_is_used(tmp_path, monkey
         "dirty": None,
         "source": "GIT_SHA",
     }
+
+
+def test_the_content_hash_is_the_data_not_its_file_or_order_of_writing() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    assert content_hash(frame) == content_hash(frame.copy())
+    assert content_hash(frame) != content_hash(frame.iloc[::-1].reset_index(drop=True))
+    assert content_hash(frame) != content_hash(frame.astype({"a": "float64"}))

@@ -26,7 +26,7 @@ from hera.exceptions import Forbidden, HeraException, NotFound, Unauthorized
 from hera.workflows import WorkflowsService, WorkflowTemplate
 from hera.workflows import models as m
 
-from .errors import RunnerError
+from mlplat_runtime.errors import RunnerError
 
 #: Where ``kubectl port-forward svc/argo-workflows-server 2746:2746`` puts the server.
 DEFAULT_SERVER = "http://localhost:2746"

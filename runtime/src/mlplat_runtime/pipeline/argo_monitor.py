@@ -36,7 +36,7 @@ from hera.workflows import (
 )
 from hera.workflows import models as m
 
-from .config import ProjectConfig
+from .graph import Settings
 
 #: The project root inside the image, and its user (as in ``argo.py``).
 _ROOT = "/app"
@@ -57,7 +57,7 @@ def _security() -> m.SecurityContext:
     )
 
 
-def _monitor_step(config: ProjectConfig, name: str, image: str) -> Container:
+def _monitor_step(config: Settings, package: str, name: str, image: str) -> Container:
     argo = config.argo
     prefix = f"monitor/{name}"
     writable = {
@@ -100,7 +100,7 @@ def _monitor_step(config: ProjectConfig, name: str, image: str) -> Container:
         name="monitor",
         image=image,
         image_pull_policy="IfNotPresent",
-        command=["python", "-m", f"{__package__}.monitoring"],
+        command=["python", "-m", f"{package}.monitoring"],
         args=["monitor"],
         env=[
             Env(name="MLFLOW_TRACKING_URI", value=argo.mlflow_tracking_uri),
@@ -123,7 +123,7 @@ def _monitor_step(config: ProjectConfig, name: str, image: str) -> Container:
     )
 
 
-def _submit_step(config: ProjectConfig, name: str) -> Resource:
+def _submit_step(config: Settings, name: str) -> Resource:
     """Create one Workflow from the pipeline's WorkflowTemplate (what ``--submit`` does)."""
     manifest = (
         "apiVersion: argoproj.io/v1alpha1\n"
@@ -146,11 +146,13 @@ def _submit_step(config: ProjectConfig, name: str) -> Resource:
     )
 
 
-def compile_monitor(config: ProjectConfig, *, name: str, image: str | None = None) -> CronWorkflow:
+def compile_monitor(
+    config: Settings, *, package: str, name: str, image: str | None = None
+) -> CronWorkflow:
     """The monitor's CronWorkflow for the pipeline ``<name>-pipeline``, in ``image``."""
     argo = config.argo
     labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "mlplat"}
-    monitor = _monitor_step(config, name, image or argo.image)
+    monitor = _monitor_step(config, package, name, image or argo.image)
     submit = _submit_step(config, name)
     flow = Steps(
         name="monitor-and-retrain",
