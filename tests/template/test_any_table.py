@@ -6,7 +6,10 @@ as a user following the project's README "Your own data" section would. Each tes
 table's test-split metrics and gate outcomes (``-s`` shows them) and checks the promotion
 decision against what the data supports.
 
-``MLPLAT_TABLES=multiclass,fraud`` runs a subset (the 1,000,000-row table takes minutes).
+Opt-in: ``MLPLAT_TABLES=all`` runs the five, ``MLPLAT_TABLES=multiclass,fraud`` a subset. The
+five generated projects take well over an hour on a 2-core machine (the 1,000,000-row table
+alone tens of minutes), beyond the CI budget of ``.ci/run``; without the variable they are
+skipped and say so.
 """
 
 from __future__ import annotations
@@ -26,9 +29,13 @@ from tests.template.test_template_generated import generate
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which("make") is None, reason="needs make"),
+    pytest.mark.skipif(
+        not os.environ.get("MLPLAT_TABLES"),
+        reason="five generated projects, over an hour: set MLPLAT_TABLES=all or a list of names",
+    ),
 ]
 
-_SELECTED = [n for n in os.environ.get("MLPLAT_TABLES", "").split(",") if n]
+_SELECTED = [n for n in os.environ.get("MLPLAT_TABLES", "").split(",") if n and n != "all"]
 
 # Tables whose `make test` fails only in the project's tests/serving/, which build their own
 # model (StandardScaler + LogisticRegression/Ridge on raw rows) and compare predictions as
