@@ -10,7 +10,12 @@ from pathlib import Path
 
 from mlplat.errors import MlplatError
 
-__all__ = ["BUNDLED_TEMPLATE", "bundled_template_dir", "template_history_bundle"]
+__all__ = [
+    "BUNDLED_TEMPLATE",
+    "bundled_template_dir",
+    "runtime_history_dir",
+    "template_history_bundle",
+]
 
 BUNDLED_TEMPLATE = "ml-project"
 
@@ -45,4 +50,17 @@ def template_history_bundle(name: str = BUNDLED_TEMPLATE) -> Path | None:
     return _first_existing(
         _PACKAGE_DIR / "_bundled" / "template-history" / f"{name}.bundle",
         _REPO_ROOT / "templates" / "history" / f"{name}.bundle",
+    )
+
+
+def runtime_history_dir() -> Path | None:
+    """Return the directory of released runtime wheels (``templates/history/runtime``), if shipped.
+
+    Why: a project of an earlier release pins that release's ``mlplat-runtime`` wheel; with it
+    here, a newer mlplat can still generate that release (``mlplat new --vcs-ref v0.3.0``) or
+    repair a project whose ``wheels/`` lost it, offline, like the template history it sits beside.
+    """
+    return _first_existing(
+        _PACKAGE_DIR / "_bundled" / "template-history" / "runtime",
+        _REPO_ROOT / "templates" / "history" / "runtime",
     )

@@ -108,32 +108,35 @@ def test_an_edit_next_to_a_template_change_is_a_reported_conflict(
     released: str, tmp_path: Path
 ) -> None:
     """Git's three-way merge cannot place an edit on a line next to one the template changed
-    (this release replaced the serving dependencies around ``pydantic`` in pyproject.toml with
-    the runtime): the update says so, exits 1 and keeps both sides for the user to choose."""
+    (this release added ``stratify`` under ``salt`` in config.toml's ``[split]``): the update says
+    so, exits 1 and keeps both sides for the user to choose."""
     dest = tmp_path / "churn-model"
     _generate(released, dest)
-    pyproject = dest / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('"pydantic>=2.6",', '"pydantic>=2.7",'))
-    run_git(dest, "commit", "-qam", "our pin")
+    config = dest / "config.toml"
+    config.write_text(config.read_text().replace('salt = "split-v1"', 'salt = "split-v2"'))
+    run_git(dest, "commit", "-qam", "our salt")
 
     result = runner.invoke(app, ["update", str(dest), "--defaults"])
     assert result.exit_code == 1
-    assert "Conflicts with your edits" in result.stderr and "  pyproject.toml" in result.stderr
-    text = pyproject.read_text()
+    assert "Conflicts with your edits" in result.stderr and "  config.toml" in result.stderr
+    text = config.read_text()
     assert "<<<<<<< before updating" in text and ">>>>>>> after updating" in text
-    assert '"pydantic>=2.7"' in text and '"mlplat-runtime==' in text
+    assert 'salt = "split-v2"' in text and "stratify = false" in text
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
-def test_a_0_2_0_project_updated_to_this_release_installs_and_passes_its_tests(
-    tmp_path: Path,
+@pytest.mark.parametrize("released", ["v0.2.0", "v0.3.0"])
+def test_an_earlier_project_updated_to_this_release_installs_and_passes_its_tests(
+    released: str, tmp_path: Path
 ) -> None:
     """0.2.0 carried the model server, compile step and contract engine in the project; after
-    the update they come from mlplat-runtime (its wheel arrives in wheels/), and the project's
-    own lint and tests pass. Installs from the package index like a first `make install`."""
+    the update they come from mlplat-runtime (its wheel arrives in wheels/). 0.3.0 carried the
+    pipeline runner and Argo compilers, which 0.4.0 moved into the runtime. Either way the
+    project's own lint and tests pass. Installs from the package index like a first
+    `make install`."""
     dest = tmp_path / "churn-model"
-    _generate("v0.2.0", dest)
+    _generate(released, dest)
     result = runner.invoke(app, ["update", str(dest), "--defaults"])
     assert result.exit_code == 0, result.output
     run_git(dest, "add", "-A")

@@ -2,12 +2,15 @@
 
 Run at release time (``python -m mlplat.scaffold.history``). The bundle accumulates one
 deterministic tagged commit per mlplat release, so any installation can rebuild the exact
-template a project was generated from and three-way merge an update offline.
+template a project was generated from and three-way merge an update offline. The release's
+``mlplat-runtime`` wheel goes beside it (``templates/history/runtime/``): projects of that release
+pin it by hash, and a later mlplat must still be able to put it into their ``wheels/``.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -15,6 +18,8 @@ from mlplat import __version__
 from mlplat.resources import bundled_template_dir
 from mlplat.scaffold.cache import TemplateCache
 from mlplat.scaffold.git import git
+from mlplat.scaffold.runtime import runtime_wheel
+from mlplat.settings import load_settings
 
 __all__ = ["record_release"]
 
@@ -42,6 +47,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     tag = record_release(bundled_template_dir(), args.version, args.bundle)
     print(f"recorded {tag} in {args.bundle}")
+    if args.version == __version__:
+        wheel = runtime_wheel(load_settings())
+        kept = args.bundle.parent / "runtime" / wheel.name
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(wheel, kept)
+        print(f"kept {kept}")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from mlplat import __version__
 from mlplat.errors import MlplatError
+from mlplat.resources import runtime_history_dir
 from mlplat.settings import Settings
 
 __all__ = [
@@ -85,7 +86,10 @@ def required_wheel(project: Path) -> tuple[Path, str] | None:
 
 
 def runtime_wheel(settings: Settings, version: str = __version__) -> Path:
-    """The runtime wheel of ``version``: this checkout's build, or the one mlplat's wheel carries.
+    """The runtime wheel of ``version``, from this checkout, mlplat's wheel, or the history.
+
+    This version's comes from the checkout's build or the copy mlplat's wheel carries; an
+    earlier release's from the shipped history (``templates/history/runtime``).
 
     Raises:
         MlplatError: This mlplat has no runtime wheel of ``version`` and cannot build one.
@@ -95,6 +99,9 @@ def runtime_wheel(settings: Settings, version: str = __version__) -> Path:
     bundled = _BUNDLED / wheel_name(version)
     if bundled.is_file():
         return bundled
+    history = runtime_history_dir()
+    if history is not None and (history / wheel_name(version)).is_file():
+        return history / wheel_name(version)
     raise MlplatError(
         f"The project needs {RUNTIME_DISTRIBUTION} {version}, which this mlplat "
         f"({__version__}) does not carry.",
