@@ -17,14 +17,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.template.tables import TABLES, build
-from tests.template.test_template_generated import generate
+from tests.template.test_template_generated import assert_ok, generate, make
 
 pytestmark = [
     pytest.mark.slow,
@@ -46,27 +45,6 @@ SERVING_TESTS_ASSUME = {
     "regression_city": "tests/serving fit Ridge on rows with missing values (no imputation)",
     "fraud": "the text/csv test posts a full row; the server refuses its non-feature date text",
 }
-
-
-def make(project: Path, target: str, timeout: int, *args: str) -> subprocess.CompletedProcess[str]:
-    prefixes = ("MLFLOW_", "ML_PROJECT_", "PYTEST_", "ARGO_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-    env.pop("VIRTUAL_ENV", None)
-    return subprocess.run(
-        ["make", target, *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def assert_ok(result: subprocess.CompletedProcess[str]) -> None:
-    assert result.returncode == 0, (
-        f"{result.args}\n{result.stdout[-6000:]}\n{result.stderr[-4000:]}"
-    )
 
 
 def summary(project: Path) -> dict[str, Any]:
