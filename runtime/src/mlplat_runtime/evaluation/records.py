@@ -14,10 +14,16 @@ A rotated file never changes again (rotation only renames it), so compaction ide
 the SHA-256 of its bytes: the same content is compacted once, whatever its name at the time, and
 the reader skips JSON-lines files already in the store. Only rotated files are compacted; the
 active file keeps growing and is read as JSON lines.
+
+A deployed server ships its records to the object store instead (``serving/shipper.py``) as
+gzip-compressed batches ``predictions-<UTC time>-<pod>-w<worker>-<sequence>.jsonl.gz``, which the
+monitor's Argo step downloads into the log directory: they match the same pattern, never change
+once written, and are compacted like rotated files.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import math
@@ -188,19 +194,26 @@ def records_frame(records: Iterable[PredictionRecord]) -> pd.DataFrame:
 
 def _read_jsonl(path: Path, problems: list[str]) -> tuple[list[PredictionRecord], int]:
     records, skipped = [], 0
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-                if not isinstance(data, dict):
-                    raise ValueError("not a JSON object")
-                records.append(PredictionRecord.from_json(data))
-            except ValueError as error:  # JSONDecodeError is a ValueError
-                skipped += 1
-                if len(problems) < 5:
-                    problems.append(f"{path.name}:{number}: {str(error).splitlines()[0]}")
+    number = 0
+    opener: Any = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    data = json.loads(line)
+                    if not isinstance(data, dict):
+                        raise ValueError("not a JSON object")
+                    records.append(PredictionRecord.from_json(data))
+                except ValueError as error:  # JSONDecodeError is a ValueError
+                    skipped += 1
+                    if len(problems) < 5:
+                        problems.append(f"{path.name}:{number}: {str(error).splitlines()[0]}")
+    except (OSError, EOFError) as error:  # a shipped file cut short: keep what was read
+        skipped += 1
+        if len(problems) < 5:
+            problems.append(f"{path.name}:{number + 1}: unreadable: {error}")
     return records, skipped
 
 

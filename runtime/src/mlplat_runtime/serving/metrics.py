@@ -34,8 +34,12 @@ _COUNTERS = (
     "latency_sum",
     "latency_count",
     "drift_windows",
+    "ship_batches",
+    "ship_failed_batches",
+    "ship_dropped_batches",
+    "ship_dropped_records",
 )
-_GAUGES = ("inflight", "ready", "draining", "queue_rows", "listening", "compiled")
+_GAUGES = ("inflight", "ready", "draining", "queue_rows", "listening", "compiled", "ship_backlog")
 _CODE_BASE = len(_COUNTERS)
 _HIST_BASE = _CODE_BASE + len(CODES) + 1
 _GAUGE_BASE = _HIST_BASE + len(LATENCY_BUCKETS) + 1
@@ -60,6 +64,11 @@ _HELP = {
     "model_load_failures": "Model loads (start-up or reload) that failed; a failed reload "
     "keeps serving the previous model.",
     "drift_windows": "Completed drift-check windows.",
+    "ship_batches": "Batches of prediction records uploaded to the object store.",
+    "ship_failed_batches": "Failed uploads of a batch of prediction records (retried later).",
+    "ship_dropped_batches": "Batches of prediction records dropped because the upload backlog "
+    "was full.",
+    "ship_dropped_records": "Prediction records in the dropped batches.",
 }
 
 

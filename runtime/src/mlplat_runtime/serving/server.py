@@ -22,10 +22,11 @@ import numpy as np
 from .app import Loader, ServingApp
 from .http import HttpTransport, TransportLimits
 from .metrics import Metrics, shared_array
-from .monitor import FileSink, PredictionLog
+from .monitor import FileSink, PredictionLog, Sink
 from .online import OnlineFeatures
 from .resilience import CircuitBreaker, RetryPolicy
 from .settings import ServeSettings
+from .shipper import RecordShipper, ShipperLimits, s3_upload, target_from_env
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,12 @@ class Worker:
         breakers = {"registry": self.registry, "log_sink": self.sink_breaker}
         if self.online is not None:
             breakers["online_store"] = self.online_breaker
-        sink = FileSink(settings.log_dir, worker=index) if settings.log_dir else None
+        self.shipper = self._shipper(settings, index)
+        if self.shipper is not None:
+            breakers["object_store"] = self.shipper.breaker
+        sink: Sink | None = self.shipper
+        if sink is None and settings.log_dir:
+            sink = FileSink(settings.log_dir, worker=index)
         self.plog = PredictionLog(
             sink=sink,
             metrics=self.metrics,
@@ -148,6 +154,40 @@ class Worker:
         self._stopping = False
         self.supervisor: int | None = None  # parent pid to watch; a worker never outlives it
 
+    def _shipper(self, settings: ServeSettings, index: int) -> RecordShipper | None:
+        """The object-store sink when ``MLPLAT_RECORDS_S3_URL`` is set (on the platform).
+
+        A malformed target is logged and shipping stays off: monitoring never stops serving.
+        """
+        try:
+            target = target_from_env()
+        except ValueError as exc:
+            log.error("prediction records will not be shipped: %s", exc)
+            return None
+        if target is None:
+            return None
+        limits = ShipperLimits(
+            batch_records=settings.ship_batch_records,
+            batch_age_s=settings.ship_batch_age_s,
+            backlog=settings.ship_backlog,
+            connect_timeout_s=settings.ship_connect_timeout_s,
+            read_timeout_s=settings.ship_read_timeout_s,
+        )
+        log.info(
+            "shipping prediction records to s3://%s/%s at %s",
+            target.bucket,
+            target.prefix,
+            target.endpoint,
+        )
+        return RecordShipper(
+            upload=s3_upload(target, limits),
+            metrics=self.metrics,
+            breaker=CircuitBreaker("object_store", failure_threshold=3, reset_s=30.0),
+            limits=limits,
+            worker=index,
+            spool=settings.log_dir / "outbox" / f"w{index}" if settings.log_dir else None,
+        )
+
     async def start(self, sock: socket.socket) -> None:
         """Start the log writer and the sweeper, begin loading, and listen (now or when loaded).
 
@@ -156,6 +196,8 @@ class Worker:
         """
         self._sock = sock
         self._sweeper = self.loop.create_task(self._sweep())
+        if self.shipper is not None:
+            self.shipper.start()
         self.plog.start()
         if self.listen_early:
             self._listen()
@@ -197,6 +239,9 @@ class Worker:
             await asyncio.sleep(0.01)
         app.batcher.shutdown()
         await self.loop.run_in_executor(None, self.plog.stop, 5.0)
+        if self.shipper is not None:  # the final upload, within what is left of the budget
+            budget = max(end - self.loop.time(), 1.0)
+            await self.loop.run_in_executor(None, self.shipper.stop, budget)
         if self.online is not None:
             self.online.close()
         log.info("drained; exiting")

@@ -71,6 +71,15 @@ class ServeSettings:
     log_sample_rate: float = _knob(0.05, "fraction of requests recorded", minimum=0, maximum=1)
     log_capacity: int = _positive(10000, "bound of the prediction-log queue (drops beyond)")
     drift_window: int = _positive(1000, "sampled rows per drift-check window")
+    ship_batch_records: int = _positive(
+        5000, "records per batch shipped to the object store (when MLPLAT_RECORDS_S3_URL is set)"
+    )
+    ship_batch_age_s: float = _positive(60.0, "a batch is shipped at the latest this old")
+    ship_backlog: int = _positive(
+        64, "batches waiting for the object store at most (newer ones are dropped, counted)"
+    )
+    ship_connect_timeout_s: float = _positive(2.0, "connect timeout of one upload")
+    ship_read_timeout_s: float = _positive(10.0, "read timeout of one upload")
     registry_timeout_s: float = _positive(60.0, "timeout of one model-registry attempt")
     registry_attempts: int = _positive(3, "registry attempts before start-up fails")
     cpu_affinity: bool = _knob(
