@@ -29,6 +29,7 @@ __all__ = [
     "NAMESPACES",
     "READ_ONLY",
     "READ_WRITE",
+    "RECORDS_WRITE",
     "Consumer",
     "Namespaces",
     "callers",
@@ -49,6 +50,9 @@ FEATURE_REGISTRY_PORT = 6570
 #: SeaweedFS identity actions (``weed/s3api/s3_constants/s3_actions.go``), scoped to the bucket.
 READ_WRITE: tuple[str, ...] = ("Read", "Write", "List", "Tagging")
 READ_ONLY: tuple[str, ...] = ("Read", "List")
+#: Writing under ``monitor/`` only: model servers ship their prediction records there
+#: (``monitor/<name>/prediction-logs``), where the project's monitor reads them.
+RECORDS_WRITE = "Write:monitor/*"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,7 +134,8 @@ CONSUMERS: tuple[Consumer, ...] = (
         port=MODEL_PORT,
         exposed=True,
         identity="models",
-        object_store=READ_ONLY,  # InferenceServices only read models
+        # InferenceServices read models and write only their prediction records.
+        object_store=(*READ_ONLY, RECORDS_WRITE),
         calls=("registry", "feature_store"),
     ),
     Consumer(

@@ -26,12 +26,19 @@ from the platform's MLflow at ``tracking_uri``. The pods run as the image's user
 a read-only root filesystem and an ``emptyDir`` on ``/tmp`` (prediction logs, MLflow
 downloads), no privilege escalation, all capabilities dropped and the RuntimeDefault seccomp
 profile: Pod Security ``restricted``, which the models namespace enforces.
+
+The server ships its sampled prediction records to the platform's bucket under
+``monitor/<name>/prediction-logs`` (``mlplat_runtime.serving.shipper``), where the project's
+monitor CronWorkflow reads them: ``MLPLAT_RECORDS_S3_*`` name the target, and the models'
+object-store keys (the `Serving` component's Secret, allowed to write only under ``monitor/``)
+are mounted read-only as an AWS credentials file, so they never appear in the environment. An
+image whose runtime predates shipping ignores these variables.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -46,14 +53,17 @@ from mlplat_platform.k8s import (
     pod_security,
     resources,
 )
+from mlplat_platform.objectstore import S3_PORT
 from mlplat_platform.registry import MLFLOW_PORT
 
 __all__ = [
+    "DEFAULT_OBJECT_STORE",
     "DEFAULT_TRACKING_URI",
     "SERVER_PORT",
     "Canary",
     "ModelDeployment",
     "ModelDeploymentArgs",
+    "RecordsStore",
     "build_deployment",
 ]
 
@@ -64,6 +74,11 @@ _IMAGE_USER = 10001
 #: The platform's in-cluster MLflow URL (the `Registry` component's ``internal_url``), for
 #: renders without a platform stack; deploys read the platform stack's output instead.
 DEFAULT_TRACKING_URI = f"http://mlflow.{NAMESPACES.registry}.svc.cluster.local:{MLFLOW_PORT}"
+#: The platform's in-cluster object store (the `ObjectStore` component's endpoint), for renders
+#: without a platform stack; deploys read the platform stack's ``models_s3_*`` outputs instead.
+DEFAULT_OBJECT_STORE = f"http://seaweedfs.{NAMESPACES.object_store}.svc.cluster.local:{S3_PORT}"
+#: Where the models' object-store Secret is mounted (its ``credentials`` key, an AWS file).
+_CREDENTIALS_DIR = "/var/run/secrets/mlplat-s3"
 #: Pod annotation carrying the served model version, so a moved alias rolls the pods.
 _VERSION_ANNOTATION = "mlplat-model-version"
 _POD_SKIPS = checkov_skips(
@@ -105,6 +120,24 @@ class Canary:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecordsStore:
+    """Where the server ships its prediction records: the platform's bucket and the keys to it.
+
+    Attributes:
+        endpoint: The object store's S3 endpoint as reached from the models namespace.
+        bucket: The platform's bucket.
+        region: Region signed into requests.
+        secret: The Secret in the models namespace with the models' keys (its ``credentials``
+            key is an AWS shared-credentials file; `Serving` makes it).
+    """
+
+    endpoint: str = DEFAULT_OBJECT_STORE
+    bucket: str = "mlplat"
+    region: str = "us-east-1"
+    secret: str = "mlplat-s3"
+
+
+@dataclass(frozen=True, kw_only=True)
 class ModelDeploymentArgs:
     """Inputs of `ModelDeployment`.
 
@@ -124,6 +157,9 @@ class ModelDeploymentArgs:
         cpu: CPU request per pod (limit 4x, `mlplat_platform.k8s.resources`).
         memory: Memory request per pod (limit 2x).
         image_pull_policy: ``IfNotPresent`` suits images loaded into kind and pinned tags.
+        records: Where prediction records are shipped (under
+            ``monitor/<name>/prediction-logs``, the key the project's monitor reads), or
+            ``None`` to keep them in the pod.
     """
 
     name: str
@@ -141,6 +177,7 @@ class ModelDeploymentArgs:
     cpu: str = "250m"
     memory: str = "512Mi"
     image_pull_policy: str = "IfNotPresent"
+    records: RecordsStore | None = field(default_factory=RecordsStore)
 
     def __post_init__(self) -> None:
         if not _DNS_LABEL.match(self.name):
@@ -221,7 +258,7 @@ class ModelDeployment(pulumi.ComponentResource):
     @classmethod
     def _runtime_spec(cls, args: ModelDeploymentArgs) -> dict[str, Any]:
         probe = {"port": SERVER_PORT}
-        container = {
+        container: dict[str, Any] = {
             "name": "kserve-container",  # the name KServe treats as the predictor container
             "image": args.image,
             "imagePullPolicy": args.image_pull_policy,
@@ -255,13 +292,42 @@ class ModelDeployment(pulumi.ComponentResource):
             "securityContext": container_security(user=_IMAGE_USER),
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
         }
+        volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}]
+        if args.records is not None:
+            container["env"] += cls._records_env(args.name, args.records)
+            container["volumeMounts"].append(
+                {"name": "object-store", "mountPath": _CREDENTIALS_DIR, "readOnly": True}
+            )
+            volumes.append(
+                {
+                    "name": "object-store",
+                    "secret": {
+                        "secretName": args.records.secret,
+                        "items": [{"key": "credentials", "path": "credentials"}],
+                        "defaultMode": 0o440,
+                    },
+                }
+            )
         return {
             "supportedModelFormats": [{"name": cls._format(args), "autoSelect": False}],
             "protocolVersions": ["v2"],
             "multiModel": False,
             "containers": [container],
-            "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
+            "volumes": volumes,
         }
+
+    @staticmethod
+    def _records_env(name: str, records: RecordsStore) -> list[dict[str, str]]:
+        """What the runtime's record shipper reads (``mlplat_runtime.serving.shipper``)."""
+        return [
+            {
+                "name": "MLPLAT_RECORDS_S3_URL",
+                "value": f"s3://{records.bucket}/monitor/{name}/prediction-logs",
+            },
+            {"name": "MLPLAT_RECORDS_S3_ENDPOINT", "value": records.endpoint},
+            {"name": "MLPLAT_RECORDS_S3_REGION", "value": records.region},
+            {"name": "AWS_SHARED_CREDENTIALS_FILE", "value": f"{_CREDENTIALS_DIR}/credentials"},
+        ]
 
     @classmethod
     def _predictor(

@@ -60,6 +60,17 @@ for bucket in os.environ["BUCKETS"].split(","):
 """
 
 
+def _scoped(action: str, bucket: str) -> str:
+    """An identity action limited to the bucket, or to a key prefix in it.
+
+    ``Read`` becomes ``Read:mlplat``; ``Write:monitor/*`` becomes ``Write:mlplat/monitor/*``,
+    which SeaweedFS matches as a prefix of ``Write:<bucket>/<key>`` (an action ending in ``*``;
+    ``canDo`` in weed/s3api/auth_credentials.go).
+    """
+    name, sep, prefix = action.partition(":")
+    return f"{name}:{bucket}/{prefix}" if sep else f"{action}:{bucket}"
+
+
 def _identities_digest(args: ObjectStoreArgs) -> str:
     """A digest of who may do what (never of the keys), to restart SeaweedFS when it changes."""
     who = {i.name: i.actions for i in args.identities}
@@ -74,7 +85,8 @@ class S3Identity:
     Attributes:
         name: Identity name in ``s3.json`` (``mlflow``), also in its keys' logical names.
         namespace: The consumer's namespace, allowed to reach the S3 port.
-        actions: SeaweedFS actions, each limited to the platform's bucket.
+        actions: SeaweedFS actions, each limited to the platform's bucket (``Read``) or to a
+            key prefix in it (``Write:monitor/*``).
     """
 
     name: str
@@ -247,7 +259,7 @@ class ObjectStore(pulumi.ComponentResource):
         """SeaweedFS's ``s3.json``: the admin, and each consumer limited to the bucket."""
         names = ["admin", *consumers]
         actions = [list(_ADMIN_ACTIONS)] + [
-            [f"{action}:{args.bucket}" for action in identity.actions]
+            [_scoped(action, args.bucket) for action in identity.actions]
             for identity in args.identities
         ]
         keys = [admin, *consumers.values()]

@@ -263,10 +263,11 @@ def _pipelines(row: Consumer, w: Wiring) -> dict[str, Any]:
 def _serving(row: Consumer, w: Wiring) -> dict[str, Any]:
     if w.cert_manager is None:  # load_config refuses this; a hand-built config may not
         raise ConfigError("components.serving", "needs components.cert_manager")
+    s3 = w.s3(row)
     serving = Serving(
         "serving",
         ServingArgs(
-            object_store=w.s3(row),
+            object_store=s3,
             cert_manager=w.cert_manager.chart,
             calls=w.calls(row),
             gateway=w.gateway,
@@ -279,6 +280,11 @@ def _serving(row: Consumer, w: Wiring) -> dict[str, Any]:
         "models_namespace": serving.models_namespace,
         "models_service_account": serving.service_account,
         "models_url_template": serving.url_template,
+        # Where model servers ship prediction records (`ModelDeployment`'s `RecordsStore`).
+        "models_s3_endpoint": s3.url,
+        "models_s3_bucket": s3.bucket,
+        "models_s3_region": s3.region,
+        "models_s3_secret": serving.credentials_secret,
     }
 
 

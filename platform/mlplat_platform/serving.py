@@ -115,12 +115,15 @@ class Serving(pulumi.ComponentResource):
         models_namespace: Where InferenceServices go.
         service_account: The service account InferenceServices should run as.
         url_template: Public URL pattern, or ``None`` when not exposed.
+        credentials_secret: The Secret in the models namespace holding the models' object-store
+            keys (read models; write prediction records under ``monitor/``).
         runtimes: The ClusterServingRuntimes chart, applied after the controller is ready.
     """
 
     models_namespace: str
     service_account: str
     url_template: str | None
+    credentials_secret: str = "mlplat-s3"
     runtimes: helm.Chart
 
     def __init__(
@@ -160,7 +163,7 @@ class Serving(pulumi.ComponentResource):
             "serving.kserve.io/s3-useanoncredential": "false",
         }
         secret = s3.credentials_secret(
-            "mlplat-s3",
+            self.credentials_secret,
             args.models_namespace,
             parent=self,
             annotations=annotations,
@@ -169,7 +172,7 @@ class Serving(pulumi.ComponentResource):
         core.ServiceAccount(
             f"{name}-models-sa",
             metadata={"name": _SERVICE_ACCOUNT, "namespace": args.models_namespace},
-            secrets=[{"name": "mlplat-s3"}],
+            secrets=[{"name": self.credentials_secret}],
             automount_service_account_token=False,
             opts=child(self, depends_on=[models_ns, secret, chart]),
         )

@@ -467,7 +467,11 @@ def test_cert_manager_chart_is_pinned_and_restricted(run: Runner) -> None:
 
 
 def test_seaweedfs_identities_are_least_privilege(run: Runner) -> None:
-    """Only the bucket Job's identity administers; consumers act on the bucket alone."""
+    """Only the bucket Job's identity administers; consumers act on the bucket alone.
+
+    Model servers may write only under ``monitor/`` (their prediction records): SeaweedFS
+    treats an action ending in ``*`` as a prefix of ``Write:<bucket>/<key>``.
+    """
     result = run(
         lambda: ObjectStore(
             "os", ObjectStoreArgs(size="1Gi", cpu="1m", memory="1Mi", identities=IDENTITIES)
@@ -480,7 +484,7 @@ def test_seaweedfs_identities_are_least_privilege(run: Runner) -> None:
         "admin": ["Admin", "Read", "List", "Tagging", "Write"],
         "mlflow": ["Read:mlplat", "Write:mlplat", "List:mlplat", "Tagging:mlplat"],
         "argo": ["Read:mlplat", "Write:mlplat", "List:mlplat", "Tagging:mlplat"],
-        "models": ["Read:mlplat", "List:mlplat"],
+        "models": ["Read:mlplat", "List:mlplat", "Write:mlplat/monitor/*"],
         "feast": ["Read:mlplat", "Write:mlplat", "List:mlplat", "Tagging:mlplat"],
     }
     for identity in config["identities"]:

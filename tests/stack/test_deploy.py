@@ -20,6 +20,7 @@ from mlplat._cli import app
 from mlplat.errors import ExitCode, MlplatError, UsageError
 from mlplat.stack import StackOptions
 from mlplat.stack.deploy import DeployOptions, deploy
+from mlplat_platform.deployment import RecordsStore
 from tests.stack.conftest import FakeStack, Opened, RecordingUi, command_error
 from tests.stack.test_deployment import make_project
 from tests.stack.test_up import PROVIDER
@@ -150,12 +151,26 @@ def test_deploy_reads_the_platform_and_uses_its_own_stack(stacks: Opened, projec
     assert (args.name, args.image, args.model_name) == ("churn-model", "churn_model:1.2.0", "churn")
     assert args.tracking_uri == "http://mlflow.mlplat-registry.svc.cluster.local:5000"
     assert (args.alias, args.canary, args.version) == ("champion", None, None)
+    assert args.records == RecordsStore()  # a platform without models_s3_* outputs: defaults
     assert ui.progress_titles == ["Deploying model churn (stack dev)"]
     assert result.reach() == [
         "Reach it: kubectl --context kind-mlplat -n mlplat-models port-forward "
         "svc/churn-model-predictor 8080:80",
         "then POST http://localhost:8080/v2/models/churn/infer (Open Inference Protocol V2)",
     ]
+
+
+def test_records_go_to_the_object_store_the_platform_names(stacks: Opened, project: Path) -> None:
+    outputs = stacks.projects["mlplat"].outputs_map
+    outputs["models_s3_endpoint"] = auto.OutputValue("https://s3.example.org", False)
+    outputs["models_s3_bucket"] = auto.OutputValue("team-bucket", False)
+    outputs["models_s3_region"] = auto.OutputValue("eu-west-1", False)
+    outputs["models_s3_secret"] = auto.OutputValue("mlplat-s3", False)
+    deploy(options(project), RecordingUi())
+    args, _ = deployed_args(stacks)
+    assert args.records == RecordsStore(
+        endpoint="https://s3.example.org", bucket="team-bucket", region="eu-west-1"
+    )
 
 
 def test_image_and_replicas_flags(stacks: Opened, project: Path) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,11 @@ from mlplat.render._objects import objects_and_charts
 from mlplat.render.project import render_project
 from mlplat.stack.project import find_project
 from mlplat_platform.deployment import (
+    DEFAULT_OBJECT_STORE,
     DEFAULT_TRACKING_URI,
     Canary,
     ModelDeploymentArgs,
+    RecordsStore,
     build_deployment,
 )
 from tests.tools import checkov_failures, kubernetes_validate, run_checkov
@@ -105,13 +108,43 @@ def test_stable_predictor_serves_the_champion_in_standard_mode() -> None:
     assert container["ports"] == [{"containerPort": 8080, "name": "http1", "protocol": "TCP"}]
     assert container["readinessProbe"]["httpGet"] == {"path": "/v2/health/ready", "port": 8080}
     assert container["livenessProbe"]["httpGet"] == {"path": "/v2/health/live", "port": 8080}
-    assert container["env"] == [
+    assert container["env"][:2] == [
         {"name": "MLFLOW_TRACKING_URI", "value": DEFAULT_TRACKING_URI},
         {"name": "HOME", "value": "/tmp"},
     ]
     assert container["resources"]["requests"] == {"cpu": "250m", "memory": "512Mi"}
-    assert container["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
-    assert runtime["volumes"] == [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}]
+    assert container["volumeMounts"][0] == {"name": "tmp", "mountPath": "/tmp"}
+    assert runtime["volumes"][0] == {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}
+
+
+def test_records_are_shipped_where_the_monitor_reads_them_with_the_keys_as_a_file() -> None:
+    runtime = render(ARGS)["ServingRuntime"]["spec"]
+    [container] = runtime["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    # The key the project's monitor CronWorkflow downloads (pipeline/argo_monitor.py).
+    assert (
+        env["MLPLAT_RECORDS_S3_URL"]["value"] == "s3://mlplat/monitor/churn-model/prediction-logs"
+    )
+    assert env["MLPLAT_RECORDS_S3_ENDPOINT"]["value"] == DEFAULT_OBJECT_STORE
+    assert env["MLPLAT_RECORDS_S3_REGION"]["value"] == "us-east-1"
+    path = env["AWS_SHARED_CREDENTIALS_FILE"]["value"]
+    # The keys are a read-only file from the models' Secret, never environment values.
+    assert all("valueFrom" not in e and "KEY" not in e["name"] for e in container["env"])
+    [mount] = [m for m in container["volumeMounts"] if m["name"] == "object-store"]
+    assert mount["readOnly"] is True and path == f"{mount['mountPath']}/credentials"
+    [volume] = [v for v in runtime["volumes"] if v["name"] == "object-store"]
+    assert volume["secret"]["secretName"] == "mlplat-s3"
+    assert volume["secret"]["items"] == [{"key": "credentials", "path": "credentials"}]
+    external = RecordsStore(
+        endpoint="https://s3.eu-west-1.amazonaws.com", bucket="b", region="eu-west-1"
+    )
+    spec = render(replace(ARGS, records=external))["ServingRuntime"]["spec"]
+    env = {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
+    assert env["MLPLAT_RECORDS_S3_URL"] == "s3://b/monitor/churn-model/prediction-logs"
+    assert env["MLPLAT_RECORDS_S3_REGION"] == "eu-west-1"
+    kept = render(replace(ARGS, records=None))["ServingRuntime"]["spec"]
+    assert "MLPLAT_RECORDS_S3_URL" not in {e["name"] for e in kept["containers"][0]["env"]}
+    assert [v["name"] for v in kept["volumes"]] == ["tmp"]
 
 
 def test_pods_meet_pod_security_restricted() -> None:

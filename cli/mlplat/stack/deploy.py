@@ -27,7 +27,8 @@ Pulumi CLI, the platform's stack and outputs, MLflow's aliases for ``--canary``/
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,7 @@ from mlplat.stack.state import read_facts
 from mlplat.stack.ui import TerminalUi, Ui
 
 if TYPE_CHECKING:
-    from mlplat_platform.deployment import ModelDeploymentArgs
+    from mlplat_platform.deployment import ModelDeploymentArgs, RecordsStore
 
 __all__ = [
     "DeployOptions",
@@ -185,7 +186,12 @@ def deployment_args(
     registry: Registry | None,
 ) -> ModelDeploymentArgs:
     """The `ModelDeploymentArgs` for the project, the platform's outputs and the rollout step."""
-    from mlplat_platform.deployment import DEFAULT_TRACKING_URI, Canary, ModelDeploymentArgs
+    from mlplat_platform.deployment import (
+        DEFAULT_TRACKING_URI,
+        Canary,
+        ModelDeploymentArgs,
+        RecordsStore,
+    )
 
     version = canary = None
     if registry is not None and options.promote:
@@ -206,9 +212,25 @@ def deployment_args(
             service_account=str(platform.get("models_service_account") or "mlplat-models"),
             min_replicas=options.min_replicas,
             max_replicas=options.max_replicas,
+            records=_records_store(platform, RecordsStore()),
         )
     except ValueError as exc:
         raise UsageError(f"cannot deploy {project.package}: {exc}") from None
+
+
+def _records_store(platform: Mapping[str, Any], default: RecordsStore) -> RecordsStore:
+    """Where the platform's model servers ship prediction records: its ``models_s3_*`` outputs.
+
+    A platform deployed before those outputs existed gets the in-cluster store's defaults.
+    """
+    return replace(
+        default,
+        **{
+            name: str(platform[f"models_s3_{name}"])
+            for name in ("endpoint", "bucket", "region", "secret")
+            if platform.get(f"models_s3_{name}")
+        },
+    )
 
 
 def _program(args: ModelDeploymentArgs, kube_context: str) -> InlineProgram:
