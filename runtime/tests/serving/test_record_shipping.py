@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import json
+import os
 import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +25,7 @@ import numpy as np
 import pytest
 from fake_s3 import CREDENTIALS, FakeS3
 from serving_harness import Harness
-from synthetic_project import KEY
+from synthetic_project import FEATURES, KEY
 
 from mlplat_runtime.evaluation import read_records
 from mlplat_runtime.evaluation.records import compact
@@ -340,3 +345,80 @@ def test_a_shipped_file_cut_short_keeps_the_records_before_the_cut(tmp_path: Pat
     table = read_records(tmp_path)
     assert 0 < len(table.frame) < 200 and table.skipped == 1
     assert "unreadable" in table.problems[0]
+
+
+def test_sigterm_ships_every_worker_s_pending_records_before_exiting(
+    fitted, rows, tmp_path, isolated_project, store
+) -> None:
+    """A real server process (``python -m synthetic_project``, two workers), as in an image."""
+    import mlflow.sklearn
+
+    model_path = tmp_path / "model"
+    mlflow.sklearn.save_model(fitted, str(model_path), metadata={"features": list(FEATURES)})
+    creds = tmp_path / "credentials"
+    creds.write_text(
+        f"[default]\naws_access_key_id = {CREDENTIALS.access_key_id}\n"
+        f"aws_secret_access_key = {CREDENTIALS.secret_access_key}\n"
+    )
+    env = os.environ | {
+        "ML_PROJECT_ROOT": str(isolated_project),
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])
+        ),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+        "MLPLAT_RECORDS_S3_URL": f"s3://mlplat/{PREFIX}",
+        "MLPLAT_RECORDS_S3_ENDPOINT": store.endpoint,
+        "AWS_SHARED_CREDENTIALS_FILE": str(creds),
+    }
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        env.pop(name, None)
+    out = (tmp_path / "server.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "synthetic_project", "--model-uri", str(model_path),
+         "--port", "0", "--workers", "2", "--log-dir", str(tmp_path / "logs"),
+         "--log-sample-rate", "1", "--ship-batch-age-s", "3600", "--no-cpu-affinity"],
+        stdout=out, stderr=subprocess.STDOUT, env=env, cwd=isolated_project,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        text = lambda: (tmp_path / "server.log").read_text()  # noqa: E731
+        listening = lambda: re.search(r"listening on http://[\d.]+:(\d+)", text())  # noqa: E731
+        wait_for(listening, "the server to listen", text)
+        port = int(listening()[1])  # type: ignore[index]
+
+        def both_ready() -> bool:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("GET", "/metrics")
+                body = conn.getresponse().read().decode()
+                conn.close()
+            except OSError:
+                return False
+            found = re.findall(r"^model_server_ready{[^}]*} (\S+)$", body, re.M)
+            return sum(float(v) for v in found) == 2
+
+        wait_for(both_ready, "both workers ready", text)
+        sent = 0
+        for i in range(40):  # new connections: the kernel spreads them over both workers
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            body = json.dumps({"instances": [rows[i].tolist()]}).encode()
+            conn.request("POST", "/invocations", body, {"Content-Type": "application/json"})
+            assert conn.getresponse().status == 200
+            conn.close()
+            sent += 1
+        assert store.keys() == []  # a batch an hour old or 5000 records: none yet
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, text()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        out.close()
+    shipped = store.keys()
+    assert shipped and store.bad_signatures == 0
+    lines = [line for key in shipped for line in gzip.decompress(store.objects[key]).splitlines()]
+    assert len(lines) == sent
+    # Each worker ships its own records under its own names (SO_REUSEPORT spreads the 40
+    # connections over both: all on one would have odds of 2**-39).
+    assert {re.search(r"-w(\d)-\d{6}\.jsonl\.gz$", k)[1] for k in shipped} == {"0", "1"}  # type: ignore[index]
+    assert not list((tmp_path / "logs" / "outbox").rglob("predictions-*"))  # nothing left behind

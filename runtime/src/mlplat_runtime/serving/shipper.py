@@ -126,6 +126,7 @@ class RecordShipper:
         self._pending: list[bytes] = []
         self._pending_since = 0.0
         self._sequence = 0
+        self._last_sealed = 0.0
         self._backlog: collections.deque[tuple[str, bytes | None]] = collections.deque()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -134,6 +135,8 @@ class RecordShipper:
         self._thread = threading.Thread(target=self._run, name="record-shipper", daemon=True)
         if spool is not None:
             spool.mkdir(parents=True, exist_ok=True)
+            for torn in spool.glob(".predictions-*.tmp"):  # a write cut by a crash
+                torn.unlink(missing_ok=True)
             for left in sorted(spool.glob("predictions-*.jsonl.gz"))[: limits.backlog]:
                 self._backlog.append((left.name, None))  # a restarted container's leftovers
         self.metrics.set("ship_backlog", len(self._backlog))
@@ -168,8 +171,10 @@ class RecordShipper:
             self.metrics.inc("ship_dropped_batches")
             self.metrics.inc("ship_dropped_records", len(records))
             return
-        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-        millis = int(time.time() * 1000) % 1000
+        # Names sort in sealing order even if the wall clock steps back (NTP).
+        now = self._last_sealed = max(time.time(), self._last_sealed)
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now))
+        millis = int(now * 1000) % 1000
         name = f"predictions-{stamp}.{millis:03d}Z-{self.source}-{self._sequence:06d}.jsonl.gz"
         self._sequence += 1
         body = gzip.compress(b"\n".join(records) + b"\n", compresslevel=5, mtime=0)
