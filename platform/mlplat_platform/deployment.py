@@ -318,7 +318,13 @@ class ModelDeployment(pulumi.ComponentResource):
 
     @staticmethod
     def _records_env(name: str, records: RecordsStore) -> list[dict[str, str]]:
-        """What the runtime's record shipper reads (``mlplat_runtime.serving.shipper``)."""
+        """What the runtime's record shipper reads (``mlplat_runtime.serving.shipper``).
+
+        The monitor names its data after the package as the pipeline does (``resource_name``
+        in mlplat_runtime/pipeline/argo.py: at most 40 characters), the InferenceService after
+        the same package with up to 45: the first 40 agree.
+        """
+        name = name[:40].rstrip("-")
         return [
             {
                 "name": "MLPLAT_RECORDS_S3_URL",

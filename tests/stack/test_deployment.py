@@ -142,6 +142,13 @@ def test_records_are_shipped_where_the_monitor_reads_them_with_the_keys_as_a_fil
     env = {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
     assert env["MLPLAT_RECORDS_S3_URL"] == "s3://b/monitor/churn-model/prediction-logs"
     assert env["MLPLAT_RECORDS_S3_REGION"] == "eu-west-1"
+    long = replace(ARGS, name="a-package-name-of-forty-four-characters-long")
+    spec = render(long)["ServingRuntime"]["spec"]
+    env = {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
+    # The monitor's name for it (mlplat_runtime.pipeline.argo.resource_name): 40 characters.
+    assert env["MLPLAT_RECORDS_S3_URL"] == (
+        "s3://mlplat/monitor/a-package-name-of-forty-four-characters/prediction-logs"
+    )
     kept = render(replace(ARGS, records=None))["ServingRuntime"]["spec"]
     assert "MLPLAT_RECORDS_S3_URL" not in {e["name"] for e in kept["containers"][0]["env"]}
     assert [v["name"] for v in kept["volumes"]] == ["tmp"]
