@@ -12,6 +12,7 @@ their own resources they are visible to ``mlplat render`` and its policy checks,
 (whose controller watches them) is ordered after them explicitly, and they are retained on
 delete regardless of the chart's annotation. The server runs in ``client`` auth mode, never
 ``server`` (which would act with the server's own service account for anyone who can reach it).
+Its accounts (the UI login, the monitor CronWorkflows' identity) are in `argo_accounts`.
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes.apiextensions as apiextensions
-import pulumi_kubernetes.core.v1 as core
-import pulumi_kubernetes.rbac.v1 as rbac
 import yaml
 
 from mlplat_platform import versions
+from mlplat_platform.argo_accounts import MONITOR_ACCOUNT, UI_ACCOUNT, monitor_account, ui_account
 from mlplat_platform.charts import ChartSource
 from mlplat_platform.consumers import ARGO_SERVER_PORT
 from mlplat_platform.endpoints import GatewayRef, S3Endpoint, ServiceRef
@@ -34,8 +34,9 @@ from mlplat_platform.namespace import Flow, Peer, kube_api_egress, secure_namesp
 
 __all__ = [
     "ARGO_CRDS",
-    "ArgoCrd",
+    "MONITOR_ACCOUNT",
     "UI_ACCOUNT",
+    "ArgoCrd",
     "Pipelines",
     "PipelinesArgs",
     "argo_crds",
@@ -43,8 +44,6 @@ __all__ = [
 ]
 
 SERVER_PORT = ARGO_SERVER_PORT
-#: The service account whose token logs people in to the Argo UI.
-UI_ACCOUNT = "argo-ui"
 _FULLNAME = "argo-workflows"
 
 
@@ -292,7 +291,9 @@ class Pipelines(pulumi.ComponentResource):
             values=self._values(args),
             opts=child(self, depends_on=[ns, *crds, credentials, *args.after]),
         )
-        self._ui_account(name, ns_name, child(self, depends_on=[ns, *crds]))
+        accounts = child(self, depends_on=[ns, *crds])
+        ui_account(name, ns_name, accounts)
+        monitor_account(name, ns_name, accounts)
         self.namespace = ns_name
         self.token_command = f"kubectl -n {ns_name} create token {UI_ACCOUNT}"
         self.port_forward = (
@@ -323,46 +324,6 @@ class Pipelines(pulumi.ComponentResource):
             )
         self.register_outputs(
             {"namespace": ns_name, "url": self.url, "token_command": self.token_command}
-        )
-
-    @staticmethod
-    def _ui_account(name: str, ns: str, opts: pulumi.ResourceOptions) -> None:
-        """The identity people log in to the Argo UI with (client mode asks for a token).
-
-        Read-mostly and namespaced: watch and submit workflows, read templates and step logs;
-        no update or delete. ``kubectl create token`` issues a short-lived token for it.
-        """
-        read = ["get", "list", "watch"]
-        core.ServiceAccount(
-            f"{name}-ui-sa",
-            metadata={"name": UI_ACCOUNT, "namespace": ns},
-            automount_service_account_token=False,
-            opts=opts,
-        )
-        rbac.Role(
-            f"{name}-ui-role",
-            metadata={"name": UI_ACCOUNT, "namespace": ns},
-            rules=[
-                {
-                    "apiGroups": ["argoproj.io"],
-                    "resources": ["workflows"],
-                    "verbs": [*read, "create"],
-                },
-                {
-                    "apiGroups": ["argoproj.io"],
-                    "resources": ["workflowtemplates", "cronworkflows", "workfloweventbindings"],
-                    "verbs": read,
-                },
-                {"apiGroups": [""], "resources": ["pods", "pods/log", "events"], "verbs": read},
-            ],
-            opts=opts,
-        )
-        rbac.RoleBinding(
-            f"{name}-ui-binding",
-            metadata={"name": UI_ACCOUNT, "namespace": ns},
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": UI_ACCOUNT},
-            subjects=[{"kind": "ServiceAccount", "name": UI_ACCOUNT, "namespace": ns}],
-            opts=opts,
         )
 
     @staticmethod

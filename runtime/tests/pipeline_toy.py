@@ -20,6 +20,7 @@ class Argo(BaseModel):
     image: str = "toy:latest"
     namespace: str = "mlplat-pipelines"
     service_account: str = "argo-workflow"
+    monitor_service_account: str = "argo-monitor"
     mlflow_tracking_uri: str = "http://mlflow:5000"
     schedules: tuple[str, ...] = ("0 3 * * 1",)
     monitor_schedules: tuple[str, ...] = ("0 6 * * *",)

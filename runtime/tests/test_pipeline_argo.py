@@ -123,6 +123,25 @@ def test_submit_sends_the_template_spec_with_the_token(main, argo, capsys):
     assert f"submitted workflow {template['metadata']['name']}-x7k2p" in out
 
 
+def test_submit_monitor_starts_one_run_of_the_monitor_now(main, argo, capsys):
+    assert main(["--runner", "argo", "--submit", "--monitor", "--image", "toy:2"]) == 0
+    (request,) = argo.requests
+    workflow = request["body"]["workflow"]
+    monitor = compile_pipeline(PIPELINE, Config(), image="toy:2").monitor
+    assert monitor is not None
+    assert workflow["spec"] == monitor.to_dict()["spec"]["workflowSpec"]
+    assert workflow["spec"]["serviceAccountName"] == "argo-monitor"
+    assert workflow["metadata"]["generateName"] == "toy-monitor-"
+    assert "submitted workflow toy-monitor-x7k2p" in capsys.readouterr().out
+
+
+def test_monitor_without_submit_is_a_usage_error(main, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--runner", "argo", "--out", "x", "--monitor"])
+    assert exited.value.code == 2
+    assert "--monitor picks what --submit starts: add --submit" in capsys.readouterr().err
+
+
 def test_behind_the_gateway_the_token_travels_as_argos_cookie(main, argo, monkeypatch):
     monkeypatch.setenv("ARGO_BASIC_AUTH", "admin:s3cret")
     assert main(["--runner", "argo", "--submit", "--argo-server", argo.url]) == 0

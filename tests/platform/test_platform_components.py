@@ -357,6 +357,32 @@ def test_argo_ui_login_account_is_read_mostly_and_namespaced(run: Runner) -> Non
     assert not result.of_type(":ClusterRoleBinding")
 
 
+def test_the_monitor_account_may_create_workflows_and_nothing_else(run: Runner) -> None:
+    """The monitor's resource step creates one Workflow; its executor reports outputs."""
+    result = run(lambda: Pipelines("pl", PipelinesArgs(object_store=_s3())))
+    account = result.named("ServiceAccount", "argo-monitor", "mlplat-pipelines").inputs
+    assert account["automountServiceAccountToken"] is True  # Argo's executor reports with it
+    rules = result.named("Role", "argo-monitor", "mlplat-pipelines").inputs["rules"]
+    granted = {
+        (group, resource, verb)
+        for rule in rules
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+    assert granted == {
+        ("argoproj.io", "workflows", "create"),
+        ("argoproj.io", "workflowtaskresults", "create"),
+        ("argoproj.io", "workflowtaskresults", "patch"),
+    }
+    assert all("resourceNames" not in rule for rule in rules)
+    binding = result.named("RoleBinding", "argo-monitor", "mlplat-pipelines").inputs
+    assert binding["roleRef"]["name"] == "argo-monitor"
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "argo-monitor", "namespace": "mlplat-pipelines"}
+    ]
+
+
 def test_serving_gives_models_storage_credentials(run: Runner) -> None:
     def program() -> None:
         cm = CertManager("cm", CertManagerArgs())

@@ -7,6 +7,12 @@ point at that slice and decide ``retrain``; ``make monitor RETRAIN=1`` trains on
 production rows and the new champion must beat the old one on the recent window. The per-slice
 numbers before and after are printed (``pytest -s``) for the release note.
 
+The platform's monitor step runs here too, as its CronWorkflow runs it (``monitor
+--training-set --labels DIR``): it writes the same training table and names it, and the
+pipeline's ingest, given that name as ``$ML_DATA_SOURCE`` (what the submitted Workflow passes),
+snapshots the production rows with their window. At the end the HTML monitoring report and model
+card are opened in headless Chromium as a person would: every plot decodes, no script error.
+
 The monitor's windows are one minute wide here (``window_hours`` is a setting), and the second
 half of the traffic is sent in the minute after the first, so "the recent window" is the second
 half, as it would be a day later with the shipped 24-hour windows.
@@ -27,6 +33,7 @@ import pytest
 
 from tests.template.monitor_traffic import OLD_AGE, applications, send, wait_ready, write_labels
 from tests.template.test_template_generated import assert_ok, generate, make
+from tests.tools.browser import distinct_colours, open_in_browser
 
 pytestmark = pytest.mark.slow
 
@@ -165,6 +172,7 @@ def test_monitor_finds_the_decayed_slice_and_retraining_beats_the_old_champion(t
     assert report["counts"]["labelled"] == ROWS
     assert (project / "artifacts/monitor/report.html").is_file()
     before = report["versions"]["1"]["windows"][-1]
+    _platform_monitor_step(project, labels, tmp_path)
 
     retrained = make(project, "monitor", 600, "RETRAIN=1")
     assert_ok(retrained)
@@ -195,3 +203,48 @@ def test_monitor_finds_the_decayed_slice_and_retraining_beats_the_old_champion(t
     assert recent["challenger"] > recent["champion"], recent
     assert registration["promoted"] is True and registration["version"] == "2", registration
     assert (project / "artifacts/register/model_card.html").is_file()
+    _assert_renders_in_chromium(project, tmp_path)
+
+
+def _platform_monitor_step(project: Path, labels: Path, tmp_path: Path) -> None:
+    """The CronWorkflow's monitor step, then the first stage of the Workflow it submits."""
+    package = next(p.name for p in (project / "src").iterdir() if (p / "serving.py").is_file())
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / labels.name).write_bytes(labels.read_bytes())
+    argv = [".venv/bin/python", "-m", f"{package}.monitoring", "monitor", "--training-set"]
+    step = subprocess.run(
+        [*argv, "--labels", str(inbox)], cwd=project, capture_output=True, text=True, check=False
+    )
+    assert_ok(step)
+    assert "nothing added" in step.stdout  # the file make feedback already stored
+    assert step.stdout.strip().splitlines()[-1].startswith("decision: retrain:"), step.stdout
+    source = (project / "artifacts/monitor/training-source").read_text()
+    assert f"wrote the training table {source} (not trained here)" in step.stdout
+    assert source.startswith("data/production/") and source.endswith("/labelled.parquet")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "ML_"))}
+    ingest = subprocess.run(
+        [".venv/bin/python", "-m", f"{package}.pipeline", "--stage", "ingest"],
+        cwd=project,
+        env={**env, "ML_DATA_SOURCE": source},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert_ok(ingest)
+    pointer = json.loads((project / "artifacts/ingest/snapshot.json").read_text())
+    provenance = json.loads((project / pointer["provenance"]).read_text())
+    assert provenance["source"] == source
+    assert provenance["production_window"]["rows"] == ROWS // 2
+
+
+def _assert_renders_in_chromium(project: Path, tmp_path: Path) -> None:
+    """The monitoring report and the model card, from disk, as a person opens them."""
+    for page in ("artifacts/monitor/report.html", "artifacts/register/model_card.html"):
+        copy = tmp_path / "pages" / Path(page).name  # the probe's copy stays out of the project
+        copy.parent.mkdir(exist_ok=True)
+        copy.write_bytes((project / page).read_bytes())
+        marks, shot = open_in_browser(copy, tmp_path)
+        images = int(marks.split()[0].removeprefix("images="))
+        assert images >= 3 and marks == f"images={images} broken=0 errors=0", (page, marks)
+        assert distinct_colours(shot) > 50, page  # drawn plots, not a blank or error page

@@ -116,3 +116,29 @@ def test_the_default_mlplat_version_is_this_mlplat() -> None:
         (Path(__file__).parents[2] / "templates/ml-project/copier.yml").read_text()
     )
     assert copier_yml["mlplat_version"]["default"] == __version__
+
+
+def test_retrain_yml_schedules_the_retraining_and_the_monitor_as_config_toml(
+    projects: dict[str, Path],
+) -> None:
+    """Two crons, one job each; the monitor runs only with a platform and its secrets."""
+    import tomllib
+
+    project = projects["pip"]
+    argo = tomllib.loads((project / "config.toml").read_text())["argo"]
+    loaded = yaml.safe_load((project / ".github/workflows/retrain.yml").read_text())
+    on = loaded[True]  # YAML 1.1 reads the `on:` key as true
+    retrain_cron, monitor_cron = (s["cron"] for s in on["schedule"])
+    assert [retrain_cron] == argo["schedules"] and [monitor_cron] == argo["monitor_schedules"]
+    assert "inputs" not in (on["workflow_dispatch"] or {})
+    jobs = loaded["jobs"]
+    assert jobs["retrain"]["if"] == (
+        f"github.event_name == 'workflow_dispatch' || github.event.schedule == '{retrain_cron}'"
+    )
+    monitor = jobs["monitor"]
+    assert monitor["if"] == f"github.event.schedule == '{monitor_cron}' && vars.ARGO_SERVER != ''"
+    (start,) = [s for s in monitor["steps"] if "--submit" in s.get("run", "")]
+    assert "--runner argo --submit --monitor --image" in start["run"]
+    assert set(start["env"]) == {"ARGO_TOKEN", "ARGO_BASIC_AUTH"}  # the retrain job's secrets
+    text = (project / ".github/workflows/retrain.yml").read_text()
+    assert set(re.findall(r"secrets\.(\w+)", text)) == {"ARGO_TOKEN", "ARGO_BASIC_AUTH"}

@@ -16,6 +16,11 @@ service-account token to report results; the stage's own container gets none (an
 covers the token's mount path). The executor containers' security context is the one the platform
 sets as the controller's default.
 
+The template takes two arguments, empty by default, which the monitor's retraining submission
+sets (``argo_monitor.py``): ``data-source``, given to every step as ``$ML_DATA_SOURCE`` (the
+project's config then reads ``data.source`` from it), and ``production``, the S3 key of the
+labelled production rows, an optional artifact every step finds at ``data/production``.
+
 Hera is imported by this module only: the local runner never pays for it.
 """
 
@@ -42,14 +47,22 @@ from hera.workflows import (
     CronWorkflow,
     EmptyDirVolume,
     Env,
+    Parameter,
     Resources,
     RetryStrategy,
+    S3Artifact,
     Task,
     WorkflowTemplate,
 )
 from hera.workflows import models as m
 
-from .argo_monitor import compile_monitor
+from .argo_monitor import (
+    DATA_SOURCE_PARAMETER,
+    PRODUCTION_DIR,
+    PRODUCTION_PARAMETER,
+    SOURCE_ENV,
+    compile_monitor,
+)
 from .graph import Pipeline, Settings, StageSpec, config_value
 
 #: The project root inside the image (``WORKDIR`` and ``$ML_PROJECT_ROOT`` in the Dockerfile).
@@ -95,6 +108,11 @@ def compile_pipeline(
         namespace=argo.namespace,
         labels={**labels, "app.kubernetes.io/component": "pipeline"},
         entrypoint="pipeline",
+        # Empty: train on config.toml's data.source; the monitor's retraining run sets both.
+        arguments=[
+            Parameter(name=DATA_SOURCE_PARAMETER, value=""),
+            Parameter(name=PRODUCTION_PARAMETER, value=""),
+        ],
         templates=[dag, *steps],
         service_account_name=argo.service_account,
         security_context=m.PodSecurityContext(
@@ -143,7 +161,7 @@ def _step(pipeline: Pipeline, stage: StageSpec, config: Settings, image: str) ->
     argo = config.argo
     written = _written_keys(pipeline)
     where = {n: str(IMAGE_ROOT / "artifacts" / pipeline.artifacts[n]) for n in pipeline.artifacts}
-    inputs = [Artifact(name=n, path=where[n]) for n in stage.inputs]
+    inputs: list[Artifact] = [Artifact(name=n, path=where[n]) for n in stage.inputs]
     outputs = [Artifact(name=n, path=where[n]) for n in stage.outputs]
     # A project directory that another stage wrote arrives as an artifact (Argo mounts it);
     # one this stage writes is an emptyDir, uploaded when the stage ends.
@@ -152,6 +170,15 @@ def _step(pipeline: Pipeline, stage: StageSpec, config: Settings, image: str) ->
         for key in stage.reads
         if key in written
     ]
+    # The monitor's labelled production rows (a retraining run); an empty key skips it.
+    inputs.append(
+        S3Artifact(
+            name=PRODUCTION_PARAMETER,
+            path=str(IMAGE_ROOT / PRODUCTION_DIR),
+            key=f"{{{{workflow.parameters.{PRODUCTION_PARAMETER}}}}}",
+            optional=True,
+        )
+    )
     outputs += [
         Artifact(name=_artifact_name(key), path=_project_path(config, key)) for key in stage.writes
     ]
@@ -186,6 +213,7 @@ def _step(pipeline: Pipeline, stage: StageSpec, config: Settings, image: str) ->
             Env(name="HOME", value="/tmp"),
             Env(name="MPLCONFIGDIR", value="/tmp/matplotlib"),
             Env(name="GIT_PYTHON_REFRESH", value="quiet"),  # no git in the image: MLflow knows
+            Env(name=SOURCE_ENV, value=f"{{{{workflow.parameters.{DATA_SOURCE_PARAMETER}}}}}"),
             *pipeline.step_env(config),  # a feature source's own
         ],
         resources=Resources(
@@ -205,7 +233,7 @@ def _step(pipeline: Pipeline, stage: StageSpec, config: Settings, image: str) ->
             seccomp_profile=m.SeccompProfile(type="RuntimeDefault"),
         ),
         volumes=volumes,
-        inputs=inputs or None,
+        inputs=inputs,
         outputs=outputs or None,
         # Retries only what Argo itself lost (a node, an eviction): a failing stage fails fast.
         retry_strategy=RetryStrategy(limit=2, retry_policy="OnError"),

@@ -1,6 +1,7 @@
 """Submit one run of the compiled pipeline to the platform's Argo server (``--submit``).
 
-The run is a Workflow carrying the WorkflowTemplate's spec inline, so what runs is exactly what
+The run is a Workflow carrying the WorkflowTemplate's spec inline (or, with ``--monitor``, the
+monitor CronWorkflow's workflow spec: one monitor run now), so what runs is exactly what
 ``--out`` writes, and submitting needs only the right to create workflows (the platform's
 ``argo-ui`` account has it; applying templates and schedules is an administrator's job). The
 server runs in ``client`` auth mode: it acts with the bearer token it is sent.
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 import requests
 from hera.exceptions import Forbidden, HeraException, NotFound, Unauthorized
-from hera.workflows import WorkflowsService, WorkflowTemplate
+from hera.workflows import CronWorkflow, WorkflowsService, WorkflowTemplate
 from hera.workflows import models as m
 
 from mlplat_runtime.errors import RunnerError
@@ -90,16 +91,17 @@ class _Session(requests.Session):
         return super().request(*args, **kwargs)  # type: ignore[arg-type]
 
 
-def submit(template: WorkflowTemplate, server: ArgoServer) -> str:
-    """Start one run with ``template``'s spec; return the new workflow's name.
+def submit(template: WorkflowTemplate | CronWorkflow, server: ArgoServer) -> str:
+    """Start one run with ``template``'s spec (a CronWorkflow's: one run now); return its name.
 
     Raises:
         SubmitError: The server is unreachable, refused the token or the request, or is not an
             Argo server; the message names the fix.
     """
     built = template.build()
-    if not isinstance(built.spec, m.WorkflowSpec):
-        raise TypeError(f"expected a WorkflowTemplate's spec, got {type(built.spec).__name__}")
+    spec = built.spec.workflow_spec if isinstance(built.spec, m.CronWorkflowSpec) else built.spec
+    if not isinstance(spec, m.WorkflowSpec):
+        raise TypeError(f"expected a workflow spec, got {type(spec).__name__}")
     namespace = str(built.metadata.namespace)
     workflow = m.Workflow(
         metadata=m.ObjectMeta(
@@ -107,7 +109,7 @@ def submit(template: WorkflowTemplate, server: ArgoServer) -> str:
             namespace=namespace,
             labels=built.metadata.labels,
         ),
-        spec=built.spec,
+        spec=spec,
     )
     bearer = server.token if " " in server.token else f"Bearer {server.token}"
     session = _Session()

@@ -1,7 +1,7 @@
 """``python -m <package>.pipeline``: the pipeline's command line, over a project's declarations.
 
 Usage: ``python -m <package>.pipeline [--stage NAME] [--resume] [--save-reference] [--config PATH]
-[--verbose] [--describe]``, or ``--runner argo [--out DIR] [--submit] [--image IMAGE]
+[--verbose] [--describe]``, or ``--runner argo [--out DIR] [--submit [--monitor]] [--image IMAGE]
 [--argo-server URL]`` to compile the pipeline for Argo Workflows (and start a run there).
 Hera is imported only with ``--runner argo``: the local runner never pays for it.
 """
@@ -85,6 +85,12 @@ def _parser(pipeline: Pipeline) -> argparse.ArgumentParser:
         help="start one run on the Argo server (token in $ARGO_TOKEN, see the README)",
     )
     argo.add_argument(
+        "--monitor",
+        action="store_true",
+        help="with --submit: start one run of the monitor instead (make monitor on the "
+        "platform; it submits the pipeline on the production rows when it decides retrain)",
+    )
+    argo.add_argument(
         "--argo-server",
         metavar="URL",
         help="the Argo server (default: $ARGO_SERVER, else http://localhost:2746)",
@@ -102,6 +108,7 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
             ("--out", args.out),
             ("--image", args.image),
             ("--submit", args.submit),
+            ("--monitor", args.monitor),
             ("--argo-server", args.argo_server),
         )
         if on
@@ -110,6 +117,8 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
         return f"{', '.join(local_only)} run stages in this process: drop them with --runner argo"
     if args.runner == "local" and argo_only:
         return f"{', '.join(argo_only)} need --runner argo"
+    if args.monitor and not args.submit:
+        return "--monitor picks what --submit starts: add --submit"
     if args.runner == "argo" and not (args.out or args.submit or args.describe):
         return "--runner argo needs --out DIR (write the manifests), --submit (start a run) or both"
     return None
@@ -137,7 +146,10 @@ def _run_argo(pipeline: Pipeline, config: Settings, args: argparse.Namespace) ->
 
         namespace = config.argo.namespace
         server = server_from_env(args.argo_server, namespace=namespace)
-        name = submit(manifests.template, server)
+        run = manifests.monitor if args.monitor else manifests.template
+        if run is None:
+            raise RunnerError("this project's pipeline compiles no monitor to --submit")
+        name = submit(run, server)
         print(
             f"submitted workflow {name} to {server.url} (namespace {namespace}); "
             f"follow it in the Argo UI at {server.url}/workflows/{namespace}/{name}"

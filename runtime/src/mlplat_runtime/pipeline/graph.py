@@ -59,6 +59,10 @@ class ArgoSettings(Protocol):
         """The workflows' service account."""
 
     @property
+    def monitor_service_account(self) -> str:
+        """The monitor CronWorkflow's service account: it may create workflows."""
+
+    @property
     def mlflow_tracking_uri(self) -> str:
         """MLflow as the pods reach it."""
 

@@ -4,6 +4,7 @@ Usage::
 
     python -m <package>.monitoring feedback labels.csv      # make feedback SOURCE=labels.csv
     python -m <package>.monitoring monitor [--retrain]      # make monitor [RETRAIN=1]
+    python -m <package>.monitoring monitor --training-set --labels DIR   # the platform's step
 
 Exit codes: 0 when the command ran, whatever the monitor decided (the decision is the last line
 printed, ``decision: ok|warn|retrain: <reason>``, and ``decision.action`` in
@@ -37,11 +38,26 @@ def _parser() -> argparse.ArgumentParser:
     feedback = commands.add_parser("feedback", help="add a labels file to the label store")
     feedback.add_argument("source", type=Path, help="a .csv or .parquet file of labels")
     monitor = commands.add_parser("monitor", help="measure live quality; decide ok/warn/retrain")
-    monitor.add_argument(
+    act = monitor.add_mutually_exclusive_group()
+    act.add_argument(
         "--retrain",
         action="store_true",
         help="on a retrain decision, train on the labelled production rows (make pipeline's "
         "gates decide the champion)",
+    )
+    act.add_argument(
+        "--training-set",
+        action="store_true",
+        help="on a retrain decision, write the labelled production rows as a training table "
+        "and its path to artifacts/monitor/training-source, and train nothing (the platform's "
+        "monitor hands the table to the pipeline's WorkflowTemplate)",
+    )
+    monitor.add_argument(
+        "--labels",
+        type=Path,
+        metavar="DIR",
+        help="first add every .csv/.parquet labels file under DIR to the label store, as "
+        "feedback does (a file already stored adds nothing)",
     )
     return parser
 
@@ -62,10 +78,19 @@ def _feedback(root: Path, source: Path) -> None:
     )
 
 
-def _monitor(ctx: RunContext, *, retrain: bool) -> None:
+def _labels(root: Path, inbox: Path) -> None:
+    """Every labels file under ``inbox``, in name order, through ``feedback``."""
+    if not inbox.is_dir():
+        raise ConfigError(f"--labels {inbox} is not a directory")
+    for source in sorted(inbox.rglob("*")):
+        if source.suffix in (".csv", ".parquet") and source.is_file():
+            _feedback(root, source)
+
+
+def _monitor(ctx: RunContext, *, retrain: bool, training_set: bool) -> None:
     from .stages.monitor import monitor
 
-    outcome = monitor(ctx, retrain=retrain)
+    outcome = monitor(ctx, retrain=retrain or training_set, train=not training_set)
     result = outcome.result
     counts = result.report["counts"]
     skipped = ", ".join(outcome.not_sliced)
@@ -76,8 +101,10 @@ def _monitor(ctx: RunContext, *, retrain: bool) -> None:
         + (f" (not by {skipped}: neither recorded nor in the labels)" if skipped else "")
     )
     print(f"wrote {result.json_path} and {result.html_path}")
-    if outcome.training_source is not None:
+    if outcome.retrained is not None:
         print(f"retrained on {outcome.training_source}")
+    elif outcome.training_source is not None:
+        print(f"wrote the training table {outcome.training_source} (not trained here)")
     elif result.decision.action == "retrain" and not retrain:
         print("to retrain on the labelled production rows: make monitor RETRAIN=1")
     print(f"decision: {result.decision.action}: {result.decision.reason}")
@@ -92,7 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "feedback":
             _feedback(root, args.source)
         else:
-            _monitor(RunContext(config=config, root=root), retrain=args.retrain)
+            if args.labels is not None:
+                _labels(root, args.labels)
+            ctx = RunContext(config=config, root=root)
+            _monitor(ctx, retrain=args.retrain, training_set=args.training_set)
     except Exception as error:
         if args.verbose:
             traceback.print_exc()

@@ -11,12 +11,21 @@ With ``retrain`` (``make monitor RETRAIN=1``) a ``retrain`` decision turns the l
 production rows into a training table (``mlplat_runtime.evaluation.production``) and runs the
 pipeline on it: ingest snapshots it with its production window in the provenance, validate
 holds it to the contract, evaluate compares challenger and champion on the recent window too,
-and ``champion`` moves only when every gate passes.
+and ``champion`` moves only when every gate passes. Without ``train`` (the platform's monitor
+step, ``--training-set``) it writes the table and its path (``artifacts/monitor/
+training-source``) and stops: the Argo CronWorkflow submits the pipeline on it.
 """
 
 from __future__ import annotations
 
-__all__ = ["MONITOR_DIR", "PREDICTION_LOGS", "RECORD_STORE", "MonitorOutcome", "monitor"]
+__all__ = [
+    "MONITOR_DIR",
+    "PREDICTION_LOGS",
+    "RECORD_STORE",
+    "TRAINING_SOURCE",
+    "MonitorOutcome",
+    "monitor",
+]
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +54,8 @@ PREDICTION_LOGS = "prediction-logs"
 RECORD_STORE = "data/predictions"
 #: Where the reports go, relative to the project root.
 MONITOR_DIR = "artifacts/monitor"
+#: The training table's path, written into MONITOR_DIR when the rows become one.
+TRAINING_SOURCE = "training-source"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,11 +80,17 @@ def monitor(
     ctx: RunContext,
     *,
     retrain: bool = False,
+    train: bool = True,
     now: datetime | None = None,
     echo: Callable[[str], None] = print,
 ) -> MonitorOutcome:
-    """Measure, decide, write and log the reports; with ``retrain``, act on ``retrain``."""
+    """Measure, decide, write and log the reports; with ``retrain``, act on ``retrain``.
+
+    Acting writes the labelled production rows as a training table; ``train`` (the default)
+    then runs the pipeline on it here.
+    """
     root, config = ctx.root, ctx.config
+    (root / MONITOR_DIR / TRAINING_SOURCE).unlink(missing_ok=True)  # only this run's table
     settings = config.monitor_settings()
     log_dir, store, labels_dir = root / PREDICTION_LOGS, root / RECORD_STORE, root / FEEDBACK_DIR
     labels = latest_labels(labels_dir)
@@ -124,6 +141,14 @@ def monitor(
         reason=result.decision.reason,
     )
     source = table.relative_to(root).as_posix()
+    (root / MONITOR_DIR / TRAINING_SOURCE).write_text(source, "utf-8")
+    if not train:
+        return MonitorOutcome(
+            result=result,
+            sliced_by=outcome.sliced_by,
+            not_sliced=outcome.not_sliced,
+            training_source=source,
+        )
     echo(f"retraining on {len(rows.frame)} labelled production rows: {source}")
     from ..pipeline import run_pipeline
 
