@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ class Examples:
     """The request-example block and what it was written from.
 
     Attributes:
-        text: The Markdown between the markers (starting and ending with a newline).
+        text: The Markdown between the markers (a blank line before and after it).
         rows: The table's row numbers (0-based) the examples show.
     """
 
@@ -98,7 +99,7 @@ def render_examples(
     first = picked[0][1]
     width = len(features)
     base = "localhost:8080"
-    lines = ["", "With `make serve` running (after `make pipeline`), these answer as pasted:", ""]
+    lines = ["With `make serve` running (after `make pipeline`), these answer as pasted:", ""]
     lines.append("```bash")
     if numeric:
         lines.append(
@@ -135,18 +136,19 @@ def render_examples(
         "-H 'Content-Type: text/csv' --data-binary @-"
     )
     lines.append("```")
-    lines += [
-        "",
-        f"Written by `make contract` from row {picked[0][0] + 1} of the data"
-        + (f" (and row {picked[1][0] + 1})" if numeric and len(picked) > 1 else "")
-        + "; other columns of a row (the target, attributes) may be sent too: the server ignores",
-        "them, as batch scoring does. The V2 answer has `predict` (and `predict_proba` with the",
-        "class labels for a classifier) and the model version"
-        + (f"; the `{key}` column gives the row keys back." if key else "."),
-        "`tests/serving/test_readme.py` sends these exact bodies to a running server.",
-        "",
-    ]
-    return Examples(text="\n".join(lines), rows=tuple(i for i, _ in picked))
+    shown = f"row {picked[0][0] + 1}"
+    if numeric and len(picked) > 1:
+        shown += f" (and row {picked[1][0] + 1})"
+    keys = f"; the `{key}` column gives the row keys back" if key else ""
+    prose = (
+        f"`make contract` wrote these from {shown} of the data. Other columns of a row (the "
+        "target, attributes) may be sent too: the server ignores them, as batch scoring does. "
+        "The V2 answer has `predict` (and `predict_proba` with the class labels for a "
+        f"classifier) and the model version{keys}. `tests/serving/test_readme.py` sends these "
+        "exact bodies to a running server."
+    )
+    lines += ["", textwrap.fill(prose, width=99, break_on_hyphens=False)]
+    return Examples(text="\n\n" + "\n".join(lines) + "\n\n", rows=tuple(i for i, _ in picked))
 
 
 def replace_block(readme: str, block: str) -> str | None:
