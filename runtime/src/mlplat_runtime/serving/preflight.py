@@ -7,8 +7,9 @@ registered the model as ``challenger`` and a gate held it back. So the superviso
 before forking, and when the alias is missing says which gate(s) failed, with their numbers, and
 the command that serves the challenger anyway.
 
-The question runs in a short-lived child process: the supervisor must fork its workers before
-anything imports MLflow or starts a thread, so MLflow is imported in the child only. Anything
+The question runs in a short-lived child interpreter: the supervisor must fork its workers
+before anything imports MLflow or starts a thread, so MLflow is imported there only (a child
+started fresh, not forked, so nothing the caller holds can deadlock it). Anything
 other than "this does not exist" (an unreachable registry, a slow import) is left to the workers,
 whose loads retry behind the registry breaker as before.
 """
@@ -18,15 +19,17 @@ from __future__ import annotations
 import logging
 import os
 import re
-import select
-import signal
-import time
+import subprocess
+import sys
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 #: The server's exit code when the model it is asked to serve does not exist (DESIGN: 1 failure).
 NOT_SERVABLE = 1
+
+#: The child interpreter's exit code when it printed a message (1 is any uncaught error).
+_EXPLAINED = 3
 
 _ALIAS_URI = re.compile(r"^models:/(?P<name>[^/@]+)@(?P<alias>[^/]+)$")
 _MISSING = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND")
@@ -117,51 +120,47 @@ def explain_missing(uri: str, *, prog: str) -> str | None:
 
 
 def check_servable(uri: str, *, prog: str, timeout_s: float) -> str | None:
-    """Run :func:`explain_missing` in a forked child; its message, or None to go ahead.
+    """Run :func:`explain_missing` in a child interpreter; its message, or None to go ahead.
 
     None also when the child fails or takes longer than ``timeout_s`` (it is then killed):
     the workers' own loads report that case, with retries.
     """
     if _ALIAS_URI.match(uri) is None:
         return None
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: answer through the pipe, never return into the caller's code
-        os.close(read_end)
-        code = 0
-        # One try within the time given: the workers' loads are where the registry is retried.
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(max(1, int(timeout_s))))
-        try:
-            message = explain_missing(uri, prog=prog)
-            if message is not None:
-                os.write(write_end, message.encode())
-                code = NOT_SERVABLE
-        except BaseException:  # noqa: BLE001 - the workers report registry errors with retries
-            code = 2
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + timeout_s
+    # One try within the time given: the workers' loads are where the registry is retried.
+    env = os.environ | {
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": os.environ.get("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0"),
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": os.environ.get(
+            "MLFLOW_HTTP_REQUEST_TIMEOUT", str(max(1, int(timeout_s)))
+        ),
+    }
+    command = [sys.executable, "-m", __name__, uri, prog]
     try:
-        while (left := deadline - time.monotonic()) > 0:
-            ready, _, _ = select.select([read_end], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(read_end, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        else:
-            log.warning("no registry answer within %.0f s; the workers will retry", timeout_s)
-            os.kill(pid, signal.SIGKILL)
-    finally:
-        os.close(read_end)
-        _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != NOT_SERVABLE:
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=env, timeout=timeout_s, check=False
+        )
+    except subprocess.TimeoutExpired:
+        log.warning("no registry answer within %.0f s; the workers will retry", timeout_s)
         return None
-    return b"".join(chunks).decode(errors="replace")
+    if done.returncode != _EXPLAINED or not done.stdout.strip():
+        if done.returncode:
+            log.debug("the registry check failed; the workers will retry: %s", done.stderr)
+        return None
+    return done.stdout.strip()
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m mlplat_runtime.serving.preflight URI PROG``: the message on stdout, exit 3."""
+    uri, prog = argv
+    message = explain_missing(uri, prog=prog)
+    if message is None:
+        return 0
+    print(message)
+    return _EXPLAINED
 
 
 __all__ = ["NOT_SERVABLE", "check_servable", "explain_missing"]
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
