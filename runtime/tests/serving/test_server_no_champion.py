@@ -106,4 +106,4 @@ def test_nothing_registered_says_run_the_pipeline(tmp_path):
 def test_an_unreachable_registry_is_left_to_the_workers(monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens on port 9
     # The registry's error (connection refused) is not "no such alias": the workers retry it.
-    assert check_servable(f"models:/{MODEL_NAME}@champion", prog="s", timeout_s=60) is None
+    assert check_servable(f"models:/{MODEL_NAME}@champion", prog="s", request_timeout_s=5) is None

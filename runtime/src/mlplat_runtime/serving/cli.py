@@ -97,8 +97,9 @@ def main(project: ServingProject, argv: Sequence[str] | None = None) -> int:
         return 2
     # Once, before any worker: a missing alias (no champion yet) is a reason to give, not a
     # load to retry in every worker until the supervisor gives up.
-    wait_s = min(30.0, 10.0 + settings.registry_timeout_s)
-    held_back = check_servable(settings.model_uri, prog=project.prog, timeout_s=wait_s)
+    held_back = check_servable(
+        settings.model_uri, prog=project.prog, request_timeout_s=settings.registry_timeout_s
+    )
     if held_back is not None:
         print(f"error: {held_back}", file=sys.stderr)
         return NOT_SERVABLE

@@ -17,6 +17,7 @@ whose loads retry behind the registry breaker as before.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import subprocess
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 #: The server's exit code when the model it is asked to serve does not exist (DESIGN: 1 failure).
 NOT_SERVABLE = 1
 
+#: Seconds the check may spend importing MLflow (and creating a fresh local store) on top of
+#: the registry's request timeout.
+IMPORT_BUDGET_S = 90.0
 #: The child interpreter's exit code when it printed a message (1 is any uncaught error).
 _EXPLAINED = 3
 
@@ -119,19 +123,21 @@ def explain_missing(uri: str, *, prog: str) -> str | None:
     return None
 
 
-def check_servable(uri: str, *, prog: str, timeout_s: float) -> str | None:
+def check_servable(uri: str, *, prog: str, request_timeout_s: float) -> str | None:
     """Run :func:`explain_missing` in a child interpreter; its message, or None to go ahead.
 
-    None also when the child fails or takes longer than ``timeout_s`` (it is then killed):
+    The registry gets one try of ``request_timeout_s`` (the workers' loads are where it is
+    retried); importing MLflow gets :data:`IMPORT_BUDGET_S` more, as it can take tens of seconds
+    on a busy machine. None also when the child fails or runs out of time (it is then killed):
     the workers' own loads report that case, with retries.
     """
     if _ALIAS_URI.match(uri) is None:
         return None
-    # One try within the time given: the workers' loads are where the registry is retried.
+    timeout_s = request_timeout_s + IMPORT_BUDGET_S
     env = os.environ | {
         "MLFLOW_HTTP_REQUEST_MAX_RETRIES": os.environ.get("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0"),
         "MLFLOW_HTTP_REQUEST_TIMEOUT": os.environ.get(
-            "MLFLOW_HTTP_REQUEST_TIMEOUT", str(max(1, int(timeout_s)))
+            "MLFLOW_HTTP_REQUEST_TIMEOUT", str(max(1, math.ceil(request_timeout_s)))
         ),
     }
     command = [sys.executable, "-m", __name__, uri, prog]
@@ -159,7 +165,7 @@ def _main(argv: list[str]) -> int:
     return _EXPLAINED
 
 
-__all__ = ["NOT_SERVABLE", "check_servable", "explain_missing"]
+__all__ = ["IMPORT_BUDGET_S", "NOT_SERVABLE", "check_servable", "explain_missing"]
 
 
 if __name__ == "__main__":
