@@ -39,7 +39,7 @@ _ALIAS_URI = re.compile(r"^models:/(?P<name>[^/@]+)@(?P<alias>[^/]+)$")
 _MISSING = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND")
 
 
-def _reasons(client: Any, version: Any) -> list[str]:
+def _reasons(version: Any) -> list[str]:
     """The evaluation's reasons for the version: its run's report, else the version description."""
     import mlflow
 
@@ -81,7 +81,7 @@ def _held_back(client: Any, name: str, alias: str, prog: str) -> str:
         which = f"version {latest.version} (the newest)"
         serve = f"models:/{name}/{latest.version}"
     gates = str((latest.tags or {}).get("gates", ""))
-    reasons = _reasons(client, latest) if gates != "passed" else []
+    reasons = _reasons(latest) if gates != "passed" else []
     lines = [f"models:/{name}@{alias} does not exist: no version of {name!r} holds that alias."]
     if reasons:
         lines.append(f"{which} was held back by the evaluation gate(s):")
