@@ -237,7 +237,7 @@ def parse_infer(body: bytes, model: LoadedModel) -> Parsed:
 def _records(records: Any, model: LoadedModel, where: str) -> Parsed:
     if not isinstance(records, list):
         raise _bad(f"{where}: expected a list of records")
-    features = model.features
+    features, key, width = model.features, model.key, len(model.features)
     rows = []
     keys: list[Any] = []
     ignored: set[str] = set()
@@ -250,13 +250,15 @@ def _records(records: Any, model: LoadedModel, where: str) -> Parsed:
             raise _missing(
                 f"{where}[{i}]", "field(s)", [f for f in features if f not in record], model
             ) from None
-        if model.key in record:
-            keys.append(record[model.key])
-        if len(record) != len(features) + (model.key in record):
-            ignored.update(c for c in record if c not in features and c != model.key)
+        extra = len(record) - width
+        if key in record:
+            keys.append(record[key])
+            extra -= 1
+        if extra:  # every feature is there, so these are the row's other columns
+            ignored.update(c for c in record if c not in features and c != key)
     if keys and len(keys) != len(rows):
-        raise _bad(f"{where}: field {model.key!r} must be on every record or on none")
-    matrix = _floats(rows, where).reshape(len(rows), len(features))
+        raise _bad(f"{where}: field {key!r} must be on every record or on none")
+    matrix = _floats(rows, where).reshape(len(rows), width)
     return Parsed(
         matrix, _keys(keys, len(rows), where) if keys else None, None, ignored=len(ignored)
     )
