@@ -38,6 +38,8 @@ def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         return 0
 
     monkeypatch.setattr(cli, "serve", serve)
+    # Registry-free: the alias check before the workers is tested in serving/.
+    monkeypatch.setattr(cli, "check_servable", lambda uri, **_: None)
     return seen
 
 

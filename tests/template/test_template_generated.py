@@ -247,6 +247,9 @@ def test_own_data_path_from_the_readme_gives_a_champion_and_passing_tests(tmp_pa
     contract = outputs["contract"]
     assert "problem type: classification ('target' is 0/1" in contract
     assert "key: 'patient_id' (KEY" in contract and "sensitive (fairness gate): site" in contract
+    # The README's request examples are now the user's rows: make test sends them to the model.
+    assert "README.md: request examples written from row 1 of the data" in contract
+    assert '"columns": ["patient_id", "mean radius"' in (project / "README.md").read_text()
     config = (project / "config.toml").read_text()
     assert 'source = "data/raw/cancer.csv"' in config
     assert "INFO" not in outputs["pipeline"]

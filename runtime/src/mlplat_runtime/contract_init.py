@@ -6,9 +6,11 @@ SOURCE=... TARGET=... KEY=... SENSITIVE=... PROBLEM=... FORCE=1``).
 
 It reads the file, infers the contract (``infer.py``), checks that the file passes it, then
 writes three files, each atomically: ``src/<package>/contract.py``, the keys of ``config.toml``
-that depend on the data (every other key and comment is kept), and the reference profile. It
-refuses to replace a ``contract.py`` someone edited unless ``--force`` is given, and prints what
-it decided and what to review.
+that depend on the data (every other key and comment is kept), and the reference profile; and
+the README's request examples, from the file's first rows, between their markers (the rest of
+the README is left as it is; see ``readme_examples.py``). It refuses to replace a
+``contract.py`` someone edited unless ``--force`` is given, and prints what it decided and what
+to review.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ from .errors import ContractViolation, PipelineError
 from .infer import Draft, InferOptions, describe_column, infer_contract
 from .paths import CONFIG_ENV, project_root, write_json
 from .profile import build_profile
+from .readme_examples import Examples, render_examples, update_readme
 from .rules import Contract
 from .tables import read_table
 
@@ -74,6 +77,8 @@ class ContractPlan:
         rows: Rows in the source.
         file_columns: Columns in the source.
         source_entry: ``data.source`` as written into ``config.toml``.
+        examples: The README's request-example block from the data, or None (no complete row).
+        readme_note: What became of the README's examples (set once written).
     """
 
     draft: Draft
@@ -84,6 +89,8 @@ class ContractPlan:
     rows: int
     file_columns: int
     source_entry: str
+    examples: Examples | None = None
+    readme_note: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -223,6 +230,13 @@ def plan_contract(
         raise PipelineError(f"the inferred contract rejects its own data: {error}") from None
     entry = _source_entry(source, root)
     config_text, changes = _edit_config(config_text, draft, entry)
+    registry = tomlkit.parse(config_text).unwrap().get("registry", {})
+    examples = render_examples(
+        validated,
+        features=draft.features,
+        key=Contract(draft.columns).key,
+        model_name=str(registry.get("model_name") or root.name),
+    )
     return ContractPlan(
         draft=draft,
         contract_text=render_contract(draft.columns, source=entry, left_out=draft.left_out),
@@ -232,6 +246,7 @@ def plan_contract(
         rows=len(frame),
         file_columns=len(frame.columns),
         source_entry=entry,
+        examples=examples,
     )
 
 
@@ -280,7 +295,7 @@ def write_contract(
     os.replace(temporary, profile_path)
     _atomic_write(paths.config, plan.config_text)
     _atomic_write(paths.contract, plan.contract_text)
-    return plan
+    return replace(plan, readme_note=update_readme(root / "README.md", plan.examples))
 
 
 def report(
@@ -308,6 +323,8 @@ def report(
     echo(f"wrote src/{package}/contract.py, config.toml and the reference profile")
     for line in plan.changed_keys:
         echo(f"  config.toml {line}")
+    if plan.readme_note:
+        echo(plan.readme_note)
     if Path(plan.source_entry).is_absolute():
         echo(
             "note: the source is outside the project, so config.toml names its absolute path; "

@@ -28,6 +28,8 @@ def captured(monkeypatch):
         return 0
 
     monkeypatch.setattr(cli, "serve", fake_serve)
+    # The registry check before the workers is tested in test_server_no_champion.py.
+    monkeypatch.setattr(cli, "check_servable", lambda uri, **_: None)
     return seen
 
 

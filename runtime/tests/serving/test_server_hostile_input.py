@@ -84,7 +84,7 @@ BAD_INVOCATIONS = [
     ({"nothing": 1}, "exactly one of"),
     ({"dataframe_split": {"columns": F, "data": [[1.0] * (N - 1)]}}, "values"),
     ({"dataframe_split": {"columns": F[:-1], "data": [[1.0] * (N - 1)]}}, F[-1]),
-    ({"dataframe_split": {"columns": [*F, "extra"], "data": [[1.0] * (N + 1)]}}, "extra"),
+    ({"dataframe_split": {"columns": [*F, "extra"], "data": [[1.0] * N]}}, "values"),
     ({"dataframe_records": [dict.fromkeys(F[1:], 1.0)]}, F[0]),
     ({"dataframe_records": [5]}, "dataframe_records[0]"),
     ({"dataframe_split": {"columns": [[1]], "data": [[1.0]]}}, "columns"),

@@ -49,6 +49,12 @@ _NOT_FOUND = (
 )
 _MODELS = b"/v2/models/"
 _RETRY = ((b"retry-after", b"1"),)
+#: The /metrics label of each request format's ignored columns (see Metrics.ignored_columns).
+_INPUT: dict[Callable[[bytes, LoadedModel], Parsed], str] = {
+    parse_infer: "v2",
+    parse_invocations: "json",
+    parse_csv: "csv",
+}
 
 
 def _error(message: str) -> bytes:
@@ -355,6 +361,8 @@ class ServingApp:
             return reply(400, _error(f"could not read the request: {exc}"))
         if parsed.features.shape[0] == 0:
             return reply(400, _error("the request has no rows"))
+        if parsed.ignored:
+            self.metrics.ignored_columns(_INPUT[parse], parsed.ignored)
         online = self.online
         rid = _request_id(parsed, request.headers)
         if online is None or parsed.keys is None:

@@ -4,6 +4,10 @@ A project's serving entry is a few lines: it names its contract, the registered 
 and, optionally, a feature source, then calls :func:`main`. Every limit is a flag; the defaults
 are safe. The champion of the project's model is served unless --model-uri says otherwise;
 SIGTERM drains, SIGHUP reloads the model.
+
+Exit codes: 0 after a drain on SIGTERM; 1 when the model cannot be served (the alias does not
+exist, e.g. no champion because a gate held the model back: the message names the gates and the
+command that serves the challenger; or a load failure); 2 for bad flags or configuration.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from .app import Loader
 from .guard import contract_check
 from .model import LoadedModel, ModelLoadError, load_model
 from .online import Fetch, OnlineFeatures, load_defaults
+from .preflight import NOT_SERVABLE, check_servable
 from .resilience import CircuitBreaker, RetryPolicy
 from .server import OnlineFactory, configure_logging, serve
 from .settings import ServeSettings
@@ -90,6 +95,14 @@ def main(project: ServingProject, argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    # Once, before any worker: a missing alias (no champion yet) is a reason to give, not a
+    # load to retry in every worker until the supervisor gives up.
+    held_back = check_servable(
+        settings.model_uri, prog=project.prog, request_timeout_s=settings.registry_timeout_s
+    )
+    if held_back is not None:
+        print(f"error: {held_back}", file=sys.stderr)
+        return NOT_SERVABLE
     check = contract_check(project.contract)
     contract = project.contract
 

@@ -45,17 +45,37 @@ class RequestError(Exception):
         self.message = message
 
 
+#: At most this many input tensors in one V2 request: every feature, the key and the other
+#: columns of a source row (ignored), so a wide table's full rows are accepted.
+MAX_INPUTS = 4096
+
+
 @dataclass(slots=True)
 class Parsed:
-    """A decoded prediction request: rows in model feature order, optional keys and id."""
+    """A decoded prediction request: rows in model feature order, optional keys and id.
+
+    ``ignored`` counts the request's columns that are neither a feature nor the key (a full
+    source row carries its target, attributes and other columns): they are dropped, as batch
+    scoring drops them, and the server counts them on /metrics.
+    """
 
     features: np.ndarray
     keys: list[Any] | None
     request_id: Any
+    ignored: int = 0
 
 
 def _bad(message: str) -> RequestError:
     return RequestError(400, message)
+
+
+def _missing(where: str, kind: str, missing: list[str], model: LoadedModel) -> RequestError:
+    """The 400 for absent features: every missing one by name, and what the model takes."""
+    names = ", ".join(map(repr, missing))
+    return _bad(
+        f"{where}: missing {kind} {names}; the model needs every feature "
+        f"{list(model.features)} (the key {model.key!r} is optional; other columns are ignored)"
+    )
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
@@ -164,13 +184,14 @@ def parse_infer(body: bytes, model: LoadedModel) -> Parsed:
     inputs = doc.get("inputs")
     if not isinstance(inputs, list) or not inputs:
         raise _bad("inputs: expected a non-empty list of tensors")
-    if len(inputs) > len(model.features) + 1:
-        raise _bad(f"inputs: at most {len(model.features) + 1} tensors are accepted")
+    if len(inputs) > max(MAX_INPUTS, len(model.features) + 1):
+        raise _bad(f"inputs: at most {max(MAX_INPUTS, len(model.features) + 1)} tensors")
     named = dict(_tensor(inputs, i) for i in range(len(inputs)))
     if len(named) != len(inputs):
         raise _bad("inputs: tensor names must be unique")
     key_tensor = named.pop(model.key, None)
     n_features = len(model.features)
+    ignored = 0
     if len(named) == 1 and next(iter(named)) not in model.features:
         name, tensor = next(iter(named.items()))
         where = f"inputs[{name}]"
@@ -186,15 +207,10 @@ def parse_infer(body: bytes, model: LoadedModel) -> Parsed:
             raise _bad(f"{where}.data: {arr.size} values do not fill shape {shape}")
         matrix = arr.reshape(shape[0], n_features)
     else:
-        unknown = sorted(set(named) - set(model.features))
-        if unknown:
-            raise _bad(
-                f"inputs: unknown tensor {unknown[0]!r}; send one [N, {n_features}] tensor "
-                f"or one tensor per feature {list(model.features)}"
-            )
         missing = [f for f in model.features if f not in named]
         if missing:
-            raise _bad(f"inputs: missing tensor {missing[0]!r}")
+            raise _missing("inputs", "tensor(s)", missing, model)
+        ignored = len(named) - n_features  # a source row's other columns, as batch scoring
         columns = []
         for feature in model.features:
             where = f"inputs[{feature}]"
@@ -215,31 +231,37 @@ def parse_infer(body: bytes, model: LoadedModel) -> Parsed:
     request_id = doc.get("id")
     if request_id is not None and not isinstance(request_id, str):
         raise _bad("id: expected a string (the Open Inference Protocol's request id)")
-    return Parsed(features=matrix, keys=keys, request_id=request_id)
+    return Parsed(features=matrix, keys=keys, request_id=request_id, ignored=ignored)
 
 
 def _records(records: Any, model: LoadedModel, where: str) -> Parsed:
     if not isinstance(records, list):
         raise _bad(f"{where}: expected a list of records")
-    allowed = set(model.features) | {model.key}
+    features, key, width = model.features, model.key, len(model.features)
     rows = []
     keys: list[Any] = []
+    ignored: set[str] = set()
     for i, record in enumerate(records):
         if not isinstance(record, dict):
             raise _bad(f"{where}[{i}]: expected an object of column -> value")
-        extra = set(record) - allowed
-        if extra:
-            raise _bad(f"{where}[{i}]: unknown field {sorted(extra)[0]!r}")
         try:
-            rows.append([record[f] for f in model.features])
-        except KeyError as exc:
-            raise _bad(f"{where}[{i}]: missing field {exc.args[0]!r}") from None
-        if model.key in record:
-            keys.append(record[model.key])
+            rows.append([record[f] for f in features])
+        except KeyError:
+            raise _missing(
+                f"{where}[{i}]", "field(s)", [f for f in features if f not in record], model
+            ) from None
+        extra = len(record) - width
+        if key in record:
+            keys.append(record[key])
+            extra -= 1
+        if extra:  # every feature is there, so these are the row's other columns
+            ignored.update(c for c in record if c not in features and c != key)
     if keys and len(keys) != len(rows):
-        raise _bad(f"{where}: field {model.key!r} must be on every record or on none")
-    matrix = _floats(rows, where).reshape(len(rows), len(model.features))
-    return Parsed(matrix, _keys(keys, len(rows), where) if keys else None, None)
+        raise _bad(f"{where}: field {key!r} must be on every record or on none")
+    matrix = _floats(rows, where).reshape(len(rows), width)
+    return Parsed(
+        matrix, _keys(keys, len(rows), where) if keys else None, None, ignored=len(ignored)
+    )
 
 
 def _split(split: Any, model: LoadedModel) -> Parsed:
@@ -257,12 +279,23 @@ def _split(split: Any, model: LoadedModel) -> Parsed:
         if matrix.ndim != 2 or matrix.shape[1] != len(columns):
             raise _bad(f"{where}.data: every row needs {len(columns)} values")
         return Parsed(matrix, None, None)
-    records = []
+    position = {c: i for i, c in enumerate(columns)}
+    missing = [f for f in model.features if f not in position]
+    if missing:
+        raise _missing(f"{where}.columns", "column(s)", missing, model)
+    take = [position[f] for f in model.features]
+    key_at = position.get(model.key)
+    rows = []
     for i, row in enumerate(data):
         if not isinstance(row, list) or len(row) != len(columns):
             raise _bad(f"{where}.data[{i}]: expected {len(columns)} values")
-        records.append(dict(zip(columns, row, strict=True)))
-    return _records(records, model, where)
+        rows.append([row[j] for j in take])
+    matrix = _floats(rows, f"{where}.data").reshape(len(rows), len(take))
+    keys = None
+    if key_at is not None:
+        keys = _keys([row[key_at] for row in data], len(rows), f"{where}.data[{model.key}]")
+    ignored = len(columns) - len(take) - (key_at is not None)
+    return Parsed(matrix, keys, None, ignored=ignored)
 
 
 def parse_invocations(body: bytes, model: LoadedModel) -> Parsed:
@@ -295,6 +328,7 @@ def parse_csv(body: bytes, model: LoadedModel) -> Parsed:
     """Decode a ``text/csv`` body as `mlflow models serve` does: a header row, then one row each.
 
     Columns are matched by name (any order; the key column is optional); an empty field is null.
+    Other columns (a full source row's target, attributes, text) are skipped unread and counted.
     """
     import csv
     import io
@@ -307,12 +341,14 @@ def parse_csv(body: bytes, model: LoadedModel) -> Parsed:
     if not table:
         raise _bad("text/csv body: expected a header row with the column names")
     header, rows = table[0], table[1:]
+    wanted = {*model.features, model.key}
+    used = [j for j, name in enumerate(header) if name in wanted]
     data: list[list[Any]] = []
     for i, row in enumerate(rows):
         if len(row) != len(header):
             raise _bad(f"text/csv row {i + 1}: {len(row)} fields, the header has {len(header)}")
         values: list[Any] = []
-        for name, field in zip(header, row, strict=True):
+        for name, field in ((header[j], row[j]) for j in used):
             field = field.strip()
             if name == model.key:
                 values.append(field)
@@ -322,7 +358,9 @@ def parse_csv(body: bytes, model: LoadedModel) -> Parsed:
             except ValueError:
                 raise _bad(f"text/csv row {i + 1}, column {name!r}: not a number") from None
         data.append(values)
-    return _split({"columns": header, "data": data}, model)
+    parsed = _split({"columns": [header[j] for j in used], "data": data}, model)
+    parsed.ignored = len(set(header) - wanted)
+    return parsed
 
 
 def _columns_to_records(columns: dict[str, Any], model: LoadedModel, where: str) -> list[Any]:

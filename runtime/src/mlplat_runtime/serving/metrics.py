@@ -40,15 +40,19 @@ _COUNTERS = (
     "ship_dropped_records",
 )
 _GAUGES = ("inflight", "ready", "draining", "queue_rows", "listening", "compiled", "ship_backlog")
+#: The request formats whose ignored columns are counted (a fixed label set: never column names).
+INPUTS = ("v2", "json", "csv")
 _CODE_BASE = len(_COUNTERS)
 _HIST_BASE = _CODE_BASE + len(CODES) + 1
 _GAUGE_BASE = _HIST_BASE + len(LATENCY_BUCKETS) + 1
-_DRIFT_BASE = _GAUGE_BASE + len(_GAUGES)
+_IGNORED_BASE = _GAUGE_BASE + len(_GAUGES)  # per input: columns, then requests
+_DRIFT_BASE = _IGNORED_BASE + 2 * len(INPUTS)
 SLOTS = _DRIFT_BASE + MAX_FEATURES
 _INDEX = {name: i for i, name in enumerate(_COUNTERS)} | {
     name: _GAUGE_BASE + i for i, name in enumerate(_GAUGES)
 }
 _CODE_INDEX = {code: _CODE_BASE + i for i, code in enumerate(CODES)}
+_IGNORED_INDEX = {name: _IGNORED_BASE + 2 * i for i, name in enumerate(INPUTS)}
 _HELP = {
     "rows": "Rows predicted.",
     "batches": "Prediction batches run.",
@@ -105,6 +109,15 @@ class Metrics:
     def response(self, code: int) -> None:
         """Count one response by status code."""
         self._row[_CODE_INDEX.get(code, _HIST_BASE - 1)] += 1
+
+    def ignored_columns(self, source: str, columns: int) -> None:
+        """Count a request's columns that are neither a feature nor the key, by input format.
+
+        ``source`` is one of :data:`INPUTS`; the column names are not recorded (unbounded).
+        """
+        at = _IGNORED_INDEX[source]
+        self._row[at] += columns
+        self._row[at + 1] += 1
 
     def observe_latency(self, seconds: float) -> None:
         """Record one prediction request's latency."""
@@ -171,6 +184,7 @@ class Metrics:
             f"{metric}_sum {total[_INDEX['latency_sum']]:.6f}",
             f"{metric}_count {total[_INDEX['latency_count']]:.0f}",
         ]
+        out += _render_ignored(total)
         for name in _GAUGES:
             metric = f"model_server_{name}"
             out.append(f"# TYPE {metric} gauge")
@@ -206,4 +220,21 @@ class Metrics:
         return "\n".join(out).encode()
 
 
-__all__ = ["CODES", "LATENCY_BUCKETS", "SLOTS", "Metrics", "shared_array"]
+def _render_ignored(total: np.ndarray) -> list[str]:
+    columns, requests = "model_server_ignored_columns_total", "model_server_ignored_requests_total"
+    out = [
+        f"# HELP {columns} Request columns neither a feature nor the key (a full source row's "
+        "target, attributes and other columns), ignored as batch scoring ignores them; by input "
+        "format.",
+        f"# TYPE {columns} counter",
+    ]
+    out += [f'{columns}{{input="{n}"}} {total[i]:.0f}' for n, i in _IGNORED_INDEX.items()]
+    out += [
+        f"# HELP {requests} Requests that carried ignored columns, by input format.",
+        f"# TYPE {requests} counter",
+    ]
+    out += [f'{requests}{{input="{n}"}} {total[i + 1]:.0f}' for n, i in _IGNORED_INDEX.items()]
+    return out
+
+
+__all__ = ["CODES", "INPUTS", "LATENCY_BUCKETS", "SLOTS", "Metrics", "shared_array"]
