@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from . import typed
 from .model import LoadedModel
 from .predict import Predictions
 
@@ -78,6 +79,19 @@ def _floats(data: Any, where: str) -> np.ndarray:
     if np.isinf(arr).any():
         raise _bad(f"{where}: numbers must be finite")
     return arr
+
+
+def _matrix(rows: Any, model: LoadedModel, where: str) -> np.ndarray:
+    """Rows of cells in feature order as the model matrix (``typed.py`` for text and dates)."""
+    select = typed.encoder(model)
+    if select is None:
+        return _floats(rows, where)
+    if not isinstance(rows, list):
+        raise _bad(f"{where}: expected a list of rows")
+    try:
+        return typed.from_rows(select, rows, where)
+    except typed.TypedInputError as exc:
+        raise _bad(str(exc)) from None
 
 
 def _keys(data: Any, rows: int, where: str) -> list[Any]:
@@ -146,6 +160,8 @@ def _fast_matrix(doc: dict[str, Any], model: LoadedModel) -> Parsed | None:
     request_id = doc.get("id")
     if request_id is not None and type(request_id) is not str:
         return None
+    if typed.encoder(model) is not None:  # text or date features: typed.py decodes those
+        return None
     try:
         arr = np.array(data, dtype=np.float64)
     except (ValueError, TypeError, OverflowError):
@@ -171,7 +187,13 @@ def parse_infer(body: bytes, model: LoadedModel) -> Parsed:
         raise _bad("inputs: tensor names must be unique")
     key_tensor = named.pop(model.key, None)
     n_features = len(model.features)
-    if len(named) == 1 and next(iter(named)) not in model.features:
+    select = typed.encoder(model)
+    if select is not None:
+        try:
+            matrix = typed.from_tensors(select, named)
+        except typed.TypedInputError as exc:
+            raise _bad(str(exc)) from None
+    elif len(named) == 1 and next(iter(named)) not in model.features:
         name, tensor = next(iter(named.items()))
         where = f"inputs[{name}]"
         if tensor["datatype"] not in NUMERIC_DATATYPES:
@@ -238,7 +260,7 @@ def _records(records: Any, model: LoadedModel, where: str) -> Parsed:
             keys.append(record[model.key])
     if keys and len(keys) != len(rows):
         raise _bad(f"{where}: field {model.key!r} must be on every record or on none")
-    matrix = _floats(rows, where).reshape(len(rows), len(model.features))
+    matrix = _matrix(rows, model, where).reshape(len(rows), len(model.features))
     return Parsed(matrix, _keys(keys, len(rows), where) if keys else None, None)
 
 
@@ -253,7 +275,7 @@ def _split(split: Any, model: LoadedModel) -> Parsed:
     if not all(isinstance(c, str) for c in columns) or len(set(columns)) != len(columns):
         raise _bad(f"{where}.columns: expected unique column names")
     if columns == list(model.features):
-        matrix = _floats(data, f"{where}.data")
+        matrix = _matrix(data, model, f"{where}.data")
         if matrix.ndim != 2 or matrix.shape[1] != len(columns):
             raise _bad(f"{where}.data: every row needs {len(columns)} values")
         return Parsed(matrix, None, None)
@@ -285,7 +307,7 @@ def parse_invocations(body: bytes, model: LoadedModel) -> Parsed:
         payload = _columns_to_records(payload, model, fmt)
     if isinstance(payload, list) and payload and isinstance(payload[0], dict):
         return _records(payload, model, fmt)
-    matrix = _floats(payload, fmt)
+    matrix = _matrix(payload, model, fmt)
     if matrix.ndim != 2 or matrix.shape[1] != len(model.features):
         raise _bad(f"{fmt}: expected rows of {len(model.features)} values {list(model.features)}")
     return Parsed(matrix, None, None)
@@ -307,6 +329,7 @@ def parse_csv(body: bytes, model: LoadedModel) -> Parsed:
     if not table:
         raise _bad("text/csv body: expected a header row with the column names")
     header, rows = table[0], table[1:]
+    select = typed.encoder(model)
     data: list[list[Any]] = []
     for i, row in enumerate(rows):
         if len(row) != len(header):
@@ -318,7 +341,10 @@ def parse_csv(body: bytes, model: LoadedModel) -> Parsed:
                 values.append(field)
                 continue
             try:
-                values.append(float(field) if field else None)
+                if select is not None:
+                    values.append(typed.csv_cell(select, name, field))
+                else:
+                    values.append(float(field) if field else None)
             except ValueError:
                 raise _bad(f"text/csv row {i + 1}, column {name!r}: not a number") from None
         data.append(values)
