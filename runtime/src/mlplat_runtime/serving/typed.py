@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..transforms import SelectFeatures
+from mlplat_runtime.transforms import SelectFeatures
+
 from .model import LoadedModel
 
 
