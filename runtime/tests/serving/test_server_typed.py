@@ -156,3 +156,15 @@ def test_a_numeric_feature_sent_as_text_is_a_400(typed_server: Harness) -> None:
     records = [{"area": "big", "city": "Porto", "listed": "2025-01-01"}]
     resp = typed_server.request("POST", "/invocations", {"dataframe_records": records})
     assert resp.status == 400 and "area" in resp.json["error"]
+
+
+def test_batch_scoring_gives_the_same_answers(
+    typed_model: LoadedModel, expected: np.ndarray, tmp_path: Any
+) -> None:
+    from mlplat_runtime.batch import score_file
+
+    source = tmp_path / "rows.csv"
+    source.write_text(CSV)
+    target = tmp_path / "scored.parquet"
+    assert score_file(typed_model, source, target) == 4
+    np.testing.assert_allclose(pd.read_parquet(target)["prediction"], expected)
