@@ -38,7 +38,10 @@ def build_transform(log_columns: Sequence[str] = (), *, fill_missing: bool = Tru
     """
     unknown = sorted(set(log_columns) - set(CONTRACT.numeric_features))
     if unknown:
-        raise ValueError(f"features.log_columns names non-numeric features: {', '.join(unknown)}")
+        raise ValueError(
+            f"features.log_columns names non-features: {', '.join(unknown)} (log1p takes numeric "
+            "features only)"
+        )
     log_idx = [FEATURES.index(name) for name in log_columns]
     text, dates = CONTRACT.text_features, CONTRACT.date_features
     steps: list[tuple[str, object]] = [
