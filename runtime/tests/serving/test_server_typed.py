@@ -168,3 +168,18 @@ def test_batch_scoring_gives_the_same_answers(
     target = tmp_path / "scored.parquet"
     assert score_file(typed_model, source, target) == 4
     np.testing.assert_allclose(pd.read_parquet(target)["prediction"], expected)
+
+
+def test_metadata_names_one_tensor_per_feature_bytes_for_text_and_dates(
+    typed_server: Harness,
+) -> None:
+    meta = typed_server.request("GET", "/v2/models/test-model").json
+    inputs = {t["name"]: (t["datatype"], t["shape"]) for t in meta["inputs"]}
+    assert inputs == {
+        "area": ("FP64", [-1]),
+        "city": ("BYTES", [-1]),
+        "listed": ("BYTES", [-1]),
+        "id": ("BYTES", [-1]),  # the key, optional
+    }
+    kinds = [t["parameters"].get("kind") for t in meta["inputs"]]
+    assert kinds == ["number", "text", "date", None]

@@ -16,6 +16,7 @@ __all__ = [
     "from_columns",
     "from_rows",
     "from_tensors",
+    "input_tensors",
 ]
 
 from collections.abc import Sequence
@@ -141,6 +142,27 @@ def _encode(select: SelectFeatures, cells: np.ndarray, where: str) -> np.ndarray
         return select.encode(cells)
     except ValueError as exc:
         raise TypedInputError(f"{where}: {exc}") from None
+
+
+def input_tensors(select: SelectFeatures) -> list[dict[str, Any]]:
+    """The model metadata's ``inputs`` for a typed model: one ``[N]`` tensor per feature.
+
+    Text and date features are ``BYTES`` (a date as ISO 8601 text), numeric ones ``FP64``; a
+    client reading ``GET /v2/models/<name>`` learns what to send, not the internal codes.
+    """
+    text, dates = select.text or {}, select.dates
+    tensors = []
+    for name in select.features:
+        kind = "text" if name in text else "date" if name in dates else "number"
+        tensors.append(
+            {
+                "name": name,
+                "datatype": "FP64" if kind == "number" else "BYTES",
+                "shape": [-1],
+                "parameters": {"kind": kind},
+            }
+        )
+    return tensors
 
 
 def csv_cell(select: SelectFeatures, name: str, field: str) -> Any:
