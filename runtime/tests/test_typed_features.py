@@ -19,6 +19,7 @@ from mlplat_runtime.contract_file import render_contract
 from mlplat_runtime.errors import ContractViolation, NotConvertible
 from mlplat_runtime.infer import InferOptions, infer_contract
 from mlplat_runtime.rules import Column, Contract
+from mlplat_runtime.slices import groups
 from mlplat_runtime.transforms import ExpandColumns, FillMissing, SelectFeatures
 
 FEATURES = ("area", "city", "listed")
@@ -194,3 +195,22 @@ def test_the_written_contract_shows_the_encodings_and_reads_back() -> None:
     assert namespace["COLUMNS"] == COLUMNS
     wide = (Column(name="merchant", dtype="str", role="feature", max_categories=20), COLUMNS[3])
     assert "max_categories=20" in render_contract(wide, source="x.csv")
+
+
+def test_a_date_is_sliced_into_quartiles_and_never_the_fallback_slice() -> None:
+    rows = 400
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(
+        {
+            "created_at": (
+                pd.Timestamp("2025-01-01") + pd.to_timedelta(np.arange(rows) * 3600, unit="s")
+            ).strftime("%Y-%m-%dT%H:%M:%S"),
+            "v1": rng.normal(size=rows),
+            "y": rng.integers(0, 2, rows),
+        }
+    )
+    draft = infer_contract(frame, InferOptions(target="y"))
+    assert draft.slices == ("v1",)  # a number cut into quartiles, not a slice per timestamp
+    dates = pd.to_datetime(frame["created_at"], utc=True)
+    labels = groups(dates)
+    assert labels.nunique() == 4 and labels.iloc[0].startswith("[2024-12-31, 2025-01-")

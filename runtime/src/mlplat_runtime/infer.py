@@ -521,8 +521,9 @@ def infer_contract(df: pd.DataFrame, options: InferOptions) -> Draft:
         and c.name not in sensitive
     ]
     slices = (*sensitive, *categorical[: max(0, _MAX_SLICES - len(sensitive))])
-    if not slices:
-        slices = (draft_features[0],)
+    if not slices:  # a number cut into quartiles; a date only when nothing else is left
+        numeric = [c.name for c in columns if c.role == "feature" and c.dtype in {"int", "float"}]
+        slices = ((numeric or list(draft_features))[0],)
     log_columns = _skewed(df, columns)
     notes.review.append(
         "ranges are the observed minimum and maximum widened by 10% (0 stays the floor): set "
