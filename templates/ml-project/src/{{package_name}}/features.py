@@ -31,8 +31,7 @@ from .contract import CONTRACT, FEATURES
 
 
 def build_transform(log_columns: Sequence[str] = (), *, fill_missing: bool = True) -> Pipeline:
-    """An unfitted transform: select, log1p the skewed columns, encode text and dates,
-    standardise, fill missing values.
+    """An unfitted transform: select, log1p, encode text and dates, standardise, fill missing.
 
     ``fill_missing``: NaN becomes the training mean (0 after scaling); trees take NaN as it is.
     """
