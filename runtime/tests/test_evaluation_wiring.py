@@ -144,3 +144,15 @@ def test_without_the_attribute_in_the_labels_there_is_no_training_table(tmp_path
         labelled_rows(
             log_dir, tmp_path / "store", tmp_path / "fb", CONTRACT, hours=1e6, window_hours=1.0
         )
+
+
+def test_a_contract_with_text_or_date_features_is_refused_by_name(tmp_path: Path) -> None:
+    typed = Contract(
+        (
+            *CONTRACT.columns,
+            Column(name="city", dtype="str", role="feature"),
+            Column(name="listed", dtype="date", role="feature"),
+        )
+    )
+    with pytest.raises(PipelineError, match=r"text or date features \(city, listed\)"):
+        labelled_rows(tmp_path, tmp_path / "store", tmp_path / "fb", typed, hours=1, window_hours=1)

@@ -21,6 +21,7 @@ from .serving.cli import ServingProject
 from .serving.guard import contract_check
 from .serving.model import LoadedModel, ModelLoadError, load_model
 from .serving.resilience import CircuitBreaker, RetryPolicy
+from .serving.typed import encoder
 
 
 class BatchError(Exception):
@@ -28,6 +29,13 @@ class BatchError(Exception):
 
 
 def _columns(chunk: Any, model: LoadedModel, where: str) -> np.ndarray:
+    select = encoder(model)
+    if select is not None:  # text and date features: the model's own encoding, as in training
+        frame = chunk.select(list(model.features)).to_pandas()
+        try:
+            return select.encode(frame)
+        except (ValueError, TypeError) as exc:
+            raise BatchError(f"{where}: {exc}") from None
     arrays = []
     for feature in model.features:
         try:
@@ -41,7 +49,12 @@ def _columns(chunk: Any, model: LoadedModel, where: str) -> np.ndarray:
 
 
 def _batches(
-    source: Path, columns: list[str], numeric: Sequence[str], chunk_rows: int
+    source: Path,
+    columns: list[str],
+    numeric: Sequence[str],
+    chunk_rows: int,
+    *,
+    text: Sequence[str] = (),
 ) -> Iterator[Any]:
     """Record batches of `columns` from a Parquet or CSV file (by suffix; else sniffed)."""
     import pyarrow as pa
@@ -50,7 +63,9 @@ def _batches(
 
     if _is_csv(source):
         options = pacsv.ConvertOptions(
-            include_columns=columns, column_types={name: pa.float64() for name in numeric}
+            include_columns=columns,
+            column_types={name: pa.float64() for name in numeric}
+            | {name: pa.string() for name in text},
         )
         read = pacsv.ReadOptions(block_size=1 << 20)
         with pacsv.open_csv(source, read_options=read, convert_options=options) as reader:
@@ -145,7 +160,11 @@ def _score(
     done = 0
     partial = target.with_name(target.name + ".partial")
     try:
-        for chunk in _batches(source, wanted, model.features, chunk_rows):
+        select = encoder(model)
+        typed = set(select.text or {}) | set(select.dates) if select is not None else set()
+        numeric = [f for f in model.features if f not in typed]
+        text = [f for f in model.features if f in typed]
+        for chunk in _batches(source, wanted, numeric, chunk_rows, text=text):
             where = f"rows {done}..{done + chunk.num_rows - 1} of {source}"
             rows = _columns(chunk, model, where)
             problems = model.check(rows)

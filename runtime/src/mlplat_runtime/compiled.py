@@ -29,6 +29,7 @@ __all__ = [
     "class_labels",
     "compile_for_serving",
     "export_onnx",
+    "refuse_typed",
 ]
 
 import json
@@ -43,6 +44,7 @@ import numpy as np
 
 from .errors import NotConvertible
 from .serving.predict import Predictions, predict_arrays
+from .transforms import SelectFeatures
 
 log = logging.getLogger(__name__)
 
@@ -162,12 +164,52 @@ def class_labels(pipeline: Any) -> list[Any] | None:
     return [c.item() if hasattr(c, "item") else c for c in classes]
 
 
+def _head(pipeline: Any) -> Any:
+    step = pipeline
+    while (steps := getattr(step, "steps", None)) is not None:
+        step = steps[0][1]
+    return step
+
+
+def _model_input(pipeline: Any, features: Any) -> np.ndarray:
+    """The float64 model matrix of ``features`` (a frame goes through the pipeline's select)."""
+    if isinstance(features, np.ndarray):
+        return features
+    head = _head(pipeline)
+    if isinstance(head, SelectFeatures):
+        return np.asarray(head.transform(features), dtype=np.float64)
+    return np.asarray(features, dtype=np.float64)
+
+
+def refuse_typed(pipeline: Any) -> None:
+    """Refuse, by name, a pipeline with text or date encoders: it serves through scikit-learn.
+
+    Why not convert: the server already hands the model category codes and date seconds, so an
+    ONNX graph would need exact one-hot and calendar arithmetic (civil dates from seconds) to
+    match; until those converters exist with their parity tests, scikit-learn serves the model.
+
+    Raises:
+        NotConvertible: The pipeline has a ``SelectFeatures`` with text or date features.
+    """
+    head = _head(pipeline)
+    if isinstance(head, SelectFeatures) and head.typed:
+        kinds = [
+            *(f"one-hot text '{name}'" for name in head.text or {}),
+            *(f"date parts of '{name}'" for name in head.dates),
+        ]
+        raise NotConvertible(
+            f"ExpandColumns ({', '.join(kinds)}) has no ONNX converter; the scikit-learn "
+            "pipeline serves, with the same encoding as training"
+        )
+
+
 def export_onnx(pipeline: Any, n_features: int) -> bytes:
     """Export a fitted pipeline taking a float64 [N, n_features] matrix to ONNX (float64).
 
     Raises:
         NotConvertible: a step has no converter, or skl2onnx cannot convert it.
     """
+    refuse_typed(pipeline)
     try:
         from skl2onnx import convert_sklearn
         from skl2onnx.common.data_types import DoubleTensorType
@@ -232,13 +274,14 @@ class ServingArtifact:
         return f"scikit-learn, the reference model ({self.detail})"
 
 
-def compile_for_serving(client: Any, model_uri: str, features: np.ndarray) -> ServingArtifact:
+def compile_for_serving(client: Any, model_uri: str, features: Any) -> ServingArtifact:
     """Export the logged model, gate it on parity with `features`, attach it to the model.
 
     Args:
         client: the run's MlflowClient.
         model_uri: the logged model (``models:/m-...``) as written by ``train``.
-        features: the test split's feature matrix (float64, contract order).
+        features: the test split: its feature matrix (float64, contract order), or the frame,
+            which the model's own ``SelectFeatures`` turns into that matrix.
 
     Returns:
         What was attached. A model that cannot be converted, or whose compiled form disagrees
@@ -250,6 +293,7 @@ def compile_for_serving(client: Any, model_uri: str, features: np.ndarray) -> Se
     pipeline = mlflow.sklearn.load_model(model_uri)
     classes = class_labels(pipeline)
     try:
+        features = _model_input(pipeline, features)
         onnx = export_onnx(pipeline, int(features.shape[1]))
         compiled = CompiledModel(onnx, classes=classes)
     except NotConvertible as exc:

@@ -66,7 +66,7 @@ def _arguments(column: Column) -> list[tuple[str, Any]]:
         ("dtype", column.dtype),
         ("role", column.role),
     ]
-    for field in ("minimum", "maximum", "allowed"):
+    for field in ("minimum", "maximum", "allowed", "max_categories", "date_parts"):
         if (value := getattr(column, field)) is not None:
             args.append((field, value))
     for field in ("nullable", "unique"):

@@ -241,7 +241,7 @@ def plan_contract(
         draft=draft,
         contract_text=render_contract(draft.columns, source=entry, left_out=draft.left_out),
         config_text=config_text,
-        profile=build_profile(validated, draft.features),
+        profile=build_profile(validated, Contract(draft.columns).numeric_features),
         changed_keys=tuple(changes),
         rows=len(frame),
         file_columns=len(frame.columns),

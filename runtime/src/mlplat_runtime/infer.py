@@ -10,12 +10,13 @@ here turn that into roles and limits the pipeline can use, and say every decisio
   one is positive?), as are text targets with more than 20 values.
 - the key: ``KEY`` (it must be unique and never null), else a unique, never-null column named like
   an id. Without one, the split hashes each row's content instead.
-- features are the numeric and boolean columns: the transform takes numbers only. Ranges are the
+- features are the numeric and boolean columns, text categories and ISO 8601 dates (how text
+  and dates are encoded: ``infer_kinds.py``; ids and free text never are). Ranges are the
   observed ones widened by 10% (and kept at 0 when the data never goes below it); columns with
   at most 5 numeric values get allowed values instead. Numeric columns with nulls are features
   too: the transform fills missing values for estimators that cannot take them.
-- text columns with at most 20 values are attributes with allowed values (slices, sensitive
-  columns); other text, dates, constant and empty columns and unchosen ids are left out.
+- sensitive text columns are attributes with allowed values; constant and empty columns, dates
+  in other formats and unchosen ids are left out.
 - sensitive columns are attributes, never features; without ``SENSITIVE`` the fairness gate
   checks nothing, which is printed, with the columns whose names suggest one.
 """
@@ -34,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import PipelineError
+from .infer_kinds import date_column, text_feature
 from .rules import Column, Contract, Role
 
 Problem = Literal["classification", "regression"]
@@ -359,11 +361,10 @@ def _other(
         return None
     kind = pa.infer_schema(series.to_frame()).columns[name].dtype
     if dtypes.is_datetime(kind) or (dtypes.is_string(kind) and _looks_like_dates(series)):
-        notes.left_out.append(
-            f"{name}: dates (not a number; derive numeric features from it in your data, such "
-            "as a day of week or an age in days, to use it)"
-        )
-        return None
+        if sensitive:
+            notes.left_out.append(f"{name}: dates cannot be a sensitive column")
+            return None
+        return date_column(name, series, notes.left_out)
     if n_values == 1 and not sensitive:
         notes.left_out.append(f"{name}: one value only ({_examples(series.dropna())})")
         return None
@@ -402,18 +403,12 @@ def _other(
                 f"compares groups of at least min_group_size rows; pass a column with at most "
                 f"{_MAX_TEXT_VALUES} groups (bin or group it in your data first)"
             )
-        notes.left_out.append(
-            f"{name}: text with {n_values} distinct values (not a category; the transform takes "
-            "numbers only)"
-        )
-        return None
-    allowed = tuple(sorted(str(v) for v in series.dropna().unique()))
     if not sensitive:
-        notes.review.append(
-            f"'{name}' is text with {n_values} values: kept as an attribute (validated, usable as "
-            "a slice or sensitive column), not a feature; encode it as numbers in your data to "
-            "train on it"
-        )
+        if key is not None and _is_id_like(name, series):
+            notes.left_out.append(f"{name}: looks like an id (unique, named like one)")
+            return None
+        return text_feature(name, series, notes.decisions, notes.left_out)
+    allowed = tuple(sorted(str(v) for v in series.dropna().unique()))
     return Column(
         name=name,
         dtype="str",
@@ -437,7 +432,10 @@ def _skewed(df: pd.DataFrame, columns: list[Column]) -> tuple[str, ...]:
     """Non-negative features with a long right tail (skew above 1): log1p before scaling."""
     found = []
     for column in columns:
-        if column.role != "feature" or column.allowed is not None or (column.minimum or 0) < 0:
+        numeric = column.dtype in {"int", "float"}
+        if column.role != "feature" or not numeric or column.allowed is not None:
+            continue
+        if (column.minimum or 0) < 0:
             continue
         values = df[column.name].to_numpy(dtype="float64")
         values = values[~np.isnan(values)]
@@ -498,8 +496,8 @@ def infer_contract(df: pd.DataFrame, options: InferOptions) -> Draft:
     draft_features = [c.name for c in columns if c.role == "feature"]
     if not draft_features:
         raise PipelineError(
-            "no column can be a feature: features must be numeric (or true/false); encode "
-            "text as numbers in your data, then rerun"
+            "no column can be a feature: features are numbers, true/false, text categories or "
+            "ISO 8601 dates, and ids are never features; add such a column, then rerun"
         )
     sensitive = tuple(options.sensitive)
     for name in sensitive:
@@ -518,11 +516,14 @@ def infer_contract(df: pd.DataFrame, options: InferOptions) -> Draft:
     categorical = [
         c.name
         for c in columns
-        if c.role in {"feature", "attribute"} and c.allowed is not None and c.name not in sensitive
+        if c.role in {"feature", "attribute"}
+        and (c.allowed is not None or (c.dtype == "str" and c.max_categories is None))
+        and c.name not in sensitive
     ]
     slices = (*sensitive, *categorical[: max(0, _MAX_SLICES - len(sensitive))])
-    if not slices:
-        slices = (draft_features[0],)
+    if not slices:  # a number cut into quartiles; a date only when nothing else is left
+        numeric = [c.name for c in columns if c.role == "feature" and c.dtype in {"int", "float"}]
+        slices = ((numeric or list(draft_features))[0],)
     log_columns = _skewed(df, columns)
     notes.review.append(
         "ranges are the observed minimum and maximum widened by 10% (0 stays the floor): set "
@@ -561,6 +562,11 @@ def infer_contract(df: pd.DataFrame, options: InferOptions) -> Draft:
 
 def describe_column(column: Column) -> str:
     """One short line per column for the summary (``age int 12..81``)."""
+    if column.dtype == "date":
+        return f"{column.name} (date: {', '.join(column.date_parts or ())})"
+    if column.dtype == "str" and column.role == "feature" and column.allowed is None:
+        limit = column.max_categories
+        return f"{column.name} (text, one-hot{f' of the top {limit}' if limit else ''})"
     if column.allowed is not None:
         shown: Any = ", ".join(str(v) for v in column.allowed)
         return f"{column.name} ({column.dtype}: {shown})"

@@ -19,9 +19,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .encoding import DATE_PARTS, DEFAULT_DATE_PARTS
 from .errors import ContractViolation, Violation
 
-DType = Literal["int", "float", "str"]
+DType = Literal["int", "float", "str", "date"]
 Role = Literal["key", "feature", "target", "attribute"]
 _EXAMPLES = 3
 
@@ -32,13 +33,23 @@ class Column:
 
     Attributes:
         name: Column name.
-        dtype: ``"int"``, ``"float"`` or ``"str"``.
+        dtype: ``"int"``, ``"float"``, ``"str"`` or ``"date"`` (ISO 8601 text, UTC unless it
+            carries an offset).
         role: ``"key"``, ``"feature"``, ``"target"`` or ``"attribute"`` (kept, not a feature).
+            A ``"str"`` feature is categorical: one-hot encoded in the model's transform, with
+            an "other" column for rare and unseen values and a "missing" one for nulls. A
+            ``"date"`` feature becomes the numbers ``date_parts`` names.
         minimum: Smallest allowed value (numeric columns).
         maximum: Largest allowed value (numeric columns).
         allowed: The only values allowed, when the column is categorical.
         nullable: Whether nulls are allowed.
         unique: Whether every value must differ (keys).
+        max_categories: A ``"str"`` feature: how many of its most frequent training values get
+            a column of their own (``None``: every value seen in training); the rest share
+            the "other" column, which bounds the width of a high-cardinality column.
+        date_parts: A ``"date"`` feature: the numbers the model sees, from
+            ``mlplat_runtime.encoding.DATE_PARTS`` (year, month, day, dayofweek, dayofyear,
+            hour, epoch_days).
     """
 
     name: str
@@ -49,6 +60,8 @@ class Column:
     allowed: tuple[Any, ...] | None = None
     nullable: bool = False
     unique: bool = False
+    max_categories: int | None = None
+    date_parts: tuple[str, ...] | None = None
 
 
 def _numeric_counts(column: Column, values: np.ndarray) -> list[tuple[str, int]]:
@@ -125,16 +138,37 @@ class Contract:
         for column in self.columns:
             if column.dtype == "str" and (column.minimum, column.maximum) != (None, None):
                 raise ValueError(f"contract.py: '{column.name}' is a str column with a range")
-            if column.role == "feature" and column.dtype == "str":
-                raise ValueError(
-                    f"contract.py: feature '{column.name}' is a str column; features must be "
-                    "numbers (the transform takes floats): make it role='attribute' or encode it"
-                )
+            _check_encoding(column)
 
     @property
     def features(self) -> tuple[str, ...]:
         """Model inputs, in order."""
         return tuple(c.name for c in self.columns if c.role == "feature")
+
+    @property
+    def numeric_features(self) -> tuple[str, ...]:
+        """Numeric model inputs (the ones with a distribution profile), in order."""
+        return tuple(
+            c.name for c in self.columns if c.role == "feature" and c.dtype in {"int", "float"}
+        )
+
+    @property
+    def text_features(self) -> dict[str, int | None]:
+        """Categorical (text) features and their ``max_categories``, in order."""
+        return {
+            c.name: c.max_categories
+            for c in self.columns
+            if c.role == "feature" and c.dtype == "str"
+        }
+
+    @property
+    def date_features(self) -> dict[str, tuple[str, ...]]:
+        """Date features and the parts each becomes, in order."""
+        return {
+            c.name: c.date_parts or DEFAULT_DATE_PARTS
+            for c in self.columns
+            if c.role == "feature" and c.dtype == "date"
+        }
 
     @property
     def key(self) -> str | None:
@@ -171,6 +205,8 @@ class Contract:
 
         Args:
             X: float64 array of shape ``[N, len(FEATURES)]`` in ``FEATURES`` order; NaN is null.
+                Text and date columns hold codes (``encoding.py``): only their null rule
+                applies, so an unseen category is never a violation.
 
         Returns:
             An empty list when the batch is valid, else one message per column and rule, such as
@@ -184,6 +220,7 @@ class Contract:
             _batch_message(column, rule, count)
             for j, column in enumerate(features)
             for rule, count in _numeric_counts(column, X[:, j])
+            if column.dtype in {"int", "float"} or rule == "null"
         ]
 
     def validate_frame(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -211,11 +248,59 @@ class Contract:
         return pd.DataFrame(out, index=df.index)
 
 
+def _check_encoding(column: Column) -> None:
+    """The encoding fields fit the column's type (the message names contract.py and the column)."""
+    where = f"contract.py: '{column.name}'"
+    if column.dtype == "date" and (column.minimum, column.maximum) != (None, None):
+        raise ValueError(f"{where} is a date column with a range")
+    if column.max_categories is not None and (column.dtype != "str" or column.role != "feature"):
+        raise ValueError(f"{where}: max_categories is for str features only")
+    if column.max_categories is not None and column.max_categories < 1:
+        raise ValueError(f"{where}: max_categories must be at least 1")
+    if column.date_parts is not None:
+        if column.dtype != "date":
+            raise ValueError(f"{where}: date_parts is for date columns only")
+        unknown = [p for p in column.date_parts if p not in DATE_PARTS]
+        if unknown or not column.date_parts:
+            raise ValueError(
+                f"{where}: date_parts {column.date_parts} must name some of {', '.join(DATE_PARTS)}"
+            )
+
+
+def _check_dates(column: Column, series: pd.Series) -> tuple[pd.Series, list[Violation]]:
+    """ISO 8601 dates as UTC timestamps; values that are not dates counted once."""
+    found: list[Violation] = []
+    if pd.api.types.is_datetime64_any_dtype(series):
+        typed = pd.to_datetime(series, utc=True)
+    else:
+        text = (
+            series.astype(object)
+            .where(series.notna(), None)
+            .map(lambda v: v if v is None else str(v))
+        )
+        typed = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
+        bad = text.notna() & typed.isna()
+        if count := int(bad.sum()):
+            found.append(
+                Violation(
+                    column=column.name,
+                    rule="type date (ISO 8601, such as 2024-03-01 or 2024-03-01T10:30:00)",
+                    rows=count,
+                    examples=_examples(series[bad]),
+                )
+            )
+    if not column.nullable and (count := int(series.isna().sum())):
+        found.append(Violation(column=column.name, rule="no nulls", rows=count))
+    return typed, found
+
+
 def _check_series(column: Column, series: pd.Series) -> tuple[pd.Series, list[Violation]]:
     """``series`` in the contract's type, and every rule it breaks (each once)."""
     name = column.name
     found: list[Violation] = []
-    if column.dtype == "str":
+    if column.dtype == "date":
+        typed, found = _check_dates(column, series)
+    elif column.dtype == "str":
         nulls = series.isna()
         typed = series.astype(object).where(nulls, series.astype(object).map(str))
         if not column.nullable and (count := int(nulls.sum())):

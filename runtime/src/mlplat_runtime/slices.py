@@ -14,8 +14,15 @@ _MAX_CATEGORIES = 10
 
 
 def groups(values: pd.Series) -> pd.Series:
-    """Slice labels: the value itself, or its quartile interval for many-valued numbers."""
-    if pd.api.types.is_numeric_dtype(values) and values.nunique() > _MAX_CATEGORIES:
+    """Slice labels: the value itself, or its quartile interval for many-valued numbers and dates.
+
+    A date column (one value per timestamp) would otherwise give a slice per row.
+    """
+    many = values.nunique() > _MAX_CATEGORIES
+    if pd.api.types.is_datetime64_any_dtype(values) and many:
+        binned = pd.qcut(values, 4, duplicates="drop")
+        return binned.map(lambda i: f"[{i.left:%Y-%m-%d}, {i.right:%Y-%m-%d}]").astype(str)
+    if pd.api.types.is_numeric_dtype(values) and many:
         binned = pd.qcut(values, 4, duplicates="drop")
         return binned.map(lambda i: f"[{i.left:g}, {i.right:g}]").astype(str)
     return values.astype(str)

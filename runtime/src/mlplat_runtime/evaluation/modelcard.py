@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from mlplat_runtime.encoding import DEFAULT_DATE_PARTS
 from mlplat_runtime.slices import groups
 
 from .html import escape, image, new_figure, page, table
@@ -200,9 +201,22 @@ def render_model_card(
     if contract:
         columns = contract.get("columns", [])
         header = ["name", "dtype", "role", "minimum", "maximum", "allowed", "nullable", "unique"]
-        rows = [[_cell(c.get(h)) for h in header] for c in columns]
-        body.append("<h2>Data contract</h2>" + table(header, rows))
+        rows = [[_cell(c.get(h)) for h in header] + [_encoding(c)] for c in columns]
+        body.append("<h2>Data contract</h2>" + table([*header, "encoding"], rows))
     return page(title, "".join(body))
+
+
+def _encoding(column: dict[str, Any]) -> str:
+    """How the model sees a feature: as it is, one-hot (top K + other), or its date parts."""
+    if column.get("role") != "feature":
+        return ""
+    if column.get("dtype") == "str":
+        top = column.get("max_categories")
+        kept = f"top {top} values" if top else "every training value"
+        return f"one-hot: {kept}, other, missing"
+    if column.get("dtype") == "date":
+        return "date parts: " + ", ".join(column.get("date_parts") or DEFAULT_DATE_PARTS)
+    return "number"
 
 
 __all__ = ["render_model_card"]

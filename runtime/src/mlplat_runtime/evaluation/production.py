@@ -62,8 +62,17 @@ def labelled_rows(
 
     Raises:
         PipelineError: No labelled prediction, or the contract needs an attribute column the
-            labels did not carry (the server never sees it: the feedback file must).
+            labels did not carry (the server never sees it: the feedback file must), or the
+            contract has text or date features (their records hold the model's codes, not the
+            values a training table needs).
     """
+    typed = [*contract.text_features, *contract.date_features]
+    if typed:
+        raise PipelineError(
+            f"production rows cannot be built for text or date features ({', '.join(typed)}): "
+            "the prediction log records them as the model's codes, not their values; retrain "
+            "from a data file with make pipeline instead"
+        )
     labels = latest_labels(feedback_store)
     records = read_records(log_dir, record_store).frame
     served = records[records["prediction"].notna()]

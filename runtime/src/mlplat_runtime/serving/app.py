@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from . import typed
 from .batcher import CONTRACT_REJECTED, Batcher, Job, Overloaded, measure_cost
 from .codec import (
     Parsed,
@@ -297,18 +298,26 @@ class ServingApp:
         return (200 if ready else 503), orjson.dumps(doc), JSON
 
     def _model_metadata(self, model: LoadedModel) -> bytes:
+        select = typed.encoder(model)
+        features: list[dict[str, Any]] = (
+            typed.input_tensors(select)
+            if select is not None  # text or dates: one tensor per feature, BYTES for those
+            else [
+                {
+                    "name": "input-0",
+                    "datatype": "FP64",
+                    "shape": [-1, len(model.features)],
+                    "parameters": {"columns": list(model.features)},
+                }
+            ]
+        )
         return orjson.dumps(
             {
                 "name": model.name,
                 "versions": [model.version],
                 "platform": "onnxruntime" if model.compiled is not None else "sklearn",
                 "inputs": [
-                    {
-                        "name": "input-0",
-                        "datatype": "FP64",
-                        "shape": [-1, len(model.features)],
-                        "parameters": {"columns": list(model.features)},
-                    },
+                    *features,
                     {
                         "name": model.key,
                         "datatype": "BYTES",

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from . import typed
 from .model import LoadedModel
 from .predict import Predictions
 
@@ -100,6 +101,19 @@ def _floats(data: Any, where: str) -> np.ndarray:
     return arr
 
 
+def _matrix(rows: Any, model: LoadedModel, where: str) -> np.ndarray:
+    """Rows of cells in feature order as the model matrix (``typed.py`` for text and dates)."""
+    select = typed.encoder(model)
+    if select is None:
+        return _floats(rows, where)
+    if not isinstance(rows, list):
+        raise _bad(f"{where}: expected a list of rows")
+    try:
+        return typed.from_rows(select, rows, where)
+    except typed.TypedInputError as exc:
+        raise _bad(str(exc)) from None
+
+
 def _keys(data: Any, rows: int, where: str) -> list[Any]:
     if not isinstance(data, list) or len(data) != rows:
         raise _bad(f"{where}: expected a flat list of {rows} keys, one per row")
@@ -166,6 +180,8 @@ def _fast_matrix(doc: dict[str, Any], model: LoadedModel) -> Parsed | None:
     request_id = doc.get("id")
     if request_id is not None and type(request_id) is not str:
         return None
+    if typed.encoder(model) is not None:  # text or date features: typed.py decodes those
+        return None
     try:
         arr = np.array(data, dtype=np.float64)
     except (ValueError, TypeError, OverflowError):
@@ -192,7 +208,19 @@ def parse_infer(body: bytes, model: LoadedModel) -> Parsed:
     key_tensor = named.pop(model.key, None)
     n_features = len(model.features)
     ignored = 0
-    if len(named) == 1 and next(iter(named)) not in model.features:
+    select = typed.encoder(model)
+    if select is not None:
+        if not (len(named) == 1 and next(iter(named)) not in model.features):
+            missing = [f for f in model.features if f not in named]
+            if missing:
+                raise _missing("inputs", "tensor(s)", missing, model)
+            ignored = len(named) - n_features  # a source row's other columns, as batch scoring
+            named = {f: named[f] for f in model.features}
+        try:
+            matrix = typed.from_tensors(select, named)
+        except typed.TypedInputError as exc:
+            raise _bad(str(exc)) from None
+    elif len(named) == 1 and next(iter(named)) not in model.features:
         name, tensor = next(iter(named.items()))
         where = f"inputs[{name}]"
         if tensor["datatype"] not in NUMERIC_DATATYPES:
@@ -258,7 +286,7 @@ def _records(records: Any, model: LoadedModel, where: str) -> Parsed:
             ignored.update(c for c in record if c not in features and c != key)
     if keys and len(keys) != len(rows):
         raise _bad(f"{where}: field {key!r} must be on every record or on none")
-    matrix = _floats(rows, where).reshape(len(rows), width)
+    matrix = _matrix(rows, model, where).reshape(len(rows), width)
     return Parsed(
         matrix, _keys(keys, len(rows), where) if keys else None, None, ignored=len(ignored)
     )
@@ -275,7 +303,7 @@ def _split(split: Any, model: LoadedModel) -> Parsed:
     if not all(isinstance(c, str) for c in columns) or len(set(columns)) != len(columns):
         raise _bad(f"{where}.columns: expected unique column names")
     if columns == list(model.features):
-        matrix = _floats(data, f"{where}.data")
+        matrix = _matrix(data, model, f"{where}.data")
         if matrix.ndim != 2 or matrix.shape[1] != len(columns):
             raise _bad(f"{where}.data: every row needs {len(columns)} values")
         return Parsed(matrix, None, None)
@@ -290,7 +318,7 @@ def _split(split: Any, model: LoadedModel) -> Parsed:
         if not isinstance(row, list) or len(row) != len(columns):
             raise _bad(f"{where}.data[{i}]: expected {len(columns)} values")
         rows.append([row[j] for j in take])
-    matrix = _floats(rows, f"{where}.data").reshape(len(rows), len(take))
+    matrix = _matrix(rows, model, f"{where}.data").reshape(len(rows), len(take))
     keys = None
     if key_at is not None:
         keys = _keys([row[key_at] for row in data], len(rows), f"{where}.data[{model.key}]")
@@ -318,7 +346,7 @@ def parse_invocations(body: bytes, model: LoadedModel) -> Parsed:
         payload = _columns_to_records(payload, model, fmt)
     if isinstance(payload, list) and payload and isinstance(payload[0], dict):
         return _records(payload, model, fmt)
-    matrix = _floats(payload, fmt)
+    matrix = _matrix(payload, model, fmt)
     if matrix.ndim != 2 or matrix.shape[1] != len(model.features):
         raise _bad(f"{fmt}: expected rows of {len(model.features)} values {list(model.features)}")
     return Parsed(matrix, None, None)
@@ -343,6 +371,7 @@ def parse_csv(body: bytes, model: LoadedModel) -> Parsed:
     header, rows = table[0], table[1:]
     wanted = {*model.features, model.key}
     used = [j for j, name in enumerate(header) if name in wanted]
+    select = typed.encoder(model)
     data: list[list[Any]] = []
     for i, row in enumerate(rows):
         if len(row) != len(header):
@@ -354,7 +383,10 @@ def parse_csv(body: bytes, model: LoadedModel) -> Parsed:
                 values.append(field)
                 continue
             try:
-                values.append(float(field) if field else None)
+                if select is not None:
+                    values.append(typed.csv_cell(select, name, field))
+                else:
+                    values.append(float(field) if field else None)
             except ValueError:
                 raise _bad(f"text/csv row {i + 1}, column {name!r}: not a number") from None
         data.append(values)

@@ -63,10 +63,8 @@ def _compile(ctx: RunContext, trained: dict[str, Any]) -> ServingArtifact:
     import pandas as pd
     from mlplat_runtime.compiled import compile_for_serving
 
-    from ..features import feature_matrix
-
     test = pd.read_parquet(ctx.require("test_set"))
-    return compile_for_serving(ctx.client, str(trained["model_uri"]), feature_matrix(test))
+    return compile_for_serving(ctx.client, str(trained["model_uri"]), test)
 
 
 def _serving_runtime(ctx: RunContext, name: str, version: str) -> tuple[str, str]:

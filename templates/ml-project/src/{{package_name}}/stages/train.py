@@ -41,7 +41,7 @@ from ..config import ProjectConfig
 from ..context import RunContext, read_json, require_same_snapshot, write_json
 from ..errors import PipelineError
 from ..estimators import estimator_class
-from ..features import FillMissing, Log1pColumns, SelectFeatures
+from ..features import ExpandColumns, FillMissing, Log1pColumns, SelectFeatures
 from ..metrics import score
 from ..provenance import code_version, package_versions
 
@@ -88,7 +88,7 @@ def trusted_types(config: ProjectConfig) -> list[str]:
     """The types the logged model of ``config.train.estimator`` holds that skops must trust."""
     own = [
         f"{kind.__module__}.{kind.__qualname__}"
-        for kind in (SelectFeatures, Log1pColumns, FillMissing)
+        for kind in (SelectFeatures, Log1pColumns, ExpandColumns, FillMissing)
     ]
     return [*own, *_TRUSTED_TYPES[config.train.estimator]]
 
@@ -137,6 +137,15 @@ def _params(config: ProjectConfig, model: Pipeline) -> dict[str, Any]:
     }
 
 
+def _example(train: pd.DataFrame) -> pd.DataFrame:
+    """Five training rows as a client sends them: numbers, text categories, ISO 8601 dates."""
+    example = train.loc[:, list(contract.FEATURES)].head(5)
+    example = example.astype(dict.fromkeys(contract.CONTRACT.numeric_features, "float64"))
+    for name in contract.CONTRACT.date_features:
+        example[name] = [None if pd.isna(t) else t.isoformat() for t in example[name]]
+    return example
+
+
 def _tags(ctx: RunContext, data_hash: str, versions: dict[str, str]) -> dict[str, str]:
     code = code_version(ctx.root)
     return {
@@ -156,7 +165,7 @@ def _metadata(config: ProjectConfig, train: pd.DataFrame, data_hash: str) -> dic
         "features": list(contract.FEATURES),
         "problem_type": config.problem_type,
         "data_hash": data_hash,
-        "reference_profile": build_profile(train, contract.FEATURES),
+        "reference_profile": build_profile(train, contract.CONTRACT.numeric_features),
         "contract": contract.as_dict(),
     }
 
@@ -266,7 +275,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     tuned = threshold(model)
     if tuned is not None:
         train_metrics[_THRESHOLD_METRIC] = tuned
-    example = train.loc[:, list(contract.FEATURES)].head(5).astype("float64")
+    example = _example(train)
 
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{data_hash[:8]}") as active:
         mlflow.log_params(_params(config, model))

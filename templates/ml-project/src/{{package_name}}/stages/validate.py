@@ -17,7 +17,7 @@ import pandas as pd
 from mlplat_runtime.profile import build_profile, drift_violations
 
 from ..context import RunContext, read_json, write_json
-from ..contract import FEATURES, validate_frame
+from ..contract import CONTRACT, validate_frame
 from ..errors import DRIFT_HINT, ContractViolation, PipelineError
 from .ingest import UNVALIDATED
 
@@ -33,7 +33,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         _fail(ctx, report, error)
     reference_path = ctx.root / ctx.config.validate_.reference_profile
     if ctx.save_reference:
-        write_json(reference_path, build_profile(validated, FEATURES))
+        write_json(reference_path, build_profile(validated, CONTRACT.numeric_features))
         report["reference_profile"] = f"saved {ctx.relative(reference_path)} (commit it)"
     elif not reference_path.exists():
         raise PipelineError(
@@ -43,7 +43,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         )
     else:
         reference = read_json(reference_path)
-        if set(reference) != set(FEATURES):
+        if set(reference) != set(CONTRACT.numeric_features):
             raise PipelineError(
                 f"reference profile {ctx.relative(reference_path)} describes other features than "
                 "the contract: save a new one with --save-reference (make pipeline "
