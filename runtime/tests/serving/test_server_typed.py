@@ -6,6 +6,7 @@ as a DataFrame (what training and batch scoring run), including an unseen city a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -183,3 +184,62 @@ def test_metadata_names_one_tensor_per_feature_bytes_for_text_and_dates(
     }
     kinds = [t["parameters"].get("kind") for t in meta["inputs"]]
     assert kinds == ["number", "text", "date", None]
+
+
+def test_a_full_source_row_is_served_its_other_columns_ignored_and_counted(
+    typed_server: Harness, expected: np.ndarray
+) -> None:
+    """The key, the target and a column the model never saw travel with a text/date model's row
+    as with a numeric one: the answer is the features-only answer, and /metrics counts them."""
+    extra = {"price": 1.0, "agent": "Ana, Lda"}  # a comma inside a quoted CSV cell
+    records = [
+        {"id": k, **dict(zip(FEATURES, row, strict=True)), **extra}
+        for k, row in zip("abcd", ROWS, strict=True)
+    ]
+    resp = typed_server.request("POST", "/invocations", {"dataframe_records": records})
+    assert resp.status == 200, resp.json
+    np.testing.assert_allclose(resp.json["predictions"], expected)
+
+    columns = ["agent", "id", *FEATURES, "price"]
+    split = {"columns": columns, "data": [[r[c] for c in columns] for r in records]}
+    resp = typed_server.request("POST", "/invocations", {"dataframe_split": split})
+    assert resp.status == 200, resp.json
+    np.testing.assert_allclose(resp.json["predictions"], expected)
+
+    csv = CSV.replace("id,area,city,listed\n", "id,area,city,listed,agent,price\n")
+    lines = csv.splitlines()
+    csv = "\n".join([lines[0], *(f'{line},"Ana, Lda",1.0' for line in lines[1:])]) + "\n"
+    resp = typed_server.request(
+        "POST", "/invocations", csv.encode(), headers={"Content-Type": "text/csv"}
+    )
+    assert resp.status == 200, resp.json
+    np.testing.assert_allclose(resp.json["predictions"], expected)
+
+    inputs = [
+        {
+            "name": name,
+            "shape": [4],
+            "datatype": "FP64" if name in ("area", "price") else "BYTES",
+            "data": [r[name] for r in records],
+        }
+        for name in columns
+    ]
+    np.testing.assert_allclose(_v2(typed_server, inputs), expected)
+
+    metrics = typed_server.request("GET", "/metrics").raw.decode()
+    counted = {
+        (m[1], m[2]): float(m[3])
+        for m in re.finditer(
+            r'^model_server_ignored_(\w+)_total\{input="(\w+)"\} (\S+)$', metrics, re.MULTILINE
+        )
+    }
+    # Two JSON requests (records, split), one CSV, one V2, each with price and agent left out.
+    assert counted == {
+        ("requests", "json"): 2,
+        ("columns", "json"): 4,
+        ("requests", "csv"): 1,
+        ("columns", "csv"): 2,
+        ("requests", "v2"): 1,
+        ("columns", "v2"): 2,
+    }
+    assert "agent" not in metrics
