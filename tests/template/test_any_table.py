@@ -7,9 +7,10 @@ table's test-split metrics and gate outcomes (``-s`` shows them) and checks the 
 decision against what the data supports.
 
 Opt-in: ``MLPLAT_TABLES=all`` runs the five, ``MLPLAT_TABLES=multiclass,fraud`` a subset. The
-five generated projects take well over an hour on a 2-core machine (the 1,000,000-row table
-alone tens of minutes), beyond the CI budget of ``.ci/run``; without the variable they are
-skipped and say so.
+five generated projects take over an hour one after another on a 2-core machine, beyond the
+budget of ``.ci/run``, so without the variable they are skipped and say so; GitHub Actions runs
+them in ci.yml's ``tables`` job, one runner per table (``tests/test_workflows.py`` keeps that
+job's list equal to ``TABLES``).
 """
 
 from __future__ import annotations
