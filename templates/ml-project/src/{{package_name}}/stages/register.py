@@ -201,8 +201,15 @@ def _html_card(
     snapshot: dict[str, Any],
     scored: tuple[pd.DataFrame, Any, Any, int],
 ) -> Path:
-    """Write ``model_card.html`` beside the markdown card (the test split's plots in it)."""
+    """Write ``model_card.html`` beside the markdown card (the test split's plots in it).
+
+    The HTML card's scores are a binary model's positive-class probabilities; a multiclass
+    model's probability table is left out (the card then reports accuracy, per class in slices).
+    """
+    import numpy as np
+
     test, y_pred, y_score, test_rows = scored
+    y_score = y_score if np.ndim(y_score) == 1 else None
     path = ctx.path("model_card").with_name("model_card.html")
     html = render_html_card(
         model_name=name,
