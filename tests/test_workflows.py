@@ -128,3 +128,19 @@ def test_checkov_catches_a_write_all_workflow(tmp_path: Path) -> None:
         check for check, _ in checkov_failures(run_checkov("github_actions", tmp_path / ".github"))
     }
     assert "CKV2_GHA_1" in failed, failed
+
+
+def test_ci_runs_every_table_of_the_any_table_test() -> None:
+    """Each table of tests/template/tables.py has its own runner in ci.yml's ``tables`` job.
+
+    The any-table test is opt-in (``MLPLAT_TABLES``) because the five projects exceed the test
+    job's budget; this keeps a table added there from silently never running in CI.
+    """
+    from tests.template.tables import TABLES
+
+    ci = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    job = ci["jobs"]["tables"]
+    assert job["strategy"]["matrix"]["table"] == list(TABLES)
+    assert job["strategy"]["fail-fast"] is False
+    steps = [s for s in job["steps"] if "test_any_table.py" in s.get("run", "")]
+    assert len(steps) == 1 and steps[0]["env"]["MLPLAT_TABLES"] == "${{ matrix.table }}"

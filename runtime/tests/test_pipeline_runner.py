@@ -30,9 +30,15 @@ def test_the_stages_run_in_order_and_are_recorded(ctx: Ctx) -> None:
     assert list(timings) == ctx.calls == ["ingest", "double", "total"]
     assert (ctx.artifacts_dir / "t").read_text() == "12"
     assert any(line.startswith("[  double]") and "sum=12" in line for line in lines)
-    assert lines[-1].splitlines()[-1].startswith("total ")
+    table = lines[-1].splitlines()
+    assert table[1].split() == ["stage", "seconds", "peak", "MB"]
+    assert [row.split()[0] for row in table[2:]] == ["ingest", "double", "total", "total"]
     state = _state(ctx)
     assert {record["status"] for record in state["stages"].values()} == {"ok"}
+    # Peak memory is a high-water mark: it never falls from one stage to the next.
+    peaks = [state["stages"][name]["peak_mb"] for name in ("ingest", "double", "total")]
+    assert peaks == sorted(peaks) and peaks[0] > 0
+    assert [float(row.split()[-1]) for row in table[2:-1]] == peaks
     assert first_to_run(ctx, PIPELINE, state) == 3
 
 
@@ -43,6 +49,7 @@ def test_a_failing_stage_is_named_recorded_and_resumed(ctx: Ctx) -> None:
     assert caught.value.stage == "double" and not caught.value.anticipated
     assert "rerun with --resume" in str(caught.value)
     assert _state(ctx)["stages"]["double"]["status"] == "failed"
+    assert _state(ctx)["stages"]["double"]["peak_mb"] > 0
     assert first_to_run(ctx, PIPELINE, _state(ctx)) == 1
 
     ctx.fail, ctx.calls = None, []

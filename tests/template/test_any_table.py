@@ -7,9 +7,10 @@ table's test-split metrics and gate outcomes (``-s`` shows them) and checks the 
 decision against what the data supports.
 
 Opt-in: ``MLPLAT_TABLES=all`` runs the five, ``MLPLAT_TABLES=multiclass,fraud`` a subset. The
-five generated projects take well over an hour on a 2-core machine (the 1,000,000-row table
-alone tens of minutes), beyond the CI budget of ``.ci/run``; without the variable they are
-skipped and say so.
+five generated projects take over an hour one after another on a 2-core machine, beyond the
+budget of ``.ci/run``, so without the variable they are skipped and say so; GitHub Actions runs
+them in ci.yml's ``tables`` job, one runner per table (``tests/test_workflows.py`` keeps that
+job's list equal to ``TABLES``).
 """
 
 from __future__ import annotations
@@ -36,14 +37,36 @@ pytestmark = [
 
 _SELECTED = [n for n in os.environ.get("MLPLAT_TABLES", "").split(",") if n and n != "all"]
 
-# Tables whose `make test` fails only in the project's tests/serving/, which build their own
-# model (StandardScaler + LogisticRegression/Ridge on raw rows) and compare predictions as
-# numbers: text labels and missing values break them, not the pipeline or the server. They are
-# being moved onto the project's own transform; when one passes, drop it from here.
-SERVING_TESTS_ASSUME = {
-    "multiclass": "tests/serving compare class labels as numbers (assert_allclose on text)",
-    "regression_city": "tests/serving fit Ridge on rows with missing values (no imputation)",
-    "fraud": "the text/csv test posts a full row; the server refuses its non-feature date text",
+# Tables whose `make test` still fails in generated tests that work in flight rewrites: the
+# "features" work (text and date columns as features; nulls in a feature of any kind, which the
+# tests of the contract, the compiled model and serving assume away) and the "rows" work (the
+# server ignores request columns that are not features). Each entry: why, and the test files
+# allowed to fail; a failure anywhere else fails this test, and a table whose `make test` passes
+# fails it too until its entry is removed (the lead removes them as that work merges).
+PENDING: dict[str, tuple[str, tuple[str, ...]]] = {
+    "multiclass": (
+        "features: tests/serving compare text class labels as numbers (test_batch, "
+        "test_serving_entry)",
+        ("tests/serving/",),
+    ),
+    "regression_city": (
+        "features: the text city column and 10% nulls per number (tests of the contract, the "
+        "compiled model, validate, resume and serving assume non-null numeric features; "
+        "test_infer's problem-type switch)",
+        (
+            "tests/serving/",
+            "tests/test_compiled.py",
+            "tests/test_contract.py",
+            "tests/test_infer.py",
+            "tests/stages/test_validate.py",
+            "tests/test_pipeline.py",
+        ),
+    ),
+    "million": (
+        "features: test_infer's switch to a new problem type writes a regression project's "
+        "alpha for gradient boosting",
+        ("tests/test_infer.py",),
+    ),
 }
 
 
@@ -85,10 +108,11 @@ def test_table_goes_through_contract_pipeline_and_tests(tmp_path: Path, name: st
         for line in tested.stdout.splitlines()
         if line.startswith(("FAILED ", "ERROR "))
     ]
-    known = SERVING_TESTS_ASSUME.get(name)
-    if known and tested.returncode != 0:
-        outside = [test for test in failed if not test.startswith("tests/serving/")]
-        assert not outside and failed, tested.stdout[-6000:]
-        pytest.xfail(f"{known}: {len(failed)} failed, all in tests/serving/")
-    assert known is None, f"make test passes for {name}: remove it from SERVING_TESTS_ASSUME"
+    pending = PENDING.get(name)
+    if pending and tested.returncode != 0:
+        reason, allowed = pending
+        outside = [test for test in failed if not test.startswith(allowed)]
+        assert not outside and failed, "\n".join(outside) + tested.stdout[-6000:]
+        pytest.xfail(f"{reason}: {len(failed)} failed, all in {', '.join(allowed)}")
+    assert pending is None, f"make test passes for {name}: remove it from PENDING"
     assert_ok(tested)

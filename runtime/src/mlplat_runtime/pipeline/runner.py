@@ -3,14 +3,20 @@
 Stages exchange only files and URIs (the artefacts the graph names), so a stage can run alone
 (``--stage NAME``), in a later process, or in its own container (the Argo runner). The state of
 the last runs is ``pipeline_state.json`` in the artefacts directory.
+
+Each stage's record and the closing table give its seconds and the process's peak resident
+memory when it ended (``peak_mb``: the high-water mark so far, so the stage that raised it is the
+one whose number jumps), which is where a large table's time and memory go.
 """
 
 from __future__ import annotations
 
-__all__ = ["RunState", "first_to_run", "run_pipeline"]
+__all__ = ["RunState", "first_to_run", "peak_mb", "run_pipeline"]
 
 import hashlib
 import json
+import resource
+import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -34,6 +40,12 @@ class RunState(Protocol):
     @property
     def artifacts_dir(self) -> Path:
         """Where stage outputs go."""
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory so far, in MB (``ru_maxrss``: KiB on Linux)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 def _read(path: Path) -> Any:
@@ -107,7 +119,7 @@ def run_pipeline(
             json.dumps(state, indent=2, sort_keys=True, default=str) + "\n", "utf-8"
         )
         if timings:
-            echo(_timing_table(timings))
+            echo(_timing_table(timings, state["stages"]))
     return timings
 
 
@@ -145,13 +157,18 @@ def _run_stage(
         summary = stage.run(ctx)
     except Exception as error:
         timings[stage.name] = time.perf_counter() - started
-        state["stages"][stage.name] = {"status": "failed", "error": str(error)}
+        state["stages"][stage.name] = {
+            "status": "failed",
+            "error": str(error),
+            "peak_mb": round(peak_mb()),
+        }
         raise StageFailed(stage.name, error) from error
     timings[stage.name] = time.perf_counter() - started
     state["stages"][stage.name] = {
         "status": "ok",
         "data_hash": _snapshot_hash(ctx, pipeline),
         "seconds": round(timings[stage.name], 3),
+        "peak_mb": round(peak_mb()),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "summary": summary,
     }
@@ -159,8 +176,12 @@ def _run_stage(
     echo(f"[{stage.name:>8}] {timings[stage.name]:6.2f}s  {shown}")
 
 
-def _timing_table(timings: dict[str, float]) -> str:
-    lines = ["", "stage       seconds"]
-    lines += [f"{name:<10} {seconds:8.2f}" for name, seconds in timings.items()]
-    lines.append(f"{'total':<10} {sum(timings.values()):8.2f}")
+def _timing_table(timings: dict[str, float], records: dict[str, Any]) -> str:
+    """Seconds and peak resident MB per stage that ran, and the total."""
+    lines = ["", "stage       seconds   peak MB"]
+    lines += [
+        f"{name:<10} {seconds:8.2f} {records.get(name, {}).get('peak_mb', 0):9.0f}"
+        for name, seconds in timings.items()
+    ]
+    lines.append(f"{'total':<10} {sum(timings.values()):8.2f} {peak_mb():9.0f}")
     return "\n".join(lines)

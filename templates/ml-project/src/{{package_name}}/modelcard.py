@@ -158,13 +158,15 @@ def render_html_card(
     y_pred: Any,
     y_score: Any,
     config: dict[str, Any],
+    test_rows: int | None = None,
 ) -> str:
     """The same version's card as one self-contained HTML page (plots embedded, no script).
 
     Drawn by the runtime (``mlplat_runtime.evaluation.render_model_card``) from the test split:
     ROC, precision-recall and calibration or residuals, the confusion matrix, the metric per
     slice with the fairness gap, the provenance (with the production window a retrained model
-    learned from) and the contract. The markdown card stays the one to diff.
+    learned from) and the contract. The markdown card stays the one to diff. ``test_rows``: the
+    size of the whole test split when ``test`` is a sample of it (said under the title).
     """
     from mlplat_runtime.evaluation import render_model_card
 
@@ -183,5 +185,14 @@ def render_html_card(
         provenance=provenance,
         contract=contract.as_dict(),
         min_group_size=int(config["evaluate"]["fairness"]["min_group_size"]),
-        notes=f"Decision: {decision} ({reasons}).",
+        notes=f"Decision: {decision} ({reasons}).{_sampled(len(test), test_rows)}",
+    )
+
+
+def _sampled(rows: int, of: int | None) -> str:
+    if of is None or of <= rows:
+        return ""
+    return (
+        f" Drawn from a seeded sample of {rows:,} of the {of:,} test rows; the gates and the "
+        "markdown card use every row."
     )

@@ -7,11 +7,15 @@ A snapshot made of labelled production rows (``make monitor RETRAIN=1``) names i
 labelled window in its provenance; challenger and champion are then also compared on that
 window's rows of the test split (rows the challenger never trained on), by the same
 ``max_drop_vs_champion``: a retrained model must not be worse where the old one decayed.
+
+Metrics and gates use every test row. The regression plots draw one point per row, so a test
+split larger than ``PLOT_ROWS`` is drawn from a seeded sample of that many rows (the report's
+``plot_rows`` says how many): a million points take seconds to draw and look the same.
 """
 
 from __future__ import annotations
 
-__all__ = ["compare_with_champion", "gates", "run"]
+__all__ = ["PLOT_ROWS", "compare_with_champion", "gates", "run"]
 
 import time
 from typing import Any
@@ -25,6 +29,8 @@ from ..context import RunContext, read_json, require_same_snapshot, write_json
 from ..metrics import HIGHER_IS_BETTER, fairness_gate, per_slice, score
 from ..plots import render
 from .train import predict
+
+PLOT_ROWS = 20_000  # the most test rows a regression plot draws (a seeded sample beyond)
 
 
 def gates(
@@ -200,15 +206,19 @@ def run(ctx: RunContext) -> dict[str, Any]:
             report["passed"] = False
 
     out = ctx.path("evaluation").parent
+    y_true, drawn = test[contract.TARGET].to_numpy(), np.arange(len(test))
+    if ctx.config.problem_type == "regression" and len(test) > PLOT_ROWS:
+        drawn = np.sort(np.random.default_rng(ctx.config.seed).choice(len(test), PLOT_ROWS, False))
     plots = render(
         out / "plots",
         ctx.config.problem_type,
-        test[contract.TARGET].to_numpy(),
-        y_pred,
+        y_true[drawn],
+        np.asarray(y_pred)[drawn],
         y_score,
         report["slices"],
     )
     report["plots"] = [str(p.relative_to(out)) for p in plots]
+    report["plot_rows"] = len(drawn)
     write_json(ctx.path("evaluation"), report)
 
     stamp = int(time.time() * 1000)

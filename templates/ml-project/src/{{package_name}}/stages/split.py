@@ -41,8 +41,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
         )
     else:
         is_test = assign(keys, test_fraction=config.test_fraction, salt=config.salt)
-    for name, rows in (("train_set", df.loc[~is_test]), ("test_set", df.loc[is_test])):
-        rows = rows.copy()
+    for name, mask in (("train_set", ~is_test), ("test_set", is_test)):
+        rows = df.loc[mask]  # a new frame already: its attrs are its own, no second copy
         rows.attrs["data_hash"] = snapshot["data_hash"]  # travels in the Parquet metadata
         rows.to_parquet(ctx.path(name), index=False)
     return {"train_rows": int((~is_test).sum()), "test_rows": int(is_test.sum())}

@@ -159,13 +159,24 @@ def _tags(ctx: RunContext, data_hash: str, versions: dict[str, str]) -> dict[str
     }
 
 
+PROFILE_ROWS = 100_000  # the most training rows the serving reference profile is built from
+
+
 def _metadata(config: ProjectConfig, train: pd.DataFrame, data_hash: str) -> dict[str, Any]:
-    """What serving reads from the model alone: inputs, contract and training reference."""
+    """What serving reads from the model alone: inputs, contract and training reference.
+
+    The reference profile (bins and shares per feature, for drift checks on live inputs) of a
+    training split larger than ``PROFILE_ROWS`` is built from a seeded sample of that many rows:
+    shares of ten bins are as exact at 100,000 rows as at a million (within about 0.3 points).
+    """
+    if len(train) > PROFILE_ROWS:
+        train = train.sample(n=PROFILE_ROWS, random_state=config.seed).sort_index()
     return {
         "features": list(contract.FEATURES),
         "problem_type": config.problem_type,
         "data_hash": data_hash,
         "reference_profile": build_profile(train, contract.CONTRACT.numeric_features),
+        "reference_rows": len(train),
         "contract": contract.as_dict(),
     }
 
