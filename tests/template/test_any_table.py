@@ -37,37 +37,10 @@ pytestmark = [
 
 _SELECTED = [n for n in os.environ.get("MLPLAT_TABLES", "").split(",") if n and n != "all"]
 
-# Tables whose `make test` still fails in generated tests that work in flight rewrites: the
-# "features" work (text and date columns as features; nulls in a feature of any kind, which the
-# tests of the contract, the compiled model and serving assume away) and the "rows" work (the
-# server ignores request columns that are not features). Each entry: why, and the test files
-# allowed to fail; a failure anywhere else fails this test, and a table whose `make test` passes
-# fails it too until its entry is removed (the lead removes them as that work merges).
-PENDING: dict[str, tuple[str, tuple[str, ...]]] = {
-    "multiclass": (
-        "features: tests/serving compare text class labels as numbers (test_batch, "
-        "test_serving_entry)",
-        ("tests/serving/",),
-    ),
-    "regression_city": (
-        "features: the text city column and 10% nulls per number (tests of the contract, the "
-        "compiled model, validate, resume and serving assume non-null numeric features; "
-        "test_infer's problem-type switch)",
-        (
-            "tests/serving/",
-            "tests/test_compiled.py",
-            "tests/test_contract.py",
-            "tests/test_infer.py",
-            "tests/stages/test_validate.py",
-            "tests/test_pipeline.py",
-        ),
-    ),
-    "million": (
-        "features: test_infer's switch to a new problem type writes a regression project's "
-        "alpha for gradient boosting",
-        ("tests/test_infer.py",),
-    ),
-}
+# Tables whose `make test` is known to fail, with why and the test files allowed to fail; a
+# failure anywhere else fails this test, and a listed table whose `make test` passes fails it too
+# until its entry is removed. Empty: every table's `make test` passes.
+PENDING: dict[str, tuple[str, tuple[str, ...]]] = {}
 
 
 def summary(project: Path) -> dict[str, Any]:
