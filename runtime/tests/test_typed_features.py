@@ -187,6 +187,17 @@ def test_make_contract_proposes_categories_dates_and_keeps_ids_out() -> None:
     assert any("day" in line and "ISO 8601" in line for line in draft.left_out)
 
 
+def test_dates_and_categories_held_as_object_dtype_are_proposed_alike() -> None:
+    """pandas before 3 (a Feast project pins it) reads text as ``object``, not ``str``: the same
+    columns must get the same proposal."""
+    frame = _frame(600)
+    as_str = _proposal(frame, "price")
+    as_object = _proposal(frame.astype({"city": object, "listed": object}), "price")
+    for name in ("city", "listed"):
+        assert as_object[name] == as_str[name]
+    assert as_object["listed"].dtype == "date"
+
+
 def test_the_written_contract_shows_the_encodings_and_reads_back() -> None:
     text = render_contract(COLUMNS, source="data/raw/prices.csv")
     assert 'date_parts=("year", "month", "dayofweek", "hour", "epoch_days")' in text

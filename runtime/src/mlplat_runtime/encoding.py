@@ -97,7 +97,8 @@ def epoch_seconds(values: Any, *, name: str) -> np.ndarray:
         return series.to_numpy(dtype="float64", na_value=np.nan)
     else:
         cells = series.astype(object)
-        missing = cells.map(_is_missing, na_action="ignore").fillna(True).astype(bool)
+        # Nulls of any kind (None, NaN, NaT, pd.NA) and empty text are missing.
+        missing = cells.isna() | cells.map(lambda v: isinstance(v, str) and not v).astype(bool)
         numbers = cells.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool))
         text = cells.where(~missing & ~numbers, None)
         stamps = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")

@@ -360,7 +360,9 @@ def _other(
         notes.left_out.append(f"{name}: every value is empty")
         return None
     kind = pa.infer_schema(series.to_frame()).columns[name].dtype
-    if dtypes.is_datetime(kind) or (dtypes.is_string(kind) and _looks_like_dates(series)):
+    # Text is pandas' str dtype from pandas 3, object before it (Feast projects pin pandas 2).
+    textual = dtypes.is_string(kind) or pd.api.types.is_object_dtype(series.dtype)
+    if dtypes.is_datetime(kind) or (textual and _looks_like_dates(series)):
         if sensitive:
             notes.left_out.append(f"{name}: dates cannot be a sensitive column")
             return None
