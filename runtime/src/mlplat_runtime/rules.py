@@ -71,9 +71,12 @@ def _numeric_counts(column: Column, values: np.ndarray) -> list[tuple[str, int]]
     """
     found: list[tuple[str, int]] = []
     nulls = np.isnan(values)
-    if not column.nullable and (count := int(nulls.sum())):
-        found.append(("null", count))
-    present = values[~nulls]
+    null_count = int(np.count_nonzero(nulls))
+    if not column.nullable and null_count:
+        found.append(("null", null_count))
+    # Comparisons with NaN are false, so only the whole-number and allowed-value rules need the
+    # nulls taken out; a column without nulls (the common case) is not copied.
+    present = values[~nulls] if null_count else values
     if column.dtype == "int" and (count := int((present != np.round(present)).sum())):
         found.append(("whole", count))
     if column.minimum is not None and (count := int((present < column.minimum).sum())):
@@ -317,21 +320,26 @@ def _check_series(column: Column, series: pd.Series) -> tuple[pd.Series, list[Vi
                     )
                 )
     else:
-        raw = series.astype("float64") if pd.api.types.is_bool_dtype(series) else series
-        numbers = pd.to_numeric(raw, errors="coerce").astype("float64")
-        not_numbers = series.notna() & numbers.isna()
-        if count := int(not_numbers.sum()):
+        if series.dtype == np.float64:
+            # Already numbers (Parquet, or a CSV column of numbers): nothing to coerce or count.
+            numbers = series
+            not_numbers = pd.Series(False, index=series.index)
+        else:
+            raw = series.astype("float64") if pd.api.types.is_bool_dtype(series) else series
+            numbers = pd.to_numeric(raw, errors="coerce").astype("float64")
+            not_numbers = series.notna() & numbers.isna()
+        if mistyped := int(not_numbers.sum()):
             found.append(
                 Violation(
                     column=name,
                     rule=f"type {column.dtype}",
-                    rows=count,
+                    rows=mistyped,
                     examples=_examples(series[not_numbers]),
                 )
             )
         values = numbers.to_numpy()
         # Values that are not numbers were counted above; they are not nulls of the data.
-        checked = values[~not_numbers.to_numpy()]
+        checked = values[~not_numbers.to_numpy()] if mistyped else values
         for rule, count in _numeric_counts(column, checked):
             found.append(Violation(column=name, rule=_frame_rule(column, rule), rows=count))
         whole = column.dtype == "int" and not numbers.isna().any()
