@@ -83,3 +83,18 @@ def test_split_is_stable_and_stratification_is_exact() -> None:
     labels = np.where(np.arange(2000) < 30, "rare", "common")
     strat = assign_stratified(keys, labels, test_fraction=0.25, salt="s")
     assert strat[labels == "rare"].sum() == round(30 * 0.25)
+
+
+def test_a_row_s_split_never_changes_between_releases() -> None:
+    """Pinned from the 0.5.0 runtime: a faster hash path must give every key the same split.
+
+    A key given as text (str or object dtype, or a plain list) and as integers: each must land
+    where it always did, or an update would move rows between a project's train and test sets.
+    """
+    text = [f"k{i}" for i in range(40)]
+    expected_text = [1, 2, 7, 11, 12, 14, 20, 25, 29, 30, 32, 33, 35, 37, 39]
+    for keys in (pd.Series(text), pd.Series(text, dtype=object), text):
+        assert np.flatnonzero(assign(keys, test_fraction=0.3, salt="s")).tolist() == expected_text
+    expected_ints = [3, 4, 5, 7, 14, 16, 19, 23, 25, 26, 29, 34, 39]
+    ints = pd.Series(range(40))
+    assert np.flatnonzero(assign(ints, test_fraction=0.3, salt="s")).tolist() == expected_ints

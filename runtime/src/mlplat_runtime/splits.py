@@ -23,8 +23,14 @@ def _buckets(keys: Iterable[object], salt: str) -> np.ndarray:
     second where ``hashlib`` row by row took seconds.
     """
     hash_key = hashlib.sha256(salt.encode()).hexdigest()[:16]
-    text = pd.Series(list(keys) if not isinstance(keys, pd.Series) else keys.to_numpy())
-    hashed = pd.util.hash_pandas_object(text.astype(str), index=False, hash_key=hash_key)
+    if isinstance(keys, pd.Series) and keys.dtype != object and pd.api.types.is_string_dtype(keys):
+        # Text already (a contract without a key hashes each row to text): the same hashes
+        # without a round trip through a million Python strings.
+        text = keys.reset_index(drop=True)
+    else:
+        raw = keys.to_numpy() if isinstance(keys, pd.Series) else list(keys)
+        text = pd.Series(raw).astype(str)
+    hashed = pd.util.hash_pandas_object(text, index=False, hash_key=hash_key)
     return hashed.to_numpy().astype("float64") / 2.0**64
 
 
