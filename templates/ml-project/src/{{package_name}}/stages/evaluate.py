@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from mlplat_runtime.frames import read_frame
 
 from .. import baseline, contract
 from ..config import ProjectConfig
@@ -183,7 +184,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     client = ctx.client  # first: it also points MLflow's global API at this project's store
     snapshot = read_json(ctx.require("snapshot"))
     trained = read_json(ctx.require("train_run"))
-    test = pd.read_parquet(ctx.require("test_set"))
+    test = read_frame(ctx.require("test_set"))
     require_same_snapshot(
         snapshot["data_hash"],
         {

@@ -11,7 +11,7 @@ __all__ = ["run"]
 from typing import Any
 
 import joblib
-import pandas as pd
+from mlplat_runtime.frames import read_frame
 
 from ..context import RunContext
 from ..features import build_transform
@@ -26,7 +26,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     The file holds ``{"transform": fitted, "data_hash": snapshot hash}``: the hash lets ``train``
     refuse a transform fitted on another snapshot.
     """
-    train = pd.read_parquet(ctx.require("train_set"))
+    train = read_frame(ctx.require("train_set"))
     fill = ctx.config.train.estimator not in NAN_AWARE
     transform = build_transform(ctx.config.features.log_columns, fill_missing=fill).fit(train)
     joblib.dump(

@@ -71,9 +71,9 @@ def _new_version(ctx: RunContext, name: str, trained: dict[str, Any], tags: dict
 def _test_sample(ctx: RunContext) -> tuple[pd.DataFrame, int]:
     """The test split, or a seeded sample of ``SAMPLE_ROWS`` of its rows; and its full size."""
     import numpy as np
-    import pandas as pd
+    from mlplat_runtime.frames import read_frame
 
-    test = pd.read_parquet(ctx.require("test_set"))
+    test = read_frame(ctx.require("test_set"))
     rows = len(test)
     if rows > SAMPLE_ROWS:
         picked = np.random.default_rng(ctx.config.seed).choice(rows, SAMPLE_ROWS, replace=False)

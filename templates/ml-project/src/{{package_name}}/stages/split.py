@@ -13,7 +13,7 @@ __all__ = ["assign", "assign_stratified", "run"]
 
 from typing import Any
 
-import pandas as pd
+from mlplat_runtime.frames import read_frame, write_frame
 from mlplat_runtime.splits import assign, assign_stratified
 
 from ..context import RunContext, read_json, require_same_snapshot
@@ -31,7 +31,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
             "the snapshot failed validation: fix the data, then rerun with --resume "
             "(make pipeline RESUME=1)"
         )
-    df = validate_frame(pd.read_parquet(ctx.resolve(snapshot["path"])))
+    df = validate_frame(read_frame(ctx.resolve(snapshot["path"])))
     keys = CONTRACT.row_keys(df)
     config = ctx.config.split
     if config.stratify and ctx.config.problem_type == "classification":
@@ -44,5 +44,5 @@ def run(ctx: RunContext) -> dict[str, Any]:
     for name, mask in (("train_set", ~is_test), ("test_set", is_test)):
         rows = df.loc[mask]  # a new frame already: its attrs are its own, no second copy
         rows.attrs["data_hash"] = snapshot["data_hash"]  # travels in the Parquet metadata
-        rows.to_parquet(ctx.path(name), index=False)
+        write_frame(rows, ctx.path(name))
     return {"train_rows": int((~is_test).sum()), "test_rows": int(is_test.sum())}

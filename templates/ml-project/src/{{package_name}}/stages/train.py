@@ -30,6 +30,7 @@ from typing import Any
 
 import joblib
 import pandas as pd
+from mlplat_runtime.frames import read_frame
 from mlplat_runtime.profile import build_profile
 from mlplat_runtime.scoring import baseline_reference
 from mlplat_runtime.tracking import ensure_experiment
@@ -242,7 +243,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     config = ctx.config
     snapshot = read_json(ctx.require("snapshot"))
     data_hash = snapshot["data_hash"]
-    train = pd.read_parquet(ctx.require("train_set"))
+    train = read_frame(ctx.require("train_set"))
     saved = joblib.load(ctx.require("transform"))
     require_same_snapshot(
         data_hash,

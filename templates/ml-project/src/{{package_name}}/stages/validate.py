@@ -13,7 +13,7 @@ __all__ = ["run"]
 
 from typing import Any
 
-import pandas as pd
+from mlplat_runtime.frames import read_frame
 from mlplat_runtime.profile import build_profile, drift_violations
 
 from ..context import RunContext, read_json, write_json
@@ -25,7 +25,7 @@ from .ingest import UNVALIDATED
 def run(ctx: RunContext) -> dict[str, Any]:
     """Validate the snapshot; write a report either way, raise on any violation."""
     snapshot = read_json(ctx.require("snapshot"))
-    df = pd.read_parquet(ctx.resolve(snapshot["path"]))
+    df = read_frame(ctx.resolve(snapshot["path"]))
     report: dict[str, Any] = {"data_hash": snapshot["data_hash"], "rows": len(df)}
     try:
         validated = validate_frame(df)
