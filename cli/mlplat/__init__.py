@@ -1,5 +1,5 @@
 """mlplat: ML projects with MLOps practices on day one, and the platform they run on."""
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 __all__ = ["__version__"]

@@ -108,33 +108,36 @@ def test_an_edit_next_to_a_template_change_is_a_reported_conflict(
     released: str, tmp_path: Path
 ) -> None:
     """Git's three-way merge cannot place an edit on a line next to one the template changed
-    (this release added ``monitor_service_account`` under ``service_account`` in config.toml's
-    ``[argo]``): the update says so, exits 1 and keeps both sides for the user to choose."""
+    (this release reads the training split with ``read_frame`` in ``stages/features.py``, on
+    the line before the one edited here): the update says so, exits 1 and keeps both sides for
+    the user to choose."""
     dest = tmp_path / "churn-model"
-    _generate(released, dest)
-    config = dest / "config.toml"
-    ours = 'service_account = "ml-runner"'
-    config.write_text(config.read_text().replace('service_account = "argo-workflow"', ours))
-    run_git(dest, "commit", "-qam", "our runner account")
+    answers = _generate(released, dest)
+    features = dest / "src" / answers["package_name"] / "stages" / "features.py"
+    theirs = "fill = ctx.config.train.estimator not in NAN_AWARE"
+    ours = 'fill = ctx.config.train.estimator not in NAN_AWARE | {"our_forest"}'
+    assert theirs in features.read_text()
+    features.write_text(features.read_text().replace(theirs, ours))
+    run_git(dest, "commit", "-qam", "our forest takes NaN")
 
     result = runner.invoke(app, ["update", str(dest), "--defaults"])
     assert result.exit_code == 1
-    assert "Conflicts with your edits" in result.stderr and "  config.toml" in result.stderr
-    text = config.read_text()
+    assert "Conflicts with your edits" in result.stderr and "stages/features.py" in result.stderr
+    text = features.read_text()
     assert "<<<<<<< before updating" in text and ">>>>>>> after updating" in text
-    assert ours in text and 'monitor_service_account = "argo-monitor"' in text
+    assert ours in text and 'read_frame(ctx.require("train_set"))' in text
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
-@pytest.mark.parametrize("released", ["v0.2.0", "v0.4.0"])
+@pytest.mark.parametrize("released", ["v0.2.0", "v0.5.0"])
 def test_an_earlier_project_updated_to_this_release_installs_and_passes_its_tests(
     released: str, tmp_path: Path
 ) -> None:
     """0.2.0 carried the model server, compile step and contract engine in the project; after
     the update they come from mlplat-runtime (its wheel arrives in wheels/). 0.3.0 carried the
     pipeline runner and Argo compilers, which 0.4.0 moved into the runtime (the fast test above
-    covers 0.3.0's edits); 0.4.0 is the release before this one. Either way the project's own
+    covers 0.3.0's edits); 0.5.0 is the release before this one. Either way the project's own
     lint and tests pass. Installs from the package index like a first
     `make install`."""
     dest = tmp_path / "churn-model"

@@ -6,4 +6,4 @@ parity gate (``compiled``), the data contract's rules and the engine behind ``ma
 template of mlplat X.Y.Z depends on ``mlplat-runtime==X.Y.Z``.
 """
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
