@@ -94,8 +94,6 @@ phase("fit+predict")
 print(json.dumps({"estimator": repr(model), "phases": phases}))
 """
 
-_ROW = re.compile(r"^(\w+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s*$")
-
 
 @dataclass(frozen=True)
 class Measured:
@@ -140,7 +138,10 @@ def measured(command: list[str], cwd: Path, env: dict[str, str]) -> Measured:
 
 
 def stage_table(out: str) -> dict[str, tuple[float, float]]:
-    """The runner's ``stage seconds peak MB`` table in a pipeline's stdout: stage to both numbers.
+    """The runner's per-stage table in a pipeline's stdout: stage to seconds and peak MB.
+
+    Columns are found by their header (``stage  seconds  peak MB``), so a column added to the
+    runner's table does not shift what is read.
 
     Raises:
         SystemExit: stdout holds no such table (the runner's output changed).
@@ -148,11 +149,18 @@ def stage_table(out: str) -> dict[str, tuple[float, float]]:
     lines = out.splitlines()
     heads = [i for i, line in enumerate(lines) if line.split()[:2] == ["stage", "seconds"]]
     table: dict[str, tuple[float, float]] = {}
-    for line in lines[heads[-1] + 1 :] if heads else []:
-        row = _ROW.match(line)
-        if row is None:
-            break
-        table[row[1]] = (float(row[2]), float(row[3]))
+    if heads:
+        header = re.split(r"\s{2,}", lines[heads[-1]].strip())
+        at = {name: header.index(name) - 1 for name in ("seconds", "peak MB") if name in header}
+        for line in lines[heads[-1] + 1 :]:
+            name, *cells = line.split() or [""]
+            try:
+                values = [float(cell) for cell in cells]
+            except ValueError:
+                break
+            if len(at) < 2 or len(values) != len(header) - 1:
+                break
+            table[name] = (values[at["seconds"]], values[at["peak MB"]])
     if "total" not in table:
         raise SystemExit(f"no per-stage table in the pipeline's output:\n{out[-2000:]}")
     return table
@@ -164,15 +172,19 @@ def set_train(config: Path, estimator: str, params: str) -> dict[str, Any]:
     A line edit, not a TOML rewrite: every other line and comment of the project's config stays.
     """
     text = config.read_text()
-    section = re.search(r"(?ms)^\[train\]\n.*?(?=^\[)", text)
+    section = re.search(r"(?ms)^\[train\]\n.*?(?=^\[|\Z)", text)
     if section is None:
         raise SystemExit(f"{config} has no [train] section")
     body = re.sub(r'(?m)^estimator = "[^"]*"', f'estimator = "{estimator}"', section[0], count=1)
     body = re.sub(r"(?m)^params = \{[^\n]*\}", f"params = {params}", body, count=1)
-    config.write_text(text[: section.start()] + body + text[section.end() :])
-    train: dict[str, Any] = tomllib.loads(config.read_text())["train"]
-    if train.get("estimator") != estimator or "params" not in train:
+    edited = text[: section.start()] + body + text[section.end() :]
+    train: dict[str, Any] = tomllib.loads(edited)["train"]
+    if (train.get("estimator"), train.get("params")) != (
+        estimator,
+        tomllib.loads(f"p={params}")["p"],
+    ):
         raise SystemExit(f"could not set train.estimator and train.params in {config}")
+    config.write_text(edited)
     return train
 
 
