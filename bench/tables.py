@@ -27,14 +27,22 @@ default is what ``make contract`` chooses for this table (checked, not assumed):
 Every process runs in the project's own environment. Peak memory is each process's maximum
 resident set (``wait4``'s rusage: the largest of it and the children it waited for). CPU seconds
 (user + system) are printed beside wall seconds: on a shared 2-core machine the wall clock also
-measures the neighbours, the CPU time only the work. Both sides run with compiled bytecode, as on
-a user's machine after the first run: the project's site-packages are byte-compiled once before
-timing and ``PYTHONDONTWRITEBYTECODE`` is dropped (with it set, every process compiles each module
-it imports, which cost the pipeline about 40 of its seconds and the bare script 25).
+measures the neighbours, the CPU time mostly the work. Not wholly: with both cores busy, a BLAS
+or OpenMP thread waiting for a descheduled sibling spins, and a run has shown a 0.5 s Ridge fit
+take 4.7 s (and as many CPU seconds). ``--threads 1`` gives every measured process, both sides,
+one thread, which takes that away on a shared machine; the default measures what a user's idle
+machine runs. The bare script, cheap, runs ``--bare-repeat`` times (median); each pipeline runs
+once, so read its stages with the load average printed at the end.
+
+Both sides run with compiled bytecode, as on a user's machine after the first run: the project's
+site-packages are byte-compiled once before timing and ``PYTHONDONTWRITEBYTECODE`` is dropped
+(with it set, every process compiles each module it imports, which cost the pipeline about 40 of
+its seconds and the bare script 25).
 
 The tables are ``tests/template/tables.py``'s ``big`` (seeded, nothing downloaded).
 
-Run: python bench/tables.py [--rows N] [--small-rows N] [--estimator ridge|hgb] [--keep DIR]
+Run: python bench/tables.py [--rows N] [--small-rows N] [--estimator ridge|hgb] [--threads N]
+     [--keep DIR] [--verbose]
 """
 
 from __future__ import annotations
@@ -62,6 +70,9 @@ ESTIMATORS = {"ridge": ("linear", "{ alpha = 1.0 }"), "hgb": ("gradient_boosting
 
 #: What the project's fresh state lacks: its Makefile's ``clean`` minus the serving records.
 FRESH = ("mlflow.db", "mlartifacts", "artifacts", "data/snapshots")
+
+#: What sets the thread pools of numpy's OpenBLAS and scikit-learn's OpenMP (``--threads``).
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 # The bare side, mirroring the project's estimators.py and train stage's build_estimator: the
 # same class for the configured choice, ``random_state`` from the seed for all but Ridge.
@@ -124,16 +135,25 @@ def write_table(path: Path, rows: int, seed: int) -> None:
 
 
 def measured(command: list[str], cwd: Path, env: dict[str, str]) -> Measured:
-    """Run ``command`` to the end; its (and its children's) time, peak memory and stdout."""
+    """Run ``command`` to the end; its (and its children's) time, peak memory and output.
+
+    Stderr (warnings, say) is kept apart and shown only if the command fails: the tables stay
+    readable, and a failure still says why.
+    """
     start = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed ({proc.returncode}):\n{out[-3000:]}")
+    with tempfile.TemporaryFile("w+") as errors:
+        proc = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=errors, text=True
+        )
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            errors.seek(0)
+            said = out[-3000:] + errors.read()[-3000:]
+            raise SystemExit(f"{' '.join(command)} failed ({proc.returncode}):\n{said}")
     return Measured(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out)
 
 
@@ -259,6 +279,9 @@ def main() -> None:
     parser.add_argument("--small-rows", type=int, default=20_000)
     parser.add_argument("--estimator", choices=sorted(ESTIMATORS), default="ridge")
     parser.add_argument("--bare-repeat", type=int, default=3, help="bare runs (median)")
+    parser.add_argument(
+        "--threads", type=int, help="BLAS/OpenMP threads of every measured process (default: all)"
+    )
     parser.add_argument("--keep", type=Path, help="build the project here and keep it")
     parser.add_argument("--verbose", action="store_true", help="print each pipeline's output")
     args = parser.parse_args()
@@ -266,6 +289,8 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "ML_PROJECT_"))}
     env.pop("VIRTUAL_ENV", None)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if args.threads:
+        env.update(dict.fromkeys(_THREAD_VARS, str(args.threads)))
     project, python = build(work, env)
     load = os.getloadavg()[0]
     source = project / "data" / "raw" / "million.parquet"
@@ -299,7 +324,8 @@ def main() -> None:
     bare_small, bare_small_phases = bare(python, project, env, source, train, args.bare_repeat)
 
     big_n, small_n = f"{args.rows:,}", f"{args.small_rows:,}"
-    print(f"\n{big_n} rows x 20 columns; {bare_big_phases['estimator']}; {project}")
+    threads = f"{args.threads} BLAS/OpenMP threads" if args.threads else "default threads"
+    print(f"\n{big_n} rows x 20 columns; {bare_big_phases['estimator']}; {threads}; {project}")
     print(
         f"make contract chose train.estimator = {chosen['estimator']!r}, "
         f"params = {chosen['params']}; {contract.wall:.1f} s, {contract.cpu:.1f} CPU s, "
