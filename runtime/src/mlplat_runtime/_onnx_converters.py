@@ -136,8 +136,11 @@ def fold_transform_into_trees(pipeline: Any, n_features: int) -> Pipeline | None
         def f(values: np.ndarray) -> np.ndarray:
             matrix = np.zeros((values.size, n_features))
             matrix[:, j] = values
-            for step in steps:
-                matrix = step.transform(matrix)
+            # The search starts at the largest doubles, which a scaler sends to +-inf: that is
+            # the right order for the search, not a warning every `make pipeline` should print.
+            with np.errstate(over="ignore"):
+                for step in steps:
+                    matrix = step.transform(matrix)
             return np.asarray(matrix[:, j])
 
         return f
