@@ -7,10 +7,11 @@ table's test-split metrics and gate outcomes (``-s`` shows them) and checks the 
 decision against what the data supports.
 
 Opt-in: ``MLPLAT_TABLES=all`` runs the five, ``MLPLAT_TABLES=multiclass,fraud`` a subset. The
-five generated projects take over an hour one after another on a 2-core machine, beyond the
-budget of ``.ci/run``, so without the variable they are skipped and say so; GitHub Actions runs
-them in ci.yml's ``tables`` job, one runner per table (``tests/test_workflows.py`` keeps that
-job's list equal to ``TABLES``).
+five generated projects took 15 min 39 s one after another on this 2-core machine (0.6.0, a
+warm package cache; the million-row one is the longest), on top of the half hour ``.ci/run``'s
+tests take, so without the variable they are skipped and say so. GitHub Actions runs them in
+ci.yml's ``tables`` job, one runner per table in parallel (``tests/test_workflows.py`` keeps
+that job's list equal to ``TABLES``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("make") is None, reason="needs make"),
     pytest.mark.skipif(
         not os.environ.get("MLPLAT_TABLES"),
-        reason="five generated projects, over an hour: set MLPLAT_TABLES=all or a list of names",
+        reason="five generated projects, about 16 min: set MLPLAT_TABLES=all or a list of names",
     ),
 ]
 
