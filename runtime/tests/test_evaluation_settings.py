@@ -141,35 +141,3 @@ def test_no_records_at_all_is_a_warning_not_ok() -> None:
     }
     decision = decide(empty, SETTINGS, REF)
     assert decision.action == "warn" and decision.reason.startswith("no prediction records")
-
-
-def test_the_settings_import_without_the_evaluation_stack() -> None:
-    """A project's config validates ``[monitor]`` on every command; that must stay cheap.
-
-    Importing ``MonitorSettings`` from the package must not pull in scikit-learn, SciPy or
-    matplotlib (the model card and the assessment), which cost about 1.5 s per command.
-    """
-    import subprocess
-    import sys
-
-    probe = (
-        "import sys\n"
-        "from mlplat_runtime.evaluation import MonitorSettings\n"
-        "MonitorSettings.from_mapping({}, where='monitor')\n"
-        "print(sorted(m for m in ('sklearn', 'scipy', 'matplotlib', 'mlflow') if m in sys.modules))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], check=True, capture_output=True, text=True
-    ).stdout
-    assert out.strip() == "[]"
-
-
-def test_every_public_name_of_the_evaluation_package_resolves() -> None:
-    """The lazy package still exports all of ``__all__``, each from the module named for it."""
-    import mlplat_runtime.evaluation as evaluation
-
-    for name in evaluation.__all__:
-        assert getattr(evaluation, name) is not None, name
-    assert set(evaluation.__all__) == set(evaluation._MODULES)
-    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
-        evaluation.nothing  # noqa: B018

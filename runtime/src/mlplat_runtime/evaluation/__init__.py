@@ -39,83 +39,33 @@ it is worth revisiting if labels stop arriving, not at 1.4 GiB in every image.
 
 from __future__ import annotations
 
-import importlib
-import sys
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .assess import SCHEMA, assess, reference_metrics
-    from .decide import Decision, Finding, Reference, decide
-    from .feedback import (
-        DECIDED_AT,
-        FeedbackReceipt,
-        ingest_feedback,
-        label_history,
-        latest_labels,
-        validate_feedback,
-    )
-    from .join import Joined, join_labels
-    from .modelcard import render_model_card
-    from .production import LabelledRows, labelled_rows, production_window, write_window
-    from .records import (
-        PredictionRecord,
-        RecordTable,
-        compact,
-        log_files,
-        normalise_key,
-        read_records,
-        records_frame,
-    )
-    from .registry import log_monitor_reports, registry_references
-    from .report_html import render_report
-    from .run import MonitorResult, run_monitor, write_reports
-    from .settings import MonitorSettings
-    from .stats import Estimate, quality, wilson
-
-#: Where each public name lives. The package imports a module only when one of its names is
-#: first used: a project's config validates ``[monitor]`` with ``MonitorSettings`` on every
-#: command, and importing the model card and the assessment with it (scikit-learn, SciPy,
-#: matplotlib) cost about 1.5 s per command before the first line of work.
-_MODULES: dict[str, str] = {
-    "DECIDED_AT": "feedback",
-    "Decision": "decide",
-    "Estimate": "stats",
-    "FeedbackReceipt": "feedback",
-    "Finding": "decide",
-    "Joined": "join",
-    "LabelledRows": "production",
-    "MonitorResult": "run",
-    "MonitorSettings": "settings",
-    "PredictionRecord": "records",
-    "RecordTable": "records",
-    "Reference": "decide",
-    "SCHEMA": "assess",
-    "assess": "assess",
-    "compact": "records",
-    "decide": "decide",
-    "ingest_feedback": "feedback",
-    "join_labels": "join",
-    "label_history": "feedback",
-    "labelled_rows": "production",
-    "latest_labels": "feedback",
-    "log_files": "records",
-    "log_monitor_reports": "registry",
-    "normalise_key": "records",
-    "production_window": "production",
-    "quality": "stats",
-    "read_records": "records",
-    "records_frame": "records",
-    "reference_metrics": "assess",
-    "registry_references": "registry",
-    "render_model_card": "modelcard",
-    "render_report": "report_html",
-    "run_monitor": "run",
-    "validate_feedback": "feedback",
-    "wilson": "stats",
-    "write_reports": "run",
-    "write_window": "production",
-}
+from .assess import SCHEMA, assess, reference_metrics
+from .decide import Decision, Finding, Reference, decide
+from .feedback import (
+    DECIDED_AT,
+    FeedbackReceipt,
+    ingest_feedback,
+    label_history,
+    latest_labels,
+    validate_feedback,
+)
+from .join import Joined, join_labels
+from .modelcard import render_model_card
+from .production import LabelledRows, labelled_rows, production_window, write_window
+from .records import (
+    PredictionRecord,
+    RecordTable,
+    compact,
+    log_files,
+    normalise_key,
+    read_records,
+    records_frame,
+)
+from .registry import log_monitor_reports, registry_references
+from .report_html import render_report
+from .run import MonitorResult, run_monitor, write_reports
+from .settings import MonitorSettings
+from .stats import Estimate, quality, wilson
 
 __all__ = [
     "DECIDED_AT",
@@ -156,30 +106,3 @@ __all__ = [
     "write_reports",
     "write_window",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    """Import the module holding ``name`` on first use (PEP 562)."""
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-class _Package(ModuleType):
-    """This package, whose ``decide`` and ``assess`` stay the functions of those names.
-
-    Importing a submodule binds it on its package under its own name; with the names imported
-    lazily, importing ``.decide`` (which ``.run`` does) would make ``evaluation.decide`` the
-    module instead of the function, as it never was while the package imported everything.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, ModuleType) and _MODULES.get(name) == name:
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
